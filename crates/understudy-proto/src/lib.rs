@@ -1,0 +1,19 @@
+//! The wire contract of HeyGen's Streaming (Interactive) Avatar API, shared by the mock server,
+//! the Rust SDK and the conformance runner so that none of them can drift from the others.
+//!
+//! Everything here is plain data: serde types for the REST bodies and envelopes
+//! (`heygen-api.md` §2-§3), the error catalogue (§5), the session states (§6), the event types
+//! (§7-§8) and the `pipecat.Frame` protobuf spoken on the chat WebSocket (§8.2).
+//!
+//! Invariant: this crate performs no I/O and depends on no runtime.
+
+pub mod envelope;
+pub mod errors;
+pub mod events;
+pub mod pipecat;
+pub mod rest;
+pub mod state;
+
+pub use envelope::{ApiEnvelope, ErrorBody, TokenEnvelope, SUCCESS_CODE};
+pub use errors::ErrorKind;
+pub use state::SessionState;

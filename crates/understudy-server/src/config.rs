@@ -1,0 +1,105 @@
+//! What a running mock is told: limits, auth policy, speaking rate. Validated before any I/O.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Which API keys the mock accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AuthPolicy {
+    /// Any non-empty key works and names its own account, like a fresh trial key would.
+    #[default]
+    AnyKey,
+    /// Only these keys; anything else gets 401 `400112 Unauthorized`.
+    Keys(BTreeSet<String>),
+}
+
+impl AuthPolicy {
+    pub fn accepts(&self, key: &str) -> bool {
+        match self {
+            AuthPolicy::AnyKey => !key.trim().is_empty(),
+            AuthPolicy::Keys(keys) => keys.contains(key),
+        }
+    }
+}
+
+/// Everything that shapes the mock's behaviour. `Default` is what `understudy serve` uses with no
+/// flags, and each default is the real service's figure where one is known (`heygen-api.md` §4).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub auth: AuthPolicy,
+    /// Live sessions (new, connecting, connected) one API key may hold; 0 means no limit.
+    /// Default 3, the trial limit.
+    pub concurrency_limit: usize,
+    /// Hard cap on a session's life, reported as `session_duration_limit`. Default 600 s.
+    pub session_duration_limit: Duration,
+    /// Idle timeout when `streaming.new` gives no `activity_idle_timeout`. Default 120 s.
+    pub default_idle_timeout: Duration,
+    /// Speaking rate at `voice.rate = 1`, in words per minute. Default 150.
+    pub words_per_minute: f64,
+    /// How long a session token from `create_token` is honoured. Default 1 h, as observed.
+    pub token_ttl: Duration,
+    /// Whether one token may create more than one session. The docs say each session needs a
+    /// fresh token; default false (a second `streaming.new` with it gets 401) [INF].
+    pub allow_token_reuse: bool,
+    /// Whether `streaming.new` rejects avatar ids missing from `avatar.list` with 10012.
+    /// Default false: real accounts have private avatars the mock cannot know.
+    pub strict_avatars: bool,
+    /// `is_paid` in `streaming.new`. Default false, like a trial key.
+    pub is_paid: bool,
+    /// Requests kept in the journal; the oldest go first. Default 10,000.
+    pub journal_capacity: usize,
+    /// Closed sessions kept for `/v2/streaming.list` and for 10005 answers. Default 10,000.
+    pub history_capacity: usize,
+    /// Seed of the deterministic replies to `talk` tasks.
+    pub reply_seed: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            auth: AuthPolicy::AnyKey,
+            concurrency_limit: 3,
+            session_duration_limit: Duration::from_secs(600),
+            default_idle_timeout: Duration::from_secs(120),
+            words_per_minute: 150.0,
+            token_ttl: Duration::from_secs(3600),
+            allow_token_reuse: false,
+            strict_avatars: false,
+            is_paid: false,
+            journal_capacity: 10_000,
+            history_capacity: 10_000,
+            reply_seed: 0,
+        }
+    }
+}
+
+/// A configuration value that cannot work.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("words per minute must be a positive number, got {0}")]
+    SpeakingRate(f64),
+    #[error("{0} must be longer than zero")]
+    ZeroDuration(&'static str),
+}
+
+impl ServerConfig {
+    /// Checks the values that would make the mock misbehave rather than fail loudly.
+    ///
+    /// # Errors
+    /// A non-positive speaking rate or a zero duration limit, idle timeout or token lifetime.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.words_per_minute.is_finite() && self.words_per_minute > 0.0) {
+            return Err(ConfigError::SpeakingRate(self.words_per_minute));
+        }
+        for (name, value) in [
+            ("session duration limit", self.session_duration_limit),
+            ("idle timeout", self.default_idle_timeout),
+            ("token lifetime", self.token_ttl),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::ZeroDuration(name));
+            }
+        }
+        Ok(())
+    }
+}

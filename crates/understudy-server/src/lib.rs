@@ -1,0 +1,37 @@
+//! Understudy's mock of HeyGen's Streaming Avatar service.
+//!
+//! [`MockServer`] binds, serves and shuts down; [`app`] builds the axum router for in-process
+//! use (`tower::ServiceExt::oneshot`). The REST half follows `heygen-api.md` §2-§6: envelopes,
+//! error catalogue, auth, session states, limits and the speech schedule.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! let server = understudy_server::MockServer::start().await;
+//! println!("point the SDK's basePath at {}", server.uri());
+//! # }
+//! ```
+
+mod avatars;
+mod config;
+mod error;
+mod extract;
+mod ids;
+mod journal;
+pub mod livekit_token;
+mod registry;
+mod reply;
+mod routes;
+mod server;
+mod session;
+mod speech;
+mod state;
+mod tls;
+
+pub use config::{AuthPolicy, ConfigError, ServerConfig};
+pub use error::ApiError;
+pub use journal::{ADMIN_PREFIX, MAX_BODY_BYTES, RecordedRequest};
+pub use routes::{Scheme, app};
+pub use server::{MockServer, MockServerBuilder, StartError};
+pub use session::CloseReason;
+pub use state::AppState;
+pub use tls::{TlsError, TlsMaterial, TlsSource};

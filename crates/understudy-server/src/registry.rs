@@ -1,0 +1,81 @@
+//! Everything the mock remembers between calls: tokens, sessions and knowledge bases. Plain
+//! data behind one short `std::sync::Mutex` section in [`crate::state::AppState`]; nothing here
+//! awaits, so every check-then-change (e.g. concurrency limit then insert) is atomic.
+
+use crate::session::{Caller, CloseReason, Session};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use tokio::time::Instant;
+use understudy_proto::ErrorKind;
+use understudy_proto::rest::knowledge_base::KnowledgeBase;
+
+/// A token minted by `create_token`.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub api_key: String,
+    pub issued_at: Instant,
+    /// The session created with this token, if any.
+    pub used_by: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub tokens: HashMap<String, TokenRecord>,
+    pub sessions: HashMap<String, Session>,
+    /// Closed session ids, oldest first, for bounded history.
+    closed: VecDeque<String>,
+    /// Knowledge bases by id, with the API key that owns each.
+    pub knowledge_bases: BTreeMap<String, (String, KnowledgeBase)>,
+    next_seq: u64,
+}
+
+impl Registry {
+    pub fn next_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    /// Live sessions (new, connecting, connected) held by an account.
+    pub fn live_sessions_of(&self, api_key: &str) -> usize {
+        self.sessions
+            .values()
+            .filter(|s| s.owner.api_key == api_key && s.state.is_live())
+            .count()
+    }
+
+    /// The session `id` if `caller` may see it.
+    ///
+    /// # Errors
+    /// 10006 when it does not exist or belongs to someone else (the two are not told apart, so
+    /// ids do not leak across accounts).
+    pub fn session_mut(&mut self, caller: &Caller, id: &str) -> Result<&mut Session, ErrorKind> {
+        match self.sessions.get_mut(id) {
+            Some(s) if caller.can_see(&s.owner) => Ok(s),
+            _ => Err(ErrorKind::SessionNotFound),
+        }
+    }
+
+    /// Closes a live session and files it in the bounded history, evicting the oldest closed
+    /// one past `history_capacity`. Returns whether this call closed it.
+    pub fn close(&mut self, id: &str, now: Instant, reason: CloseReason, history_capacity: usize) -> bool {
+        let Some(session) = self.sessions.get_mut(id) else { return false };
+        if !session.state.is_live() {
+            return false;
+        }
+        session.close(now, reason);
+        self.closed.push_back(id.to_owned());
+        while self.closed.len() > history_capacity {
+            if let Some(old) = self.closed.pop_front() {
+                self.sessions.remove(&old);
+            }
+        }
+        true
+    }
+
+    /// Closes every live session (reset or shutdown) and forgets everything.
+    pub fn clear(&mut self, now: Instant) {
+        for session in self.sessions.values_mut() {
+            session.close(now, CloseReason::ServerReset);
+        }
+        *self = Registry::default();
+    }
+}

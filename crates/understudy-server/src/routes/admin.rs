@@ -1,0 +1,89 @@
+//! Admin routes under `/__understudy`, a prefix no HeyGen path can take: the request journal,
+//! a session dump, a full reset and a health check. They need no credentials and are not
+//! journaled themselves.
+
+use crate::journal::RecordedRequest;
+use crate::session::CloseReason;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use tokio::time::Instant;
+use understudy_proto::SessionState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/requests", get(requests).delete(clear_requests))
+        .route("/sessions", get(sessions))
+        .route("/reset", axum::routing::post(reset))
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn requests(State(state): State<AppState>) -> Json<Vec<RecordedRequest>> {
+    Json(state.journal().entries())
+}
+
+async fn clear_requests(State(state): State<AppState>) -> Json<serde_json::Value> {
+    state.journal().clear();
+    Json(serde_json::json!({"cleared": true}))
+}
+
+async fn reset(State(state): State<AppState>) -> Json<serde_json::Value> {
+    state.reset();
+    Json(serde_json::json!({"reset": true}))
+}
+
+/// A session as the admin dump shows it: state, owner, timers and what it is saying.
+#[derive(Debug, Serialize)]
+pub struct SessionDump {
+    pub session_id: String,
+    pub api_key: String,
+    pub state: SessionState,
+    pub close_reason: Option<CloseReason>,
+    pub avatar_id: String,
+    pub created_at: i64,
+    pub age_ms: u128,
+    pub idle_ms: u128,
+    pub listening: bool,
+    pub speaking_task_id: Option<String>,
+    pub queued_task_ids: Vec<String>,
+}
+
+async fn sessions(State(state): State<AppState>) -> Json<Vec<SessionDump>> {
+    let now = Instant::now();
+    let registry = state.registry();
+    let mut dumps: Vec<(u64, SessionDump)> = registry
+        .sessions
+        .values()
+        .map(|s| {
+            let speaking = s.speech.current(now).map(|t| t.task_id.clone());
+            let queued = s
+                .speech
+                .pending(now)
+                .filter(|t| Some(&t.task_id) != speaking.as_ref())
+                .map(|t| t.task_id.clone())
+                .collect();
+            let dump = SessionDump {
+                session_id: s.id.clone(),
+                api_key: s.owner.api_key.clone(),
+                state: s.state,
+                close_reason: s.close_reason,
+                avatar_id: s.settings.avatar_id.clone(),
+                created_at: s.created_unix,
+                age_ms: s.age(now).as_millis(),
+                idle_ms: now.duration_since(s.last_activity).as_millis(),
+                listening: s.listening,
+                speaking_task_id: speaking,
+                queued_task_ids: queued,
+            };
+            (s.seq, dump)
+        })
+        .collect();
+    dumps.sort_by_key(|(seq, _)| *seq);
+    Json(dumps.into_iter().map(|(_, d)| d).collect())
+}

@@ -1,0 +1,186 @@
+//! Session lifecycle routes: `streaming.new`, `start`, `ice`, `keep_alive`, `stop` (§3.2-§3.4,
+//! §3.8-§3.9, §6).
+
+use super::{Scheme, websocket_base};
+use crate::error::ApiError;
+use crate::extract::HeyJson;
+use crate::session::{Caller, Operation, Session, SessionLimits, SessionSettings};
+use crate::state::AppState;
+use crate::{ids, livekit_token};
+use axum::extract::{Extension, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use std::time::Duration;
+use tokio::time::Instant;
+use understudy_proto::rest::SessionIdRequest;
+use understudy_proto::rest::session::{IceRequest, NewSessionData, NewSessionRequest, StartSessionRequest};
+use understudy_proto::{ApiEnvelope, ErrorKind, SessionState};
+
+/// The bounds the docs give for `activity_idle_timeout`.
+const IDLE_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 30..=3600;
+
+type Empty = Json<ApiEnvelope<()>>;
+
+pub async fn new_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    scheme: Option<Extension<Scheme>>,
+    headers: HeaderMap,
+    HeyJson(request): HeyJson<NewSessionRequest>,
+) -> Result<Json<ApiEnvelope<NewSessionData>>, ApiError> {
+    if !request.is_v2() {
+        return Err(ApiError::new(ErrorKind::V1Unsupported));
+    }
+    let settings = settings_from(&state, &request)?;
+    let idle_timeout = idle_timeout_from(&state, &request)?;
+    let config = state.config();
+
+    let session_id = ids::time_uuid();
+    let now_unix = ids::unix_now();
+    let sign = |identity: &str| {
+        livekit_token::mint(state.livekit_secret(), &session_id, identity, now_unix)
+            .map_err(|_| ApiError::new(ErrorKind::Internal))
+    };
+    let access_token = sign("client")?;
+    let agent_token = sign("heygen-agent")?;
+
+    let ended = {
+        let mut registry = state.registry();
+        if let Some(token) = &caller.token {
+            let reused = registry.tokens.get(token).is_some_and(|t| t.used_by.is_some());
+            if reused && !config.allow_token_reuse {
+                return Err(ApiError::with_detail(
+                    ErrorKind::Unauthorized,
+                    "this session token already created a session; mint one per session",
+                ));
+            }
+        }
+        if config.concurrency_limit > 0
+            && registry.live_sessions_of(&caller.api_key) >= config.concurrency_limit
+        {
+            return Err(ApiError::new(ErrorKind::ConcurrentLimit));
+        }
+        if let Some(record) = caller.token.as_ref().and_then(|t| registry.tokens.get_mut(t)) {
+            record.used_by = Some(session_id.clone());
+        }
+        let seq = registry.next_seq();
+        let session = Session::new(
+            session_id.clone(),
+            seq,
+            caller,
+            settings,
+            SessionLimits { duration_limit: config.session_duration_limit, idle_timeout },
+            Instant::now(),
+            state.shutdown_token(),
+        );
+        let ended = session.ended.clone();
+        registry.sessions.insert(session_id.clone(), session);
+        ended
+    };
+    state.spawn_watchdog(session_id.clone(), ended);
+
+    let base = websocket_base(&headers, scheme.map(|Extension(s)| s));
+    Ok(Json(ApiEnvelope::success(NewSessionData {
+        realtime_endpoint: Some(format!("{base}/v2-alpha/interactive-avatar/session/{session_id}")),
+        session_id,
+        url: Some(base),
+        access_token: Some(access_token),
+        livekit_agent_token: Some(agent_token),
+        is_paid: Some(config.is_paid),
+        session_duration_limit: Some(config.session_duration_limit.as_secs()),
+        sdp: None,
+        ice_servers: None,
+        ice_servers2: None,
+    })))
+}
+
+fn settings_from(state: &AppState, request: &NewSessionRequest) -> Result<SessionSettings, ApiError> {
+    let avatar_id = request.avatar().unwrap_or("default").to_owned();
+    let avatars = state.avatars();
+    if avatars.contains(&avatar_id) && !avatars.is_usable(&avatar_id) {
+        return Err(ApiError::new(ErrorKind::AvatarNotAllowed));
+    }
+    if state.config().strict_avatars && !avatars.contains(&avatar_id) {
+        return Err(ApiError::new(ErrorKind::AvatarNotFound));
+    }
+    let voice = request.voice.clone().unwrap_or_default();
+    let voice_rate = voice.rate.unwrap_or(1.0);
+    if !(voice_rate.is_finite() && voice_rate > 0.0) {
+        return Err(ApiError::invalid_params("voice.rate must be a positive number"));
+    }
+    Ok(SessionSettings {
+        avatar_id,
+        voice_id: voice.voice_id,
+        voice_rate,
+        quality: request.quality.unwrap_or_default(),
+        video_encoding: request.video_encoding.unwrap_or_default(),
+        knowledge_base: request.knowledge_base.clone(),
+        knowledge_base_id: request.knowledge_base_ref().map(str::to_owned),
+        language: request.language.clone(),
+        silence_response: request.silence_response.unwrap_or(false),
+        livekit_transport: request.ia_is_livekit_transport.unwrap_or(false),
+    })
+}
+
+fn idle_timeout_from(state: &AppState, request: &NewSessionRequest) -> Result<Option<Duration>, ApiError> {
+    if request.disable_idle_timeout == Some(true) {
+        return Ok(None);
+    }
+    match request.activity_idle_timeout {
+        None => Ok(Some(state.config().default_idle_timeout)),
+        Some(secs) if IDLE_TIMEOUT_RANGE.contains(&secs) => Ok(Some(Duration::from_secs(secs))),
+        Some(secs) => Err(ApiError::invalid_params(format!(
+            "activity_idle_timeout must be between 30 and 3600 seconds, got {secs}"
+        ))),
+    }
+}
+
+/// `new -> connecting -> connected`. Until the LiveKit room exists, a v2 session is connected
+/// as soon as it starts; the SDP a v1 client would send is ignored.
+pub async fn start_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    HeyJson(request): HeyJson<StartSessionRequest>,
+) -> Result<Empty, ApiError> {
+    state.act_on(&caller, &request.session_id, Operation::Start, |session, now| {
+        session.state = SessionState::Connecting;
+        session.touch(now);
+        session.state = SessionState::Connected;
+    })?;
+    Ok(Json(ApiEnvelope::empty()))
+}
+
+/// Trickled candidates are accepted in every live state, since the SDK sends them racing
+/// `start` (§3.4). v2 sessions have no use for them and ignore them.
+pub async fn ice(
+    State(state): State<AppState>,
+    caller: Caller,
+    HeyJson(request): HeyJson<IceRequest>,
+) -> Result<Empty, ApiError> {
+    state.act_on(&caller, &request.session_id, Operation::Ice, |_, _| ())?;
+    Ok(Json(ApiEnvelope::empty()))
+}
+
+/// Resets the idle timer (§3.8).
+pub async fn keep_alive(
+    State(state): State<AppState>,
+    caller: Caller,
+    HeyJson(request): HeyJson<SessionIdRequest>,
+) -> Result<Empty, ApiError> {
+    state.act_on(&caller, &request.session_id, Operation::KeepAlive, |session, now| session.touch(now))?;
+    Ok(Json(ApiEnvelope::empty()))
+}
+
+/// Closes the session from any live state. A session that has ended, or that the caller
+/// cannot see, answers the observed `400004 Session does not exist. SessionID: <id>` (§3.9).
+pub async fn stop_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    HeyJson(request): HeyJson<SessionIdRequest>,
+) -> Result<Empty, ApiError> {
+    if state.stop_session(&caller, &request.session_id) {
+        Ok(Json(ApiEnvelope::empty()))
+    } else {
+        Err(ApiError::with_detail(ErrorKind::SessionDoesNotExist, request.session_id))
+    }
+}

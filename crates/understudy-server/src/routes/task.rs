@@ -1,0 +1,91 @@
+//! Speech routes: `streaming.task`, `interrupt`, `start_listening`, `stop_listening`
+//! (§3.5-§3.7, §7.3).
+
+use crate::error::ApiError;
+use crate::extract::HeyJson;
+use crate::session::{Caller, Operation};
+use crate::state::AppState;
+use crate::{ids, reply, speech};
+use axum::Json;
+use axum::extract::State;
+use understudy_proto::ApiEnvelope;
+use understudy_proto::rest::SessionIdRequest;
+use understudy_proto::rest::task::{TaskData, TaskMode, TaskRequest, TaskType};
+
+type Empty = Json<ApiEnvelope<()>>;
+
+/// Queues a task behind whatever the avatar is saying. `async` answers at once; `sync` answers
+/// when its speech ends, or earlier if an interrupt or the session's end cuts it. Both answer
+/// `{duration_ms, task_id}` with the planned duration.
+pub async fn task(
+    State(state): State<AppState>,
+    caller: Caller,
+    HeyJson(request): HeyJson<TaskRequest>,
+) -> Result<Json<ApiEnvelope<TaskData>>, ApiError> {
+    if request.text.trim().is_empty() {
+        return Err(ApiError::invalid_params("text: must not be empty"));
+    }
+    let task_type = request.task_type.unwrap_or_default();
+    let config = state.config();
+    let (task, mut interrupts, ended) =
+        state.act_on(&caller, &request.session_id, Operation::Task, |session, now| {
+            let spoken = match task_type {
+                TaskType::Repeat => request.text.clone(),
+                TaskType::Talk => reply::talk_reply(
+                    &request.text,
+                    session.settings.knowledge_base.as_deref(),
+                    config.reply_seed,
+                ),
+            };
+            let duration = speech::speech_duration(&spoken, config.words_per_minute, session.settings.voice_rate);
+            session.touch(now);
+            let task = session.speech.enqueue(now, ids::time_uuid(), spoken, task_type, duration);
+            (task, session.interrupts.subscribe(), session.ended.clone())
+        })?;
+
+    if request.task_mode.unwrap_or_default() == TaskMode::Sync {
+        tokio::select! {
+            () = tokio::time::sleep_until(task.ends_at) => {}
+            _ = interrupts.changed() => {}
+            () = ended.cancelled() => {}
+        }
+    }
+    Ok(Json(ApiEnvelope::success(TaskData {
+        duration_ms: task.duration().as_secs_f64() * 1000.0,
+        task_id: task.task_id,
+    })))
+}
+
+/// Cuts the current task and drops the queue; does nothing while the avatar is silent.
+pub async fn interrupt(
+    State(state): State<AppState>,
+    caller: Caller,
+    HeyJson(request): HeyJson<SessionIdRequest>,
+) -> Result<Empty, ApiError> {
+    state.act_on(&caller, &request.session_id, Operation::Interrupt, |session, now| session.interrupt(now))?;
+    Ok(Json(ApiEnvelope::empty()))
+}
+
+/// Switches the avatar to its listening pose.
+pub async fn start_listening(
+    State(state): State<AppState>,
+    caller: Caller,
+    HeyJson(request): HeyJson<SessionIdRequest>,
+) -> Result<Empty, ApiError> {
+    state.act_on(&caller, &request.session_id, Operation::StartListening, |session, _| {
+        session.listening = true;
+    })?;
+    Ok(Json(ApiEnvelope::empty()))
+}
+
+/// Switches the avatar back to its idle pose.
+pub async fn stop_listening(
+    State(state): State<AppState>,
+    caller: Caller,
+    HeyJson(request): HeyJson<SessionIdRequest>,
+) -> Result<Empty, ApiError> {
+    state.act_on(&caller, &request.session_id, Operation::StopListening, |session, _| {
+        session.listening = false;
+    })?;
+    Ok(Json(ApiEnvelope::empty()))
+}

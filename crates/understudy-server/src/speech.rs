@@ -1,0 +1,177 @@
+//! The speech schedule: when each task of a session speaks. Pure data over explicit instants,
+//! so the events and media of the real-time layer, and `sync` task answers, all read one truth.
+//!
+//! Tasks queue back to back; a new task never cuts the current one (§3.5). `interrupt` cuts the
+//! current task at the given instant and drops the queue.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::time::Instant;
+use understudy_proto::rest::task::TaskType;
+
+/// The shortest utterance the mock speaks, so that even one word yields visible talking.
+pub const MIN_SPEECH: Duration = Duration::from_millis(400);
+
+/// One task on the schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduledTask {
+    pub task_id: String,
+    /// What the avatar says: the text for `repeat`, the reply for `talk`.
+    pub spoken_text: String,
+    pub task_type: TaskType,
+    pub starts_at: Instant,
+    pub ends_at: Instant,
+}
+
+impl ScheduledTask {
+    pub fn duration(&self) -> Duration {
+        self.ends_at - self.starts_at
+    }
+}
+
+/// The queue of one session's tasks, in speaking order.
+#[derive(Debug, Default)]
+pub struct SpeechSchedule {
+    tasks: VecDeque<ScheduledTask>,
+}
+
+impl SpeechSchedule {
+    /// Appends a task that starts when the last queued one ends, or `now` if none is pending.
+    pub fn enqueue(
+        &mut self,
+        now: Instant,
+        task_id: String,
+        spoken_text: String,
+        task_type: TaskType,
+        duration: Duration,
+    ) -> ScheduledTask {
+        self.prune(now);
+        let starts_at = self.tasks.back().map_or(now, |last| last.ends_at.max(now));
+        let task = ScheduledTask { task_id, spoken_text, task_type, starts_at, ends_at: starts_at + duration };
+        self.tasks.push_back(task.clone());
+        task
+    }
+
+    /// Forgets tasks that have finished speaking.
+    pub fn prune(&mut self, now: Instant) {
+        while self.tasks.front().is_some_and(|t| t.ends_at <= now) {
+            self.tasks.pop_front();
+        }
+    }
+
+    /// The task speaking at `now`, if any.
+    pub fn current(&self, now: Instant) -> Option<&ScheduledTask> {
+        self.tasks.iter().find(|t| t.starts_at <= now && now < t.ends_at)
+    }
+
+    /// Tasks not yet finished at `now`, the speaking one first.
+    pub fn pending(&self, now: Instant) -> impl Iterator<Item = &ScheduledTask> {
+        self.tasks.iter().filter(move |t| t.ends_at > now)
+    }
+
+    /// Cuts the speaking task at `now` and drops every queued one. Returns the task that was cut
+    /// (with its shortened end), if one was speaking. Does nothing when the avatar is silent.
+    pub fn interrupt(&mut self, now: Instant) -> Option<ScheduledTask> {
+        let cut = self.current(now).cloned().map(|mut t| {
+            t.ends_at = now;
+            t
+        });
+        self.tasks.clear();
+        cut
+    }
+}
+
+/// How long `text` takes to say at `words_per_minute`, scaled by the voice's `rate`.
+///
+/// Words are whitespace-separated runs; each CJK character counts as a word of its own since
+/// those scripts put no spaces between words. The result is never below [`MIN_SPEECH`].
+pub fn speech_duration(text: &str, words_per_minute: f64, rate: f64) -> Duration {
+    let words = count_words(text) as f64;
+    let rate = if rate.is_finite() && rate > 0.0 { rate } else { 1.0 };
+    let seconds = words * 60.0 / (words_per_minute * rate);
+    Duration::from_secs_f64(seconds).max(MIN_SPEECH)
+}
+
+fn count_words(text: &str) -> usize {
+    text.split_whitespace()
+        .map(|token| {
+            let cjk = token.chars().filter(|c| is_cjk(*c)).count();
+            let other = token.chars().any(|c| c.is_alphanumeric() && !is_cjk(c));
+            cjk + usize::from(other)
+        })
+        .sum()
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF      // Hiragana, Katakana
+        | 0x3400..=0x4DBF    // CJK Extension A
+        | 0x4E00..=0x9FFF    // CJK Unified Ideographs
+        | 0xAC00..=0xD7AF    // Hangul syllables
+        | 0xF900..=0xFAFF)   // CJK Compatibility Ideographs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn tasks_queue_back_to_back() {
+        let t0 = Instant::now();
+        let mut s = SpeechSchedule::default();
+        let a = s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(1000));
+        let b = s.enqueue(t0 + ms(100), "b".into(), "y".into(), TaskType::Repeat, ms(500));
+        assert_eq!(a.starts_at, t0);
+        assert_eq!(b.starts_at, a.ends_at);
+        assert_eq!(s.current(t0 + ms(1200)).map(|t| t.task_id.as_str()), Some("b"));
+    }
+
+    #[test]
+    fn a_task_after_silence_starts_now() {
+        let t0 = Instant::now();
+        let mut s = SpeechSchedule::default();
+        s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(100));
+        let b = s.enqueue(t0 + ms(5000), "b".into(), "y".into(), TaskType::Repeat, ms(100));
+        assert_eq!(b.starts_at, t0 + ms(5000));
+        assert_eq!(s.pending(t0 + ms(5000)).count(), 1);
+    }
+
+    #[test]
+    fn interrupt_cuts_the_current_task_and_drops_the_queue() {
+        let t0 = Instant::now();
+        let mut s = SpeechSchedule::default();
+        s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(1000));
+        s.enqueue(t0, "b".into(), "y".into(), TaskType::Repeat, ms(1000));
+        let cut = s.interrupt(t0 + ms(300)).expect("a was speaking");
+        assert_eq!(cut.task_id, "a");
+        assert_eq!(cut.duration(), ms(300));
+        assert!(s.current(t0 + ms(301)).is_none());
+        assert_eq!(s.pending(t0).count(), 0);
+    }
+
+    #[test]
+    fn interrupt_while_silent_does_nothing() {
+        let mut s = SpeechSchedule::default();
+        assert!(s.interrupt(Instant::now()).is_none());
+    }
+
+    #[test]
+    fn duration_follows_words_and_rate() {
+        // 150 wpm: 10 words take 4 s; at rate 2 they take 2 s.
+        let ten = "one two three four five six seven eight nine ten";
+        assert_eq!(speech_duration(ten, 150.0, 1.0), Duration::from_secs(4));
+        assert_eq!(speech_duration(ten, 150.0, 2.0), Duration::from_secs(2));
+        assert_eq!(speech_duration("hi", 150.0, 1.0), MIN_SPEECH);
+    }
+
+    #[test]
+    fn cjk_characters_count_as_words() {
+        assert_eq!(count_words("你好世界"), 4);
+        assert_eq!(count_words("hello 世界!"), 3);
+        assert_eq!(count_words("  ...  "), 0);
+    }
+}

@@ -1,0 +1,150 @@
+//! `AppState`: the cheap, cloneable handle every handler gets. It owns the registry behind one
+//! short std `Mutex` section (never held across `.await`), the journal, the shutdown signal that
+//! every background task watches, and the tracker that shutdown awaits.
+
+use crate::avatars::AvatarCatalogue;
+use crate::config::ServerConfig;
+use crate::journal::Journal;
+use crate::registry::Registry;
+use crate::error::ApiError;
+use crate::session::{Caller, CloseReason, Operation, Session};
+use rand::Rng;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: ServerConfig,
+    registry: Mutex<Registry>,
+    journal: Mutex<Journal>,
+    avatars: AvatarCatalogue,
+    /// HS256 secret for the LiveKit access tokens this server signs and (later) checks.
+    livekit_secret: Vec<u8>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl AppState {
+    pub fn new(config: ServerConfig, shutdown: CancellationToken, tracker: TaskTracker) -> Self {
+        let secret: [u8; 32] = rand::rng().random();
+        Self {
+            inner: Arc::new(Shared {
+                journal: Mutex::new(Journal::new(config.journal_capacity)),
+                config,
+                registry: Mutex::new(Registry::default()),
+                avatars: AvatarCatalogue::builtin(),
+                livekit_secret: secret.to_vec(),
+                shutdown,
+                tracker,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    pub fn avatars(&self) -> &AvatarCatalogue {
+        &self.inner.avatars
+    }
+
+    pub fn livekit_secret(&self) -> &[u8] {
+        &self.inner.livekit_secret
+    }
+
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+
+    /// Locks the registry. A poisoned lock is recovered: the registry holds plain data whose
+    /// invariants are restored by each call, and a mock must keep answering.
+    pub fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.inner.registry.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub fn journal(&self) -> MutexGuard<'_, Journal> {
+        self.inner.journal.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Runs `f` on the caller's session once `operation` is allowed in its state (§6), all in
+    /// one critical section so no other call can change the state between check and act.
+    ///
+    /// # Errors
+    /// 10006 for a session the caller cannot see; the §6 row for a wrong state.
+    pub fn act_on<T>(
+        &self,
+        caller: &Caller,
+        session_id: &str,
+        operation: Operation,
+        f: impl FnOnce(&mut Session, Instant) -> T,
+    ) -> Result<T, ApiError> {
+        let mut registry = self.registry();
+        let session = registry.session_mut(caller, session_id)?;
+        operation.check(session.state)?;
+        Ok(f(session, Instant::now()))
+    }
+
+    /// Closes a live session, filing it in history. Returns whether this call closed it.
+    pub fn close_session(&self, id: &str, reason: CloseReason) -> bool {
+        let capacity = self.config().history_capacity;
+        self.registry().close(id, Instant::now(), reason, capacity)
+    }
+
+    /// Closes the caller's session if it is live; whether it was.
+    pub fn stop_session(&self, caller: &Caller, id: &str) -> bool {
+        let capacity = self.config().history_capacity;
+        let mut registry = self.registry();
+        registry.session_mut(caller, id).is_ok()
+            && registry.close(id, Instant::now(), CloseReason::Stopped, capacity)
+    }
+
+    /// Starts the watchdog that ends session `id` at its idle or duration deadline.
+    ///
+    /// Deadlines only move later (activity pushes the idle one), so the watchdog sleeps to the
+    /// deadline it read, then re-reads it; it closes the session only once the deadline holds.
+    pub fn spawn_watchdog(&self, id: String, ended: CancellationToken) {
+        let state = self.clone();
+        self.inner.tracker.spawn(async move {
+            loop {
+                let deadline = {
+                    let registry = state.registry();
+                    match registry.sessions.get(&id) {
+                        Some(s) if s.state.is_live() => s.deadline(),
+                        _ => return,
+                    }
+                };
+                tokio::select! {
+                    () = ended.cancelled() => return,
+                    () = tokio::time::sleep_until(deadline.0) => {}
+                }
+                let expired = {
+                    let registry = state.registry();
+                    registry.sessions.get(&id).map(|s| s.deadline())
+                };
+                match expired {
+                    Some((at, reason)) if at <= Instant::now() => {
+                        tracing::info!(session_id = %id, ?reason, "session expired");
+                        state.close_session(&id, reason);
+                        return;
+                    }
+                    Some(_) => continue,
+                    None => return,
+                }
+            }
+        });
+    }
+
+    /// Forgets every token, session, knowledge base and journal entry; live sessions are closed
+    /// first so their waiters and timers end.
+    pub fn reset(&self) {
+        self.registry().clear(Instant::now());
+        self.journal().clear();
+    }
+}
