@@ -1,1 +1,34 @@
-fn main() {}
+//! `understudy`: the command-line front of Understudy. `main` is policy only: it turns the
+//! outcome of [`run`] into an exit code.
+//!
+//! Exit codes: 0 success, 2 an error (bad arguments, a port that cannot be bound, ...).
+
+mod cli;
+mod serve;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("understudy: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: cli::Cli) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new()?;
+    match args.command {
+        cli::Command::Serve(serve) => runtime.block_on(serve::run(serve.into_plan()?)),
+    }
+}

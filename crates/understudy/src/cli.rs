@@ -1,0 +1,174 @@
+//! Raw command-line arguments (clap derive) and their conversion into a validated plan before
+//! any I/O happens.
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+use understudy_server::{AuthPolicy, MockServerBuilder, ServerConfig, TlsSource};
+
+#[derive(Debug, Parser)]
+#[command(name = "understudy", version, about = "An offline stand-in for HeyGen's Streaming Avatar service")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the mock server until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "UNDERSTUDY_HOST")]
+    pub host: IpAddr,
+    /// Plain HTTP (and ws://) port; 0 picks a free one.
+    #[arg(long, default_value_t = 8080, env = "UNDERSTUDY_PORT")]
+    pub port: u16,
+    /// Turn the plain HTTP listener off.
+    #[arg(long)]
+    pub no_http: bool,
+    /// HTTPS (and wss://) port. The official SDK dials wss://<basePath host> on 443, so give
+    /// 443 here for browser tests (it needs root or CAP_NET_BIND_SERVICE).
+    #[arg(long, default_value_t = 8443, env = "UNDERSTUDY_HTTPS_PORT")]
+    pub https_port: u16,
+    /// Turn the HTTPS listener off.
+    #[arg(long)]
+    pub no_https: bool,
+    /// Extra host name or IP for the generated certificate (repeatable); localhost, 127.0.0.1
+    /// and ::1 are always in it.
+    #[arg(long = "tls-name", value_name = "NAME")]
+    pub tls_names: Vec<String>,
+    /// Where the generated certificate and key are written and reused from.
+    #[arg(long, value_name = "DIR")]
+    pub tls_dir: Option<PathBuf>,
+    /// Serve this PEM certificate chain instead of generating one (needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Accept only these API keys (repeatable). Without it any non-empty key is accepted.
+    #[arg(long = "api-key", value_name = "KEY", env = "UNDERSTUDY_API_KEYS", value_delimiter = ',')]
+    pub api_keys: Vec<String>,
+    /// Live sessions one API key may hold; 0 means no limit.
+    #[arg(long, default_value_t = 3)]
+    pub concurrency_limit: usize,
+    /// Seconds before a session ends on its own (session_duration_limit).
+    #[arg(long, default_value_t = 600)]
+    pub session_duration_limit: u64,
+    /// Idle seconds before a session ends when streaming.new gives no activity_idle_timeout.
+    #[arg(long, default_value_t = 120)]
+    pub idle_timeout: u64,
+    /// Speaking rate at voice.rate = 1, in words per minute.
+    #[arg(long, default_value_t = 150.0)]
+    pub words_per_minute: f64,
+    /// Seconds a token from create_token stays valid.
+    #[arg(long, default_value_t = 3600)]
+    pub token_ttl: u64,
+    /// Let one session token create more than one session.
+    #[arg(long)]
+    pub allow_token_reuse: bool,
+    /// Reject avatar ids that avatar.list does not show (10012).
+    #[arg(long)]
+    pub strict_avatars: bool,
+    /// Answer as a paid account (is_paid: true).
+    #[arg(long)]
+    pub paid: bool,
+    /// Seed for the deterministic replies to talk tasks.
+    #[arg(long, default_value_t = 0)]
+    pub reply_seed: u64,
+}
+
+/// A validated `serve` invocation.
+#[derive(Debug)]
+pub struct ServePlan {
+    pub builder: MockServerBuilder,
+    pub host: IpAddr,
+}
+
+impl ServeArgs {
+    /// Checks the arguments and builds the server description; nothing is bound yet.
+    ///
+    /// # Errors
+    /// Both listeners off, or configuration values the server would refuse.
+    pub fn into_plan(self) -> anyhow::Result<ServePlan> {
+        if self.no_http && self.no_https {
+            bail!("--no-http and --no-https together leave nothing to serve");
+        }
+        let auth = if self.api_keys.is_empty() {
+            AuthPolicy::AnyKey
+        } else {
+            AuthPolicy::Keys(self.api_keys.into_iter().filter(|k| !k.is_empty()).collect())
+        };
+        let config = ServerConfig {
+            auth,
+            concurrency_limit: self.concurrency_limit,
+            session_duration_limit: Duration::from_secs(self.session_duration_limit),
+            default_idle_timeout: Duration::from_secs(self.idle_timeout),
+            words_per_minute: self.words_per_minute,
+            token_ttl: Duration::from_secs(self.token_ttl),
+            allow_token_reuse: self.allow_token_reuse,
+            strict_avatars: self.strict_avatars,
+            is_paid: self.paid,
+            reply_seed: self.reply_seed,
+            ..ServerConfig::default()
+        };
+        config.validate().context("invalid server configuration")?;
+
+        let mut builder = MockServerBuilder::default().config(config);
+        builder = if self.no_http { builder.no_http() } else { builder.http(SocketAddr::new(self.host, self.port)) };
+        if !self.no_https {
+            let tls = match (self.tls_cert, self.tls_key) {
+                (Some(cert), Some(key)) => TlsSource::Files { cert, key },
+                _ => {
+                    let mut names = self.tls_names;
+                    if !self.host.is_loopback() && !self.host.is_unspecified() {
+                        names.push(self.host.to_string());
+                    }
+                    match self.tls_dir {
+                        Some(dir) => TlsSource::Generated { dir, names },
+                        None => TlsSource::generated(names),
+                    }
+                }
+            };
+            builder = builder.https(SocketAddr::new(self.host, self.https_port), tls);
+        }
+        Ok(ServePlan { builder, host: self.host })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_make_a_valid_plan() {
+        let cli = Cli::parse_from(["understudy", "serve"]);
+        let Command::Serve(args) = cli.command;
+        assert_eq!(args.port, 8080);
+        assert!(args.into_plan().is_ok());
+    }
+
+    #[test]
+    fn turning_both_listeners_off_is_refused() {
+        let Command::Serve(args) = Cli::parse_from(["understudy", "serve", "--no-http", "--no-https"]).command;
+        assert!(args.into_plan().is_err());
+    }
+
+    #[test]
+    fn a_zero_speaking_rate_is_refused_before_binding() {
+        let Command::Serve(args) = Cli::parse_from(["understudy", "serve", "--words-per-minute", "0"]).command;
+        assert!(args.into_plan().is_err());
+    }
+}
