@@ -9,7 +9,9 @@ use std::time::Duration;
 use understudy_proto::rest::SessionIdRequest;
 use understudy_proto::rest::avatar::StreamingAvatarInfo;
 use understudy_proto::rest::list::{ListSessionsData, SessionHistoryPage};
-use understudy_proto::rest::session::{NewSessionData, NewSessionRequest, StartSessionRequest, VideoEncoding};
+use understudy_proto::rest::session::{
+    NewSessionData, NewSessionRequest, StartSessionRequest, VideoEncoding,
+};
 use understudy_proto::rest::task::{TaskData, TaskMode, TaskRequest, TaskType};
 use understudy_proto::rest::token::{CreateTokenData, CreateTokenRequest};
 use understudy_proto::{ApiEnvelope, SUCCESS_CODE, TokenEnvelope};
@@ -46,12 +48,20 @@ pub struct SpeakRequest {
 impl SpeakRequest {
     /// Say `text` verbatim, answering at once (`repeat`, `async`).
     pub fn repeat(text: impl Into<String>) -> Self {
-        Self { text: text.into(), task_type: TaskType::Repeat, task_mode: TaskMode::Async }
+        Self {
+            text: text.into(),
+            task_type: TaskType::Repeat,
+            task_mode: TaskMode::Async,
+        }
     }
 
     /// Treat `text` as the user's words and speak the reply (`talk`, `async`), the SDK default.
     pub fn talk(text: impl Into<String>) -> Self {
-        Self { text: text.into(), task_type: TaskType::Talk, task_mode: TaskMode::Async }
+        Self {
+            text: text.into(),
+            task_type: TaskType::Talk,
+            task_mode: TaskMode::Async,
+        }
     }
 
     /// Answer only when the speech has ended.
@@ -114,11 +124,16 @@ impl StreamingAvatarBuilder {
     /// # Errors
     /// No credentials, a base path that is not an http(s) URL, or an unusable root certificate.
     pub fn build(self) -> Result<StreamingAvatar, Error> {
-        let credentials = self.credentials.ok_or_else(|| Error::Config("a token or an API key is required".into()))?;
+        let credentials = self
+            .credentials
+            .ok_or_else(|| Error::Config("a token or an API key is required".into()))?;
         let base = url::Url::parse(&self.base_path)
             .map_err(|e| Error::Config(format!("base path {:?}: {e}", self.base_path)))?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(Error::Config(format!("base path {:?} is not http or https", self.base_path)));
+            return Err(Error::Config(format!(
+                "base path {:?} is not http or https",
+                self.base_path
+            )));
         }
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(crate::tls::client_config(&self.extra_roots_pem)?)
@@ -169,12 +184,20 @@ impl StreamingAvatar {
 
     /// The session this client drives, once `new_session` or `attach_session` set it.
     pub fn session_id(&self) -> Option<String> {
-        self.inner.session_id.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .session_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Drive a session created elsewhere (e.g. by a backend), like SDK 2.0.15's `startAvatar`.
     pub fn attach_session(&self, session_id: impl Into<String>) {
-        *self.inner.session_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(session_id.into());
+        *self
+            .inner
+            .session_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(session_id.into());
     }
 
     fn require_session(&self) -> Result<String, Error> {
@@ -190,11 +213,22 @@ impl StreamingAvatar {
             return Err(Error::ApiKeyRequired);
         }
         let url = self.url("/v1/streaming.create_token");
-        let (status, body) = self.send(reqwest::Method::POST, &url, Some(&CreateTokenRequest::default())).await?;
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                &url,
+                Some(&CreateTokenRequest::default()),
+            )
+            .await?;
         let envelope: TokenEnvelope<CreateTokenData> = decode(&url, status, &body)?;
         match envelope.data {
             Some(data) if envelope.error.is_none() => Ok(data.token),
-            _ => Err(Error::Api(ApiFailure { status, code: None, message: envelope.error.map(|e| e.to_string()), body })),
+            _ => Err(Error::Api(ApiFailure {
+                status,
+                code: None,
+                message: envelope.error.map(|e| e.to_string()),
+                body,
+            })),
         }
     }
 
@@ -219,14 +253,24 @@ impl StreamingAvatar {
     /// [`Error::NoSession`], or the API's state errors (10002, 10003, 10005).
     pub async fn start_session(&self) -> Result<(), Error> {
         let session_id = self.require_session()?;
-        self.call_empty("/v1/streaming.start", &StartSessionRequest { session_id, sdp: None }).await
+        self.call_empty(
+            "/v1/streaming.start",
+            &StartSessionRequest {
+                session_id,
+                sdp: None,
+            },
+        )
+        .await
     }
 
     /// `new_session` then `start_session`: the REST half of the SDK's `createStartAvatar`.
     ///
     /// # Errors
     /// The first failure of the two calls.
-    pub async fn create_start_avatar(&self, request: &NewSessionRequest) -> Result<NewSessionData, Error> {
+    pub async fn create_start_avatar(
+        &self,
+        request: &NewSessionRequest,
+    ) -> Result<NewSessionData, Error> {
         let data = self.new_session(request).await?;
         self.start_session().await?;
         Ok(data)
@@ -285,7 +329,11 @@ impl StreamingAvatar {
     /// [`Error::NoSession`], or 400004 for a session that had already ended.
     pub async fn stop_avatar(&self) -> Result<(), Error> {
         self.session_call("/v1/streaming.stop").await?;
-        *self.inner.session_id.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self
+            .inner
+            .session_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
         Ok(())
     }
 
@@ -301,8 +349,14 @@ impl StreamingAvatar {
     ///
     /// # Errors
     /// Any API or transport failure.
-    pub async fn list_session_history(&self, page: u64, page_size: u64) -> Result<SessionHistoryPage, Error> {
-        let url = self.url(&format!("/v2/streaming.list?page={page}&page_size={page_size}"));
+    pub async fn list_session_history(
+        &self,
+        page: u64,
+        page_size: u64,
+    ) -> Result<SessionHistoryPage, Error> {
+        let url = self.url(&format!(
+            "/v2/streaming.list?page={page}&page_size={page_size}"
+        ));
         let (status, body) = self.send::<()>(reqwest::Method::GET, &url, None).await?;
         decode(&url, status, &body)
     }
@@ -324,7 +378,11 @@ impl StreamingAvatar {
         self.call_empty(path, &body).await
     }
 
-    async fn call<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, Error> {
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Error> {
         let url = self.url(path);
         let (status, text) = self.send(reqwest::Method::POST, &url, Some(body)).await?;
         unwrap_data(&url, status, text)
@@ -344,7 +402,12 @@ impl StreamingAvatar {
     }
 
     /// Sends one request; a non-2xx status becomes [`Error::Api`] with HeyGen's code and message.
-    async fn send<B: Serialize>(&self, method: reqwest::Method, url: &str, body: Option<&B>) -> Result<(u16, String), Error> {
+    async fn send<B: Serialize>(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&B>,
+    ) -> Result<(u16, String), Error> {
         let mut request = self.inner.http.request(method, url);
         request = match &self.inner.credentials {
             Credentials::Token(token) => request.bearer_auth(token),
@@ -353,7 +416,10 @@ impl StreamingAvatar {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let transport = |e: reqwest::Error| Error::Transport { url: url.to_owned(), source: Box::new(e) };
+        let transport = |e: reqwest::Error| Error::Transport {
+            url: url.to_owned(),
+            source: Box::new(e),
+        };
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let text = response.text().await.map_err(transport)?;
@@ -371,7 +437,12 @@ impl StreamingAvatar {
 }
 
 fn decode<T: DeserializeOwned>(url: &str, status: u16, body: &str) -> Result<T, Error> {
-    serde_json::from_str(body).map_err(|source| Error::Decode { url: url.to_owned(), status, body: body.to_owned(), source })
+    serde_json::from_str(body).map_err(|source| Error::Decode {
+        url: url.to_owned(),
+        status,
+        body: body.to_owned(),
+        source,
+    })
 }
 
 /// A 2xx whose envelope `code` is not 100 is still a failure (users saw it on the real service).
@@ -379,7 +450,12 @@ fn check_code<T>(status: u16, envelope: &ApiEnvelope<T>, body: String) -> Result
     if envelope.code == SUCCESS_CODE {
         return Ok(());
     }
-    Err(Error::Api(ApiFailure { status, code: Some(envelope.code), message: Some(envelope.message.clone()), body }))
+    Err(Error::Api(ApiFailure {
+        status,
+        code: Some(envelope.code),
+        message: Some(envelope.message.clone()),
+        body,
+    }))
 }
 
 fn unwrap_data<T: DeserializeOwned>(url: &str, status: u16, body: String) -> Result<T, Error> {

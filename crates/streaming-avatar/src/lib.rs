@@ -24,7 +24,9 @@ mod client;
 mod error;
 mod tls;
 
-pub use client::{Credentials, DEFAULT_BASE_PATH, SpeakRequest, StreamingAvatar, StreamingAvatarBuilder};
+pub use client::{
+    Credentials, DEFAULT_BASE_PATH, SpeakRequest, StreamingAvatar, StreamingAvatarBuilder,
+};
 pub use error::{ApiFailure, Error};
 /// The wire types this client sends and receives.
 pub use understudy_proto as proto;

@@ -7,16 +7,22 @@ use rustls::pki_types::pem::PemObject;
 use std::sync::Arc;
 
 pub fn client_config(extra_roots_pem: &[String]) -> Result<rustls::ClientConfig, Error> {
-    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
     for pem in extra_roots_pem {
         let mut found = false;
         for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
             let cert = cert.map_err(|e| Error::Config(format!("root certificate PEM: {e}")))?;
-            roots.add(cert).map_err(|e| Error::Config(format!("root certificate: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| Error::Config(format!("root certificate: {e}")))?;
             found = true;
         }
         if !found {
-            return Err(Error::Config("a root certificate PEM holds no certificate".into()));
+            return Err(Error::Config(
+                "a root certificate PEM holds no certificate".into(),
+            ));
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -19,17 +19,29 @@ pub struct ApiEnvelope<T> {
 impl<T> ApiEnvelope<T> {
     /// A success envelope with the lower-case `"success"` message most endpoints use.
     pub fn success(data: T) -> Self {
-        Self { code: SUCCESS_CODE, data: Some(data), message: "success".to_owned() }
+        Self {
+            code: SUCCESS_CODE,
+            data: Some(data),
+            message: "success".to_owned(),
+        }
     }
 
     /// A success envelope whose `data` is `null`.
     pub fn empty() -> Self {
-        Self { code: SUCCESS_CODE, data: None, message: "success".to_owned() }
+        Self {
+            code: SUCCESS_CODE,
+            data: None,
+            message: "success".to_owned(),
+        }
     }
 
     /// A success envelope with the capitalised `"Success"` that `streaming/avatar.list` uses.
     pub fn success_capitalised(data: T) -> Self {
-        Self { code: SUCCESS_CODE, data: Some(data), message: "Success".to_owned() }
+        Self {
+            code: SUCCESS_CODE,
+            data: Some(data),
+            message: "Success".to_owned(),
+        }
     }
 }
 
@@ -42,7 +54,10 @@ pub struct TokenEnvelope<T> {
 
 impl<T> TokenEnvelope<T> {
     pub fn success(data: T) -> Self {
-        Self { error: None, data: Some(data) }
+        Self {
+            error: None,
+            data: Some(data),
+        }
     }
 }
 

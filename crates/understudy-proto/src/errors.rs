@@ -147,7 +147,10 @@ impl ErrorKind {
 
     /// The body with the catalogue message alone.
     pub fn body(self) -> ErrorBody {
-        ErrorBody { code: self.code(), message: self.message().to_owned() }
+        ErrorBody {
+            code: self.code(),
+            message: self.message().to_owned(),
+        }
     }
 
     /// The body with a detail appended: `Invalid params: missing field 'session_id'`, or for
@@ -157,7 +160,10 @@ impl ErrorKind {
             ErrorKind::SessionDoesNotExist => format!("{} SessionID: {detail}", self.message()),
             _ => format!("{}: {detail}", self.message()),
         };
-        ErrorBody { code: self.code(), message }
+        ErrorBody {
+            code: self.code(),
+            message,
+        }
     }
 }
 

@@ -32,5 +32,8 @@ pub enum ChatSocketEvent {
     UserStart,
     UserStop,
     /// Sent only with `silence_response=true`; semantics undocumented (§7.2).
-    UserSilence { silence_times: u32, count_down: u32 },
+    UserSilence {
+        silence_times: u32,
+        count_down: u32,
+    },
 }

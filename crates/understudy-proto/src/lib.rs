@@ -14,6 +14,6 @@ pub mod pipecat;
 pub mod rest;
 pub mod state;
 
-pub use envelope::{ApiEnvelope, ErrorBody, TokenEnvelope, SUCCESS_CODE};
+pub use envelope::{ApiEnvelope, ErrorBody, SUCCESS_CODE, TokenEnvelope};
 pub use errors::ErrorKind;
 pub use state::SessionState;

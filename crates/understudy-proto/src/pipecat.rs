@@ -62,7 +62,12 @@ pub enum FrameKind {
 impl Frame {
     /// A text frame as the SDK sends it for `speak()` in TALK + ASYNC: only `text` is set.
     pub fn text(text: impl Into<String>) -> Self {
-        Frame { frame: Some(FrameKind::Text(TextFrame { text: text.into(), ..Default::default() })) }
+        Frame {
+            frame: Some(FrameKind::Text(TextFrame {
+                text: text.into(),
+                ..Default::default()
+            })),
+        }
     }
 }
 
@@ -74,7 +79,10 @@ mod tests {
     #[test]
     fn text_frame_encodes_like_protobufjs() {
         // §8.2: protobufjs 7.5.0 writes Frame{text:{text:"hi"}} as 0a 04 1a 02 68 69.
-        assert_eq!(Frame::text("hi").encode_to_vec(), [0x0a, 0x04, 0x1a, 0x02, 0x68, 0x69]);
+        assert_eq!(
+            Frame::text("hi").encode_to_vec(),
+            [0x0a, 0x04, 0x1a, 0x02, 0x68, 0x69]
+        );
     }
 
     #[test]

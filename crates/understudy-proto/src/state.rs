@@ -33,7 +33,10 @@ impl SessionState {
 
     /// Whether the session still counts toward the concurrency limit and shows in `/v1/streaming.list`.
     pub fn is_live(self) -> bool {
-        matches!(self, SessionState::New | SessionState::Connecting | SessionState::Connected)
+        matches!(
+            self,
+            SessionState::New | SessionState::Connecting | SessionState::Connected
+        )
     }
 }
 

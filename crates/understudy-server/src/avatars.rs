@@ -16,7 +16,9 @@ impl AvatarCatalogue {
     /// # Panics
     /// Never at run time: a unit test proves the embedded fixture parses.
     pub fn builtin() -> Self {
-        Self { avatars: serde_json::from_str(BUILTIN).expect("fixtures/avatars.json is valid") }
+        Self {
+            avatars: serde_json::from_str(BUILTIN).expect("fixtures/avatars.json is valid"),
+        }
     }
 
     pub fn all(&self) -> &[StreamingAvatarInfo] {
@@ -25,7 +27,9 @@ impl AvatarCatalogue {
 
     /// Whether `id` names an avatar that can stream (listed and `ACTIVE`).
     pub fn is_usable(&self, id: &str) -> bool {
-        self.avatars.iter().any(|a| a.avatar_id == id && a.status == "ACTIVE")
+        self.avatars
+            .iter()
+            .any(|a| a.avatar_id == id && a.status == "ACTIVE")
     }
 
     pub fn contains(&self, id: &str) -> bool {

@@ -19,7 +19,10 @@ impl ApiError {
     }
 
     pub fn with_detail(kind: ErrorKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: Some(detail.into()) }
+        Self {
+            kind,
+            detail: Some(detail.into()),
+        }
     }
 
     pub fn invalid_params(detail: impl Into<String>) -> Self {

@@ -35,7 +35,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for HeyJson<T> {
 /// # Errors
 /// `400006 Invalid params` naming the field and the problem.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -46,7 +50,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ApiError::invalid_params(format!("{path}: {inner}"))
         }
     })?;
-    de.end().map_err(|e| ApiError::invalid_params(e.to_string()))?;
+    de.end()
+        .map_err(|e| ApiError::invalid_params(e.to_string()))?;
     Ok(value)
 }
 
@@ -58,13 +63,19 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(token) = bearer_token(parts) {
             let ttl = state.config().token_ttl;
             let registry = state.registry();
             if let Some(record) = registry.tokens.get(token) {
                 if Instant::now().duration_since(record.issued_at) < ttl {
-                    return Ok(Caller { api_key: record.api_key.clone(), token: Some(token.to_owned()) });
+                    return Ok(Caller {
+                        api_key: record.api_key.clone(),
+                        token: Some(token.to_owned()),
+                    });
                 }
             }
         }
@@ -79,22 +90,33 @@ pub struct ApiKey(pub String);
 impl FromRequestParts<AppState> for ApiKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        api_key(parts, state).map(|c| ApiKey(c.api_key)).ok_or_else(|| ApiError::new(ErrorKind::Unauthorized))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        api_key(parts, state)
+            .map(|c| ApiKey(c.api_key))
+            .ok_or_else(|| ApiError::new(ErrorKind::Unauthorized))
     }
 }
 
 fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = parts
+        .headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 fn api_key(parts: &Parts, state: &AppState) -> Option<Caller> {
     let key = parts.headers.get("x-api-key")?.to_str().ok()?.trim();
-    state
-        .config()
-        .auth
-        .accepts(key)
-        .then(|| Caller { api_key: key.to_owned(), token: None })
+    state.config().auth.accepts(key).then(|| Caller {
+        api_key: key.to_owned(),
+        token: None,
+    })
 }

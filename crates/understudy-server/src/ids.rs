@@ -28,7 +28,9 @@ pub fn session_token(token_type: &str) -> String {
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[cfg(test)]
@@ -46,7 +48,8 @@ mod tests {
     #[test]
     fn tokens_decode_to_the_observed_json() {
         let token = session_token("sa_from_trial");
-        let json: serde_json::Value = serde_json::from_slice(&STANDARD.decode(token).unwrap()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&STANDARD.decode(token).unwrap()).unwrap();
         assert_eq!(json["token_type"], "sa_from_trial");
         assert_eq!(json["token"].as_str().unwrap().len(), 32);
     }

@@ -49,7 +49,11 @@ pub struct Journal {
 
 impl Journal {
     pub fn new(capacity: usize) -> Self {
-        Self { entries: VecDeque::new(), capacity, next_seq: 0 }
+        Self {
+            entries: VecDeque::new(),
+            capacity,
+            next_seq: 0,
+        }
     }
 
     pub fn push(&mut self, mut entry: RecordedRequest) {
@@ -97,22 +101,33 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     let journaled = !parts.uri.path().starts_with(ADMIN_PREFIX);
     let mut entry = journaled.then(|| RecordedRequest {
         seq: 0,
-        unix_ms: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis()),
+        unix_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis()),
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),
         headers: parts
             .headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: body_value(&bytes),
         status: 0,
         response: serde_json::Value::Null,
     });
 
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    let Some(entry) = entry.as_mut() else { return response };
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let Some(entry) = entry.as_mut() else {
+        return response;
+    };
 
     let (parts, body) = response.into_parts();
     let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();

@@ -38,7 +38,12 @@ pub struct LiveKitClaims {
 ///
 /// # Errors
 /// Only if the JWT library fails to sign, which HS256 with any key does not.
-pub fn mint(secret: &[u8], room: &str, identity: &str, now_unix: i64) -> Result<String, jsonwebtoken::errors::Error> {
+pub fn mint(
+    secret: &[u8],
+    room: &str,
+    identity: &str,
+    now_unix: i64,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let claims = LiveKitClaims {
         iss: LIVEKIT_API_KEY.to_owned(),
         sub: identity.to_owned(),
@@ -68,8 +73,12 @@ pub fn verify(secret: &[u8], token: &str) -> Result<LiveKitClaims, jsonwebtoken:
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.validate_nbf = true;
     validation.set_required_spec_claims(&["exp", "nbf", "sub"]);
-    jsonwebtoken::decode::<LiveKitClaims>(token, &jsonwebtoken::DecodingKey::from_secret(secret), &validation)
-        .map(|data| data.claims)
+    jsonwebtoken::decode::<LiveKitClaims>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(secret),
+        &validation,
+    )
+    .map(|data| data.claims)
 }
 
 #[cfg(test)]

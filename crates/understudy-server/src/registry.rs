@@ -56,8 +56,16 @@ impl Registry {
 
     /// Closes a live session and files it in the bounded history, evicting the oldest closed
     /// one past `history_capacity`. Returns whether this call closed it.
-    pub fn close(&mut self, id: &str, now: Instant, reason: CloseReason, history_capacity: usize) -> bool {
-        let Some(session) = self.sessions.get_mut(id) else { return false };
+    pub fn close(
+        &mut self,
+        id: &str,
+        now: Instant,
+        reason: CloseReason,
+        history_capacity: usize,
+    ) -> bool {
+        let Some(session) = self.sessions.get_mut(id) else {
+            return false;
+        };
         if !session.state.is_live() {
             return false;
         }

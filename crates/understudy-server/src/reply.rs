@@ -19,7 +19,11 @@ pub fn talk_reply(text: &str, knowledge: Option<&str>, seed: u64) -> String {
     seed.hash(&mut hasher);
     text.hash(&mut hasher);
     let opener = OPENERS[(hasher.finish() % OPENERS.len() as u64) as usize];
-    let topic: String = text.split_whitespace().take(12).collect::<Vec<_>>().join(" ");
+    let topic: String = text
+        .split_whitespace()
+        .take(12)
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut reply = format!("{opener} You said: {topic}.");
     if let Some(first) = knowledge.and_then(first_sentence) {
         reply.push(' ');
@@ -33,7 +37,9 @@ fn first_sentence(text: &str) -> Option<&str> {
     if text.is_empty() {
         return None;
     }
-    let end = text.find(['.', '!', '?', '\n']).map_or(text.len(), |i| i + 1);
+    let end = text
+        .find(['.', '!', '?', '\n'])
+        .map_or(text.len(), |i| i + 1);
     Some(text[..end].trim())
 }
 
@@ -43,9 +49,13 @@ mod tests {
 
     #[test]
     fn replies_are_deterministic_per_seed() {
-        assert_eq!(talk_reply("hello there", None, 7), talk_reply("hello there", None, 7));
-        let replies: std::collections::HashSet<_> =
-            (0..16).map(|seed| talk_reply("hello there", None, seed)).collect();
+        assert_eq!(
+            talk_reply("hello there", None, 7),
+            talk_reply("hello there", None, 7)
+        );
+        let replies: std::collections::HashSet<_> = (0..16)
+            .map(|seed| talk_reply("hello there", None, seed))
+            .collect();
         assert!(replies.len() > 1, "the seed changes the reply");
     }
 

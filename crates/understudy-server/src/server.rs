@@ -20,7 +20,10 @@ pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("could not listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Tls(#[from] TlsError),
     #[error("nothing to serve: both the HTTP and the HTTPS listener are off")]
@@ -38,7 +41,11 @@ pub struct MockServerBuilder {
 
 impl Default for MockServerBuilder {
     fn default() -> Self {
-        Self { config: ServerConfig::default(), http: Some((Ipv4Addr::LOCALHOST, 0).into()), https: None }
+        Self {
+            config: ServerConfig::default(),
+            http: Some((Ipv4Addr::LOCALHOST, 0).into()),
+            https: None,
+        }
     }
 }
 
@@ -84,11 +91,14 @@ impl MockServerBuilder {
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await
                     .map_err(|source| StartError::Bind { addr, source })?;
-                let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+                let local = listener
+                    .local_addr()
+                    .map_err(|source| StartError::Bind { addr, source })?;
                 let router = app(state.clone()).layer(Extension(Scheme::Http));
                 let stop = shutdown.clone();
                 tracker.spawn(async move {
-                    let served = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned());
+                    let served = axum::serve(listener, router)
+                        .with_graceful_shutdown(stop.cancelled_owned());
                     if let Err(err) = served.await {
                         tracing::error!(%err, "HTTP listener failed");
                     }
@@ -101,16 +111,23 @@ impl MockServerBuilder {
         let (https_addr, tls) = match self.https {
             Some((addr, source)) => {
                 let material = TlsMaterial::load(&source)?;
-                let rustls_config = axum_server::tls_rustls::RustlsConfig::from_config(material.server_config()?);
-                let listener =
-                    std::net::TcpListener::bind(addr).map_err(|source| StartError::Bind { addr, source })?;
-                listener.set_nonblocking(true).map_err(|source| StartError::Bind { addr, source })?;
-                let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+                let rustls_config =
+                    axum_server::tls_rustls::RustlsConfig::from_config(material.server_config()?);
+                let listener = std::net::TcpListener::bind(addr)
+                    .map_err(|source| StartError::Bind { addr, source })?;
+                listener
+                    .set_nonblocking(true)
+                    .map_err(|source| StartError::Bind { addr, source })?;
+                let local = listener
+                    .local_addr()
+                    .map_err(|source| StartError::Bind { addr, source })?;
                 let server = axum_server::from_tcp_rustls(listener, rustls_config)
                     .map_err(|source| StartError::Bind { addr, source })?;
                 let handle = axum_server::Handle::new();
                 let router = app(state.clone()).layer(Extension(Scheme::Https));
-                let serving = server.handle(handle.clone()).serve(router.into_make_service());
+                let serving = server
+                    .handle(handle.clone())
+                    .serve(router.into_make_service());
                 tracker.spawn(async move {
                     if let Err(err) = serving.await {
                         tracing::error!(%err, "HTTPS listener failed");
@@ -126,7 +143,14 @@ impl MockServerBuilder {
             None => (None, None),
         };
 
-        Ok(MockServer { state, http_addr, https_addr, tls, shutdown, tracker })
+        Ok(MockServer {
+            state,
+            http_addr,
+            https_addr,
+            tls,
+            shutdown,
+            tracker,
+        })
     }
 }
 
@@ -148,7 +172,10 @@ impl MockServer {
     /// # Panics
     /// If 127.0.0.1 has no free port; use [`MockServer::builder`] to handle that.
     pub async fn start() -> Self {
-        Self::builder().start().await.expect("start a mock on 127.0.0.1")
+        Self::builder()
+            .start()
+            .await
+            .expect("start a mock on 127.0.0.1")
     }
 
     pub fn builder() -> MockServerBuilder {
@@ -165,7 +192,8 @@ impl MockServer {
 
     /// `https://localhost:<port>` when HTTPS is on: localhost, because certificates name hosts.
     pub fn https_uri(&self) -> Option<String> {
-        self.https_addr.map(|addr| format!("https://localhost:{}", addr.port()))
+        self.https_addr
+            .map(|addr| format!("https://localhost:{}", addr.port()))
     }
 
     pub fn http_addr(&self) -> Option<SocketAddr> {

@@ -145,7 +145,10 @@ impl Session {
 
     /// When the session must end if nothing else happens, and why.
     pub fn deadline(&self) -> (Instant, CloseReason) {
-        let hard = (self.created_at + self.limits.duration_limit, CloseReason::DurationLimit);
+        let hard = (
+            self.created_at + self.limits.duration_limit,
+            CloseReason::DurationLimit,
+        );
         match self.limits.idle_timeout {
             Some(idle) if self.last_activity + idle < hard.0 => {
                 (self.last_activity + idle, CloseReason::IdleTimeout)
@@ -187,15 +190,24 @@ mod tests {
     #[test]
     fn start_is_allowed_only_in_new() {
         assert_eq!(Operation::Start.check(New), Ok(()));
-        assert_eq!(Operation::Start.check(Connecting), Err(ErrorKind::StateConnecting));
-        assert_eq!(Operation::Start.check(Connected), Err(ErrorKind::StateConnected));
+        assert_eq!(
+            Operation::Start.check(Connecting),
+            Err(ErrorKind::StateConnecting)
+        );
+        assert_eq!(
+            Operation::Start.check(Connected),
+            Err(ErrorKind::StateConnected)
+        );
         assert_eq!(Operation::Start.check(Closed), Err(ErrorKind::StateClosed));
     }
 
     #[test]
     fn tasks_need_a_connected_session() {
         assert_eq!(Operation::Task.check(New), Err(ErrorKind::StateNew));
-        assert_eq!(Operation::Task.check(Connecting), Err(ErrorKind::NotInCorrectState));
+        assert_eq!(
+            Operation::Task.check(Connecting),
+            Err(ErrorKind::NotInCorrectState)
+        );
         assert_eq!(Operation::Task.check(Connected), Ok(()));
         assert_eq!(Operation::Task.check(Closing), Err(ErrorKind::StateClosing));
         assert_eq!(Operation::Task.check(Closed), Err(ErrorKind::StateClosed));
@@ -211,10 +223,31 @@ mod tests {
 
     #[test]
     fn visibility_follows_key_and_token() {
-        let owner = Caller { api_key: "k".into(), token: Some("t".into()) };
-        assert!(Caller { api_key: "k".into(), token: None }.can_see(&owner));
+        let owner = Caller {
+            api_key: "k".into(),
+            token: Some("t".into()),
+        };
+        assert!(
+            Caller {
+                api_key: "k".into(),
+                token: None
+            }
+            .can_see(&owner)
+        );
         assert!(owner.can_see(&owner));
-        assert!(!Caller { api_key: "k".into(), token: Some("u".into()) }.can_see(&owner));
-        assert!(!Caller { api_key: "other".into(), token: None }.can_see(&owner));
+        assert!(
+            !Caller {
+                api_key: "k".into(),
+                token: Some("u".into())
+            }
+            .can_see(&owner)
+        );
+        assert!(
+            !Caller {
+                api_key: "other".into(),
+                token: None
+            }
+            .can_see(&owner)
+        );
     }
 }

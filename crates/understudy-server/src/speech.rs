@@ -47,7 +47,13 @@ impl SpeechSchedule {
     ) -> ScheduledTask {
         self.prune(now);
         let starts_at = self.tasks.back().map_or(now, |last| last.ends_at.max(now));
-        let task = ScheduledTask { task_id, spoken_text, task_type, starts_at, ends_at: starts_at + duration };
+        let task = ScheduledTask {
+            task_id,
+            spoken_text,
+            task_type,
+            starts_at,
+            ends_at: starts_at + duration,
+        };
         self.tasks.push_back(task.clone());
         task
     }
@@ -61,7 +67,9 @@ impl SpeechSchedule {
 
     /// The task speaking at `now`, if any.
     pub fn current(&self, now: Instant) -> Option<&ScheduledTask> {
-        self.tasks.iter().find(|t| t.starts_at <= now && now < t.ends_at)
+        self.tasks
+            .iter()
+            .find(|t| t.starts_at <= now && now < t.ends_at)
     }
 
     /// Tasks not yet finished at `now`, the speaking one first.
@@ -87,7 +95,11 @@ impl SpeechSchedule {
 /// those scripts put no spaces between words. The result is never below [`MIN_SPEECH`].
 pub fn speech_duration(text: &str, words_per_minute: f64, rate: f64) -> Duration {
     let words = count_words(text) as f64;
-    let rate = if rate.is_finite() && rate > 0.0 { rate } else { 1.0 };
+    let rate = if rate.is_finite() && rate > 0.0 {
+        rate
+    } else {
+        1.0
+    };
     let seconds = words * 60.0 / (words_per_minute * rate);
     Duration::from_secs_f64(seconds).max(MIN_SPEECH)
 }
@@ -108,7 +120,7 @@ fn is_cjk(c: char) -> bool {
         | 0x3400..=0x4DBF    // CJK Extension A
         | 0x4E00..=0x9FFF    // CJK Unified Ideographs
         | 0xAC00..=0xD7AF    // Hangul syllables
-        | 0xF900..=0xFAFF)   // CJK Compatibility Ideographs
+        | 0xF900..=0xFAFF) // CJK Compatibility Ideographs
 }
 
 #[cfg(test)]
@@ -124,10 +136,19 @@ mod tests {
         let t0 = Instant::now();
         let mut s = SpeechSchedule::default();
         let a = s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(1000));
-        let b = s.enqueue(t0 + ms(100), "b".into(), "y".into(), TaskType::Repeat, ms(500));
+        let b = s.enqueue(
+            t0 + ms(100),
+            "b".into(),
+            "y".into(),
+            TaskType::Repeat,
+            ms(500),
+        );
         assert_eq!(a.starts_at, t0);
         assert_eq!(b.starts_at, a.ends_at);
-        assert_eq!(s.current(t0 + ms(1200)).map(|t| t.task_id.as_str()), Some("b"));
+        assert_eq!(
+            s.current(t0 + ms(1200)).map(|t| t.task_id.as_str()),
+            Some("b")
+        );
     }
 
     #[test]
@@ -135,7 +156,13 @@ mod tests {
         let t0 = Instant::now();
         let mut s = SpeechSchedule::default();
         s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(100));
-        let b = s.enqueue(t0 + ms(5000), "b".into(), "y".into(), TaskType::Repeat, ms(100));
+        let b = s.enqueue(
+            t0 + ms(5000),
+            "b".into(),
+            "y".into(),
+            TaskType::Repeat,
+            ms(100),
+        );
         assert_eq!(b.starts_at, t0 + ms(5000));
         assert_eq!(s.pending(t0 + ms(5000)).count(), 1);
     }

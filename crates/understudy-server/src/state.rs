@@ -4,9 +4,9 @@
 
 use crate::avatars::AvatarCatalogue;
 use crate::config::ServerConfig;
+use crate::error::ApiError;
 use crate::journal::Journal;
 use crate::registry::Registry;
-use crate::error::ApiError;
 use crate::session::{Caller, CloseReason, Operation, Session};
 use rand::Rng;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -66,11 +66,17 @@ impl AppState {
     /// Locks the registry. A poisoned lock is recovered: the registry holds plain data whose
     /// invariants are restored by each call, and a mock must keep answering.
     pub fn registry(&self) -> MutexGuard<'_, Registry> {
-        self.inner.registry.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.inner
+            .registry
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     pub fn journal(&self) -> MutexGuard<'_, Journal> {
-        self.inner.journal.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.inner
+            .journal
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// Runs `f` on the caller's session once `operation` is allowed in its state (§6), all in

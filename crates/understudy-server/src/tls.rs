@@ -28,14 +28,20 @@ pub enum TlsSource {
 impl TlsSource {
     /// A generated certificate in the system temp directory.
     pub fn generated(names: Vec<String>) -> Self {
-        TlsSource::Generated { dir: std::env::temp_dir().join("understudy-tls"), names }
+        TlsSource::Generated {
+            dir: std::env::temp_dir().join("understudy-tls"),
+            names,
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("could not read or write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("could not generate a certificate: {0}")]
     Generate(#[from] rcgen::Error),
     #[error("{path} holds no usable PEM {what}")]
@@ -67,8 +73,15 @@ impl TlsMaterial {
             TlsSource::Files { cert, key } => {
                 let cert_pem = read(cert)?;
                 let key_pem = read(key)?;
-                let spki_sha256 = rcgen::KeyPair::from_pem(&key_pem).ok().map(|k| spki_hash(&k));
-                Ok(Self { cert_pem, key_pem, cert_path: cert.clone(), spki_sha256 })
+                let spki_sha256 = rcgen::KeyPair::from_pem(&key_pem)
+                    .ok()
+                    .map(|k| spki_hash(&k));
+                Ok(Self {
+                    cert_pem,
+                    key_pem,
+                    cert_path: cert.clone(),
+                    spki_sha256,
+                })
             }
         }
     }
@@ -78,14 +91,24 @@ impl TlsMaterial {
     /// # Errors
     /// PEM without a certificate or key, or a key that does not fit the certificate.
     pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(self.cert_pem.as_bytes())
-            .collect::<Result<_, _>>()
-            .map_err(|_| TlsError::Pem { path: self.cert_path.clone(), what: "certificate" })?;
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(self.cert_pem.as_bytes())
+                .collect::<Result<_, _>>()
+                .map_err(|_| TlsError::Pem {
+                    path: self.cert_path.clone(),
+                    what: "certificate",
+                })?;
         if certs.is_empty() {
-            return Err(TlsError::Pem { path: self.cert_path.clone(), what: "certificate" });
+            return Err(TlsError::Pem {
+                path: self.cert_path.clone(),
+                what: "certificate",
+            });
         }
-        let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes())
-            .map_err(|_| TlsError::Pem { path: self.cert_path.clone(), what: "private key" })?;
+        let key =
+            PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes()).map_err(|_| TlsError::Pem {
+                path: self.cert_path.clone(),
+                what: "private key",
+            })?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
@@ -97,7 +120,11 @@ impl TlsMaterial {
 }
 
 fn generate_or_reuse(dir: &Path, extra: &[String]) -> Result<TlsMaterial, TlsError> {
-    let mut names: Vec<String> = DEFAULT_NAMES.iter().map(|s| s.to_string()).chain(extra.iter().cloned()).collect();
+    let mut names: Vec<String> = DEFAULT_NAMES
+        .iter()
+        .map(|s| s.to_string())
+        .chain(extra.iter().cloned())
+        .collect();
     names.sort();
     names.dedup();
     let cert_path = dir.join("cert.pem");
@@ -105,12 +132,19 @@ fn generate_or_reuse(dir: &Path, extra: &[String]) -> Result<TlsMaterial, TlsErr
     let names_path = dir.join("names.txt");
     let wanted = names.join("\n");
 
-    if let (Ok(cert_pem), Ok(key_pem), Ok(stored)) =
-        (std::fs::read_to_string(&cert_path), std::fs::read_to_string(&key_path), std::fs::read_to_string(&names_path))
-    {
+    if let (Ok(cert_pem), Ok(key_pem), Ok(stored)) = (
+        std::fs::read_to_string(&cert_path),
+        std::fs::read_to_string(&key_path),
+        std::fs::read_to_string(&names_path),
+    ) {
         if stored == wanted {
             if let Ok(key) = rcgen::KeyPair::from_pem(&key_pem) {
-                return Ok(TlsMaterial { cert_pem, key_pem, cert_path, spki_sha256: Some(spki_hash(&key)) });
+                return Ok(TlsMaterial {
+                    cert_pem,
+                    key_pem,
+                    cert_path,
+                    spki_sha256: Some(spki_hash(&key)),
+                });
             }
         }
     }
@@ -118,11 +152,19 @@ fn generate_or_reuse(dir: &Path, extra: &[String]) -> Result<TlsMaterial, TlsErr
     let certified = rcgen::generate_simple_self_signed(names)?;
     let cert_pem = certified.cert.pem();
     let key_pem = certified.signing_key.serialize_pem();
-    std::fs::create_dir_all(dir).map_err(|source| TlsError::Io { path: dir.to_owned(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| TlsError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
     write(&cert_path, &cert_pem)?;
     write(&key_path, &key_pem)?;
     write(&names_path, &wanted)?;
-    Ok(TlsMaterial { spki_sha256: Some(spki_hash(&certified.signing_key)), cert_pem, key_pem, cert_path })
+    Ok(TlsMaterial {
+        spki_sha256: Some(spki_hash(&certified.signing_key)),
+        cert_pem,
+        key_pem,
+        cert_path,
+    })
 }
 
 fn spki_hash(key: &rcgen::KeyPair) -> String {
@@ -131,11 +173,17 @@ fn spki_hash(key: &rcgen::KeyPair) -> String {
 }
 
 fn read(path: &Path) -> Result<String, TlsError> {
-    std::fs::read_to_string(path).map_err(|source| TlsError::Io { path: path.to_owned(), source })
+    std::fs::read_to_string(path).map_err(|source| TlsError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn write(path: &Path, contents: &str) -> Result<(), TlsError> {
-    std::fs::write(path, contents).map_err(|source| TlsError::Io { path: path.to_owned(), source })
+    std::fs::write(path, contents).map_err(|source| TlsError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -146,13 +194,19 @@ mod tests {
     fn generated_material_is_reused_while_the_names_match() {
         let dir = std::env::temp_dir().join(format!("understudy-tls-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let source = TlsSource::Generated { dir: dir.clone(), names: vec!["api.mock.test".into()] };
+        let source = TlsSource::Generated {
+            dir: dir.clone(),
+            names: vec!["api.mock.test".into()],
+        };
         let first = TlsMaterial::load(&source).unwrap();
         let again = TlsMaterial::load(&source).unwrap();
         assert_eq!(first.cert_pem, again.cert_pem);
         assert!(first.server_config().is_ok());
 
-        let other = TlsSource::Generated { dir: dir.clone(), names: vec!["other.test".into()] };
+        let other = TlsSource::Generated {
+            dir: dir.clone(),
+            names: vec!["other.test".into()],
+        };
         assert_ne!(TlsMaterial::load(&other).unwrap().cert_pem, first.cert_pem);
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -9,7 +9,11 @@ use std::time::Duration;
 use understudy_server::{AuthPolicy, MockServerBuilder, ServerConfig, TlsSource};
 
 #[derive(Debug, Parser)]
-#[command(name = "understudy", version, about = "An offline stand-in for HeyGen's Streaming Avatar service")]
+#[command(
+    name = "understudy",
+    version,
+    about = "An offline stand-in for HeyGen's Streaming Avatar service"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -53,7 +57,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// Accept only these API keys (repeatable). Without it any non-empty key is accepted.
-    #[arg(long = "api-key", value_name = "KEY", env = "UNDERSTUDY_API_KEYS", value_delimiter = ',')]
+    #[arg(
+        long = "api-key",
+        value_name = "KEY",
+        env = "UNDERSTUDY_API_KEYS",
+        value_delimiter = ','
+    )]
     pub api_keys: Vec<String>,
     /// Live sessions one API key may hold; 0 means no limit.
     #[arg(long, default_value_t = 3)]
@@ -103,7 +112,12 @@ impl ServeArgs {
         let auth = if self.api_keys.is_empty() {
             AuthPolicy::AnyKey
         } else {
-            AuthPolicy::Keys(self.api_keys.into_iter().filter(|k| !k.is_empty()).collect())
+            AuthPolicy::Keys(
+                self.api_keys
+                    .into_iter()
+                    .filter(|k| !k.is_empty())
+                    .collect(),
+            )
         };
         let config = ServerConfig {
             auth,
@@ -121,7 +135,11 @@ impl ServeArgs {
         config.validate().context("invalid server configuration")?;
 
         let mut builder = MockServerBuilder::default().config(config);
-        builder = if self.no_http { builder.no_http() } else { builder.http(SocketAddr::new(self.host, self.port)) };
+        builder = if self.no_http {
+            builder.no_http()
+        } else {
+            builder.http(SocketAddr::new(self.host, self.port))
+        };
         if !self.no_https {
             let tls = match (self.tls_cert, self.tls_key) {
                 (Some(cert), Some(key)) => TlsSource::Files { cert, key },
@@ -138,7 +156,10 @@ impl ServeArgs {
             };
             builder = builder.https(SocketAddr::new(self.host, self.https_port), tls);
         }
-        Ok(ServePlan { builder, host: self.host })
+        Ok(ServePlan {
+            builder,
+            host: self.host,
+        })
     }
 }
 
@@ -162,13 +183,15 @@ mod tests {
 
     #[test]
     fn turning_both_listeners_off_is_refused() {
-        let Command::Serve(args) = Cli::parse_from(["understudy", "serve", "--no-http", "--no-https"]).command;
+        let Command::Serve(args) =
+            Cli::parse_from(["understudy", "serve", "--no-http", "--no-https"]).command;
         assert!(args.into_plan().is_err());
     }
 
     #[test]
     fn a_zero_speaking_rate_is_refused_before_binding() {
-        let Command::Serve(args) = Cli::parse_from(["understudy", "serve", "--words-per-minute", "0"]).command;
+        let Command::Serve(args) =
+            Cli::parse_from(["understudy", "serve", "--words-per-minute", "0"]).command;
         assert!(args.into_plan().is_err());
     }
 }

@@ -22,6 +22,8 @@ pub struct SessionIdRequest {
 
 impl SessionIdRequest {
     pub fn new(session_id: impl Into<String>) -> Self {
-        Self { session_id: session_id.into() }
+        Self {
+            session_id: session_id.into(),
+        }
     }
 }

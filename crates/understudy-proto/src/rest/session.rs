@@ -164,7 +164,9 @@ impl NewSessionRequest {
 
     /// The knowledge-base id under either name (`knowledge_base_id`, pipecat's `knowledge_id`).
     pub fn knowledge_base_ref(&self) -> Option<&str> {
-        self.knowledge_base_id.as_deref().or(self.knowledge_id.as_deref())
+        self.knowledge_base_id
+            .as_deref()
+            .or(self.knowledge_id.as_deref())
     }
 
     /// Whether this asks for a LiveKit (v2) session.
@@ -189,7 +191,11 @@ pub struct IceServer {
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
-    #[serde(default, rename = "credentialType", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "credentialType",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub credential_type: Option<String>,
 }
 
@@ -232,9 +238,17 @@ pub struct IceCandidate {
     pub candidate: String,
     #[serde(default, rename = "sdpMid", skip_serializing_if = "Option::is_none")]
     pub sdp_mid: Option<String>,
-    #[serde(default, rename = "sdpMLineIndex", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "sdpMLineIndex",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sdp_m_line_index: Option<u32>,
-    #[serde(default, rename = "usernameFragment", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "usernameFragment",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub username_fragment: Option<String>,
 }
 

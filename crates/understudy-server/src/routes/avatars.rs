@@ -8,6 +8,11 @@ use understudy_proto::ApiEnvelope;
 use understudy_proto::rest::avatar::StreamingAvatarInfo;
 
 /// The built-in catalogue, with the capitalised `"Success"` this endpoint uses.
-pub async fn list(State(state): State<AppState>, _caller: Caller) -> Json<ApiEnvelope<Vec<StreamingAvatarInfo>>> {
-    Json(ApiEnvelope::success_capitalised(state.avatars().all().to_vec()))
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Json<ApiEnvelope<Vec<StreamingAvatarInfo>>> {
+    Json(ApiEnvelope::success_capitalised(
+        state.avatars().all().to_vec(),
+    ))
 }

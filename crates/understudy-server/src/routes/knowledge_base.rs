@@ -9,13 +9,18 @@ use crate::session::Caller;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
-use understudy_proto::rest::knowledge_base::{KnowledgeBase, KnowledgeBaseList, KnowledgeBaseRequest};
+use understudy_proto::rest::knowledge_base::{
+    KnowledgeBase, KnowledgeBaseList, KnowledgeBaseRequest,
+};
 use understudy_proto::{ApiEnvelope, ErrorKind};
 
 /// The forum's "4000-character limit" on knowledge-base entries.
 pub const MAX_PROMPT_CHARS: usize = 4000;
 
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<ApiEnvelope<KnowledgeBaseList>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Json<ApiEnvelope<KnowledgeBaseList>> {
     let list = state
         .registry()
         .knowledge_bases
@@ -31,8 +36,13 @@ pub async fn create(
     caller: Caller,
     HeyJson(request): HeyJson<KnowledgeBaseRequest>,
 ) -> Result<Json<ApiEnvelope<KnowledgeBase>>, ApiError> {
-    let name = request.name.filter(|n| !n.trim().is_empty()).ok_or_else(|| ApiError::invalid_params("name: required"))?;
-    let prompt = request.prompt.ok_or_else(|| ApiError::invalid_params("prompt: required"))?;
+    let name = request
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid_params("name: required"))?;
+    let prompt = request
+        .prompt
+        .ok_or_else(|| ApiError::invalid_params("prompt: required"))?;
     check_prompt(&prompt)?;
     let id = ids::time_uuid().replace('-', "");
     let now = ids::unix_now();
@@ -45,7 +55,10 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    state.registry().knowledge_bases.insert(id, (caller.api_key, kb.clone()));
+    state
+        .registry()
+        .knowledge_bases
+        .insert(id, (caller.api_key, kb.clone()));
     Ok(Json(ApiEnvelope::success(kb)))
 }
 

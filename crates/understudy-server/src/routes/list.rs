@@ -8,7 +8,9 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use std::collections::HashMap;
 use tokio::time::Instant;
-use understudy_proto::rest::list::{ListSessionsData, SessionHistoryItem, SessionHistoryPage, SessionSummary};
+use understudy_proto::rest::list::{
+    ListSessionsData, SessionHistoryItem, SessionHistoryPage, SessionSummary,
+};
 use understudy_proto::{ApiEnvelope, SUCCESS_CODE, SessionState};
 
 /// The only `api_key_type` ever captured.
@@ -17,7 +19,10 @@ const DEFAULT_PAGE_SIZE: u64 = 20;
 const MAX_PAGE_SIZE: u64 = 100;
 
 /// Sessions in new, connecting or connected that the caller can see, oldest first.
-pub async fn live_sessions(State(state): State<AppState>, caller: Caller) -> Json<ApiEnvelope<ListSessionsData>> {
+pub async fn live_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Json<ApiEnvelope<ListSessionsData>> {
     let registry = state.registry();
     let mut sessions: Vec<&Session> = registry
         .sessions
@@ -59,14 +64,18 @@ pub async fn session_history(
     let query = parse_history_query(&raw)?;
     let page_size = query.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-        return Err(ApiError::invalid_params(format!("page_size must be between 1 and {MAX_PAGE_SIZE}")));
+        return Err(ApiError::invalid_params(format!(
+            "page_size must be between 1 and {MAX_PAGE_SIZE}"
+        )));
     }
     let page = match &query.token {
         Some(token) => token
             .parse::<u64>()
             .ok()
             .filter(|p| *p >= 1)
-            .ok_or_else(|| ApiError::invalid_params("token is not a pagination token from this server"))?,
+            .ok_or_else(|| {
+                ApiError::invalid_params("token is not a pagination token from this server")
+            })?,
         None => query.page.unwrap_or(1).max(1),
     };
 
@@ -113,10 +122,11 @@ fn parse_history_query(raw: &HashMap<String, String>) -> Result<HistoryQuery, Ap
         raw.iter()
             .map(|(k, v)| {
                 let v = match k.as_str() {
-                    "page" | "page_size" | "date_from" | "date_to" => v
-                        .parse::<i64>()
-                        .map(serde_json::Value::from)
-                        .map_err(|_| ApiError::invalid_params(format!("{k} must be an integer, got {v:?}")))?,
+                    "page" | "page_size" | "date_from" | "date_to" => {
+                        v.parse::<i64>().map(serde_json::Value::from).map_err(|_| {
+                            ApiError::invalid_params(format!("{k} must be an integer, got {v:?}"))
+                        })?
+                    }
                     _ => serde_json::Value::String(v.clone()),
                 };
                 Ok((k.clone(), v))

@@ -46,21 +46,35 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/streaming.list", get(list::live_sessions))
         .route("/v2/streaming.list", get(list::session_history))
         .route("/v1/streaming/avatar.list", get(avatars::list))
-        .route("/v1/streaming/knowledge_base/list", get(knowledge_base::list))
-        .route("/v1/streaming/knowledge_base/create", post(knowledge_base::create))
+        .route(
+            "/v1/streaming/knowledge_base/list",
+            get(knowledge_base::list),
+        )
+        .route(
+            "/v1/streaming/knowledge_base/create",
+            post(knowledge_base::create),
+        )
         .route(
             "/v1/streaming/knowledge_base/{id}",
             post(knowledge_base::update).delete(knowledge_base::delete),
         )
-        .route("/v1/streaming/knowledge_base/{id}/delete", post(knowledge_base::delete));
+        .route(
+            "/v1/streaming/knowledge_base/{id}/delete",
+            post(knowledge_base::delete),
+        );
 
     Router::new()
         .merge(heygen)
         .nest(ADMIN_PREFIX, admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(CatchPanicLayer::custom(|_| ApiError::new(ErrorKind::Internal).into_response()))
-        .layer(middleware::from_fn_with_state(state.clone(), journal::record))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(ErrorKind::Internal).into_response()
+        }))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            journal::record,
+        ))
         .layer(cors())
         .with_state(state)
 }
@@ -79,11 +93,16 @@ fn cors() -> CorsLayer {
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {
-    ApiError::with_detail(ErrorKind::RouteNotFound, format!("{method} {}", uri.path())).into_response()
+    ApiError::with_detail(ErrorKind::RouteNotFound, format!("{method} {}", uri.path()))
+        .into_response()
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    ApiError::with_detail(ErrorKind::MethodNotAllowed, format!("{method} {}", uri.path())).into_response()
+    ApiError::with_detail(
+        ErrorKind::MethodNotAllowed,
+        format!("{method} {}", uri.path()),
+    )
+    .into_response()
 }
 
 /// `ws://host` or `wss://host` for the host the client dialled.

@@ -7,13 +7,15 @@ use crate::extract::HeyJson;
 use crate::session::{Caller, Operation, Session, SessionLimits, SessionSettings};
 use crate::state::AppState;
 use crate::{ids, livekit_token};
+use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::HeaderMap;
-use axum::Json;
 use std::time::Duration;
 use tokio::time::Instant;
 use understudy_proto::rest::SessionIdRequest;
-use understudy_proto::rest::session::{IceRequest, NewSessionData, NewSessionRequest, StartSessionRequest};
+use understudy_proto::rest::session::{
+    IceRequest, NewSessionData, NewSessionRequest, StartSessionRequest,
+};
 use understudy_proto::{ApiEnvelope, ErrorKind, SessionState};
 
 /// The bounds the docs give for `activity_idle_timeout`.
@@ -47,7 +49,10 @@ pub async fn new_session(
     let ended = {
         let mut registry = state.registry();
         if let Some(token) = &caller.token {
-            let reused = registry.tokens.get(token).is_some_and(|t| t.used_by.is_some());
+            let reused = registry
+                .tokens
+                .get(token)
+                .is_some_and(|t| t.used_by.is_some());
             if reused && !config.allow_token_reuse {
                 return Err(ApiError::with_detail(
                     ErrorKind::Unauthorized,
@@ -60,7 +65,11 @@ pub async fn new_session(
         {
             return Err(ApiError::new(ErrorKind::ConcurrentLimit));
         }
-        if let Some(record) = caller.token.as_ref().and_then(|t| registry.tokens.get_mut(t)) {
+        if let Some(record) = caller
+            .token
+            .as_ref()
+            .and_then(|t| registry.tokens.get_mut(t))
+        {
             record.used_by = Some(session_id.clone());
         }
         let seq = registry.next_seq();
@@ -69,7 +78,10 @@ pub async fn new_session(
             seq,
             caller,
             settings,
-            SessionLimits { duration_limit: config.session_duration_limit, idle_timeout },
+            SessionLimits {
+                duration_limit: config.session_duration_limit,
+                idle_timeout,
+            },
             Instant::now(),
             state.shutdown_token(),
         );
@@ -81,7 +93,9 @@ pub async fn new_session(
 
     let base = websocket_base(&headers, scheme.map(|Extension(s)| s));
     Ok(Json(ApiEnvelope::success(NewSessionData {
-        realtime_endpoint: Some(format!("{base}/v2-alpha/interactive-avatar/session/{session_id}")),
+        realtime_endpoint: Some(format!(
+            "{base}/v2-alpha/interactive-avatar/session/{session_id}"
+        )),
         session_id,
         url: Some(base),
         access_token: Some(access_token),
@@ -94,7 +108,10 @@ pub async fn new_session(
     })))
 }
 
-fn settings_from(state: &AppState, request: &NewSessionRequest) -> Result<SessionSettings, ApiError> {
+fn settings_from(
+    state: &AppState,
+    request: &NewSessionRequest,
+) -> Result<SessionSettings, ApiError> {
     let avatar_id = request.avatar().unwrap_or("default").to_owned();
     let avatars = state.avatars();
     if avatars.contains(&avatar_id) && !avatars.is_usable(&avatar_id) {
@@ -106,7 +123,9 @@ fn settings_from(state: &AppState, request: &NewSessionRequest) -> Result<Sessio
     let voice = request.voice.clone().unwrap_or_default();
     let voice_rate = voice.rate.unwrap_or(1.0);
     if !(voice_rate.is_finite() && voice_rate > 0.0) {
-        return Err(ApiError::invalid_params("voice.rate must be a positive number"));
+        return Err(ApiError::invalid_params(
+            "voice.rate must be a positive number",
+        ));
     }
     Ok(SessionSettings {
         avatar_id,
@@ -122,7 +141,10 @@ fn settings_from(state: &AppState, request: &NewSessionRequest) -> Result<Sessio
     })
 }
 
-fn idle_timeout_from(state: &AppState, request: &NewSessionRequest) -> Result<Option<Duration>, ApiError> {
+fn idle_timeout_from(
+    state: &AppState,
+    request: &NewSessionRequest,
+) -> Result<Option<Duration>, ApiError> {
     if request.disable_idle_timeout == Some(true) {
         return Ok(None);
     }
@@ -142,11 +164,16 @@ pub async fn start_session(
     caller: Caller,
     HeyJson(request): HeyJson<StartSessionRequest>,
 ) -> Result<Empty, ApiError> {
-    state.act_on(&caller, &request.session_id, Operation::Start, |session, now| {
-        session.state = SessionState::Connecting;
-        session.touch(now);
-        session.state = SessionState::Connected;
-    })?;
+    state.act_on(
+        &caller,
+        &request.session_id,
+        Operation::Start,
+        |session, now| {
+            session.state = SessionState::Connecting;
+            session.touch(now);
+            session.state = SessionState::Connected;
+        },
+    )?;
     Ok(Json(ApiEnvelope::empty()))
 }
 
@@ -167,7 +194,12 @@ pub async fn keep_alive(
     caller: Caller,
     HeyJson(request): HeyJson<SessionIdRequest>,
 ) -> Result<Empty, ApiError> {
-    state.act_on(&caller, &request.session_id, Operation::KeepAlive, |session, now| session.touch(now))?;
+    state.act_on(
+        &caller,
+        &request.session_id,
+        Operation::KeepAlive,
+        |session, now| session.touch(now),
+    )?;
     Ok(Json(ApiEnvelope::empty()))
 }
 
@@ -181,6 +213,9 @@ pub async fn stop_session(
     if state.stop_session(&caller, &request.session_id) {
         Ok(Json(ApiEnvelope::empty()))
     } else {
-        Err(ApiError::with_detail(ErrorKind::SessionDoesNotExist, request.session_id))
+        Err(ApiError::with_detail(
+            ErrorKind::SessionDoesNotExist,
+            request.session_id,
+        ))
     }
 }

@@ -27,8 +27,11 @@ pub async fn task(
     }
     let task_type = request.task_type.unwrap_or_default();
     let config = state.config();
-    let (task, mut interrupts, ended) =
-        state.act_on(&caller, &request.session_id, Operation::Task, |session, now| {
+    let (task, mut interrupts, ended) = state.act_on(
+        &caller,
+        &request.session_id,
+        Operation::Task,
+        |session, now| {
             let spoken = match task_type {
                 TaskType::Repeat => request.text.clone(),
                 TaskType::Talk => reply::talk_reply(
@@ -37,11 +40,18 @@ pub async fn task(
                     config.reply_seed,
                 ),
             };
-            let duration = speech::speech_duration(&spoken, config.words_per_minute, session.settings.voice_rate);
+            let duration = speech::speech_duration(
+                &spoken,
+                config.words_per_minute,
+                session.settings.voice_rate,
+            );
             session.touch(now);
-            let task = session.speech.enqueue(now, ids::time_uuid(), spoken, task_type, duration);
+            let task = session
+                .speech
+                .enqueue(now, ids::time_uuid(), spoken, task_type, duration);
             (task, session.interrupts.subscribe(), session.ended.clone())
-        })?;
+        },
+    )?;
 
     if request.task_mode.unwrap_or_default() == TaskMode::Sync {
         tokio::select! {
@@ -62,7 +72,12 @@ pub async fn interrupt(
     caller: Caller,
     HeyJson(request): HeyJson<SessionIdRequest>,
 ) -> Result<Empty, ApiError> {
-    state.act_on(&caller, &request.session_id, Operation::Interrupt, |session, now| session.interrupt(now))?;
+    state.act_on(
+        &caller,
+        &request.session_id,
+        Operation::Interrupt,
+        |session, now| session.interrupt(now),
+    )?;
     Ok(Json(ApiEnvelope::empty()))
 }
 
@@ -72,9 +87,14 @@ pub async fn start_listening(
     caller: Caller,
     HeyJson(request): HeyJson<SessionIdRequest>,
 ) -> Result<Empty, ApiError> {
-    state.act_on(&caller, &request.session_id, Operation::StartListening, |session, _| {
-        session.listening = true;
-    })?;
+    state.act_on(
+        &caller,
+        &request.session_id,
+        Operation::StartListening,
+        |session, _| {
+            session.listening = true;
+        },
+    )?;
     Ok(Json(ApiEnvelope::empty()))
 }
 
@@ -84,8 +104,13 @@ pub async fn stop_listening(
     caller: Caller,
     HeyJson(request): HeyJson<SessionIdRequest>,
 ) -> Result<Empty, ApiError> {
-    state.act_on(&caller, &request.session_id, Operation::StopListening, |session, _| {
-        session.listening = false;
-    })?;
+    state.act_on(
+        &caller,
+        &request.session_id,
+        Operation::StopListening,
+        |session, _| {
+            session.listening = false;
+        },
+    )?;
     Ok(Json(ApiEnvelope::empty()))
 }

@@ -15,11 +15,19 @@ pub async fn create_token(
     ApiKey(api_key): ApiKey,
     HeyJson(_request): HeyJson<CreateTokenRequest>,
 ) -> Json<TokenEnvelope<CreateTokenData>> {
-    let token_type = if state.config().is_paid { "sa_from_paid" } else { "sa_from_trial" };
+    let token_type = if state.config().is_paid {
+        "sa_from_paid"
+    } else {
+        "sa_from_trial"
+    };
     let token = ids::session_token(token_type);
     state.registry().tokens.insert(
         token.clone(),
-        TokenRecord { api_key, issued_at: Instant::now(), used_by: None },
+        TokenRecord {
+            api_key,
+            issued_at: Instant::now(),
+            used_by: None,
+        },
     );
     Json(TokenEnvelope::success(CreateTokenData { token }))
 }

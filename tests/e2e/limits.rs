@@ -1,0 +1,175 @@
+//! §4 limits: concurrency (10007), idle timeout, session duration limit.
+
+use serde_json::json;
+use std::time::Duration;
+use understudy_e2e::{TestEnv, assert_error, assert_success};
+use understudy_server::ServerConfig;
+
+#[tokio::test]
+async fn the_fourth_live_session_of_a_trial_key_gets_10007() {
+    // §4: 3 concurrent sessions on a trial token; §5: 10007 is HTTP 429.
+    let env = TestEnv::start().await;
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        sessions.push(env.new_session().await);
+    }
+    let token = env.token().await;
+    let answer = env
+        .post("/v1/streaming.new", &token, json!({"version": "v2"}))
+        .await;
+    assert_error(&answer, 429, 10007);
+    assert_eq!(answer.1["message"], "Concurrent limit reached");
+
+    // Another account is not affected; stopping one frees a slot.
+    let other = env.token_for("another-account").await;
+    assert_success(
+        &env.post("/v1/streaming.new", &other, json!({"version": "v2"}))
+            .await,
+    );
+    let (first_token, first_id) = &sessions[0];
+    env.post(
+        "/v1/streaming.stop",
+        first_token,
+        json!({"session_id": first_id}),
+    )
+    .await;
+    assert_success(
+        &env.post("/v1/streaming.new", &token, json!({"version": "v2"}))
+            .await,
+    );
+}
+
+#[tokio::test]
+async fn a_zero_limit_means_no_limit() {
+    let env = TestEnv::with_config(ServerConfig {
+        concurrency_limit: 0,
+        ..Default::default()
+    })
+    .await;
+    for _ in 0..10 {
+        env.new_session().await;
+    }
+}
+
+fn short_idle() -> ServerConfig {
+    ServerConfig {
+        default_idle_timeout: Duration::from_millis(300),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn an_idle_session_closes_and_then_answers_10005() {
+    // §4: idle timeout after the last activity; §5: 10005 afterwards.
+    let env = TestEnv::with_config(short_idle()).await;
+    let (token, id) = env.connected_session().await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_error(
+        &env.post(
+            "/v1/streaming.task",
+            &token,
+            json!({"session_id": id, "text": "hi"}),
+        )
+        .await,
+        400,
+        10005,
+    );
+    let (_, sessions) = env.send("GET", "/__understudy/sessions", &[], None).await;
+    assert_eq!(sessions[0]["close_reason"], "idle_timeout");
+}
+
+#[tokio::test]
+async fn keep_alive_and_tasks_reset_the_idle_timer() {
+    // §3.8: keep_alive resets the idle counter; so do tasks (§4).
+    let env = TestEnv::with_config(short_idle()).await;
+    let (token, id) = env.connected_session().await;
+    for round in 0..4 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let path = if round % 2 == 0 {
+            "/v1/streaming.keep_alive"
+        } else {
+            "/v1/streaming.task"
+        };
+        let answer = env
+            .post(
+                path,
+                &token,
+                json!({"session_id": id, "text": "hi", "task_mode": "async"}),
+            )
+            .await;
+        assert_success(&answer);
+    }
+    assert_eq!(env.status_of(&token, &id).await, "connected");
+}
+
+#[tokio::test]
+async fn disable_idle_timeout_keeps_an_idle_session_open() {
+    // §3.2: disable_idle_timeout: true turns the idle timeout off.
+    let env = TestEnv::with_config(short_idle()).await;
+    let token = env.token().await;
+    let (_, body) = env
+        .post(
+            "/v1/streaming.new",
+            &token,
+            json!({"version": "v2", "disable_idle_timeout": true}),
+        )
+        .await;
+    let id = body["data"]["session_id"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(env.status_of(&token, id).await, "new");
+}
+
+#[tokio::test]
+async fn the_duration_limit_closes_even_a_busy_session() {
+    // §4: session_duration_limit caps a session whatever it does.
+    let config = ServerConfig {
+        session_duration_limit: Duration::from_millis(400),
+        ..Default::default()
+    };
+    let env = TestEnv::with_config(config).await;
+    let (token, id) = env.connected_session().await;
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        env.post(
+            "/v1/streaming.keep_alive",
+            &token,
+            json!({"session_id": id}),
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_error(
+        &env.post(
+            "/v1/streaming.keep_alive",
+            &token,
+            json!({"session_id": id}),
+        )
+        .await,
+        400,
+        10005,
+    );
+    let (_, sessions) = env.send("GET", "/__understudy/sessions", &[], None).await;
+    assert_eq!(sessions[0]["close_reason"], "duration_limit");
+}
+
+#[tokio::test]
+async fn a_timed_out_session_frees_its_concurrency_slot() {
+    let config = ServerConfig {
+        concurrency_limit: 1,
+        ..short_idle()
+    };
+    let env = TestEnv::with_config(config).await;
+    env.new_session().await;
+    let token = env.token().await;
+    assert_error(
+        &env.post("/v1/streaming.new", &token, json!({"version": "v2"}))
+            .await,
+        429,
+        10007,
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_success(
+        &env.post("/v1/streaming.new", &token, json!({"version": "v2"}))
+            .await,
+    );
+}

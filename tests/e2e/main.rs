@@ -1,0 +1,16 @@
+//! End-to-end tests of the mock over real loopback sockets. One module per endpoint family;
+//! each test names the `heygen-api.md` section it checks.
+
+mod admin;
+mod auth;
+mod bad_input;
+mod cors;
+mod knowledge_base;
+mod limits;
+mod lists;
+mod properties;
+mod sdk;
+mod sessions;
+mod snapshots;
+mod tasks;
+mod tls;

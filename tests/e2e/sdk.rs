@@ -1,0 +1,139 @@
+//! The Rust SDK (`streaming-avatar`) against the real mock over sockets: the whole REST
+//! surface, and HeyGen's errors surfacing through the SDK's error type.
+
+use std::time::Duration;
+use streaming_avatar::proto::rest::session::NewSessionRequest;
+use streaming_avatar::{Error, SpeakRequest, StreamingAvatar};
+use understudy_e2e::{KEY, TestEnv};
+use understudy_server::ServerConfig;
+
+async fn sdk_for(env: &TestEnv) -> StreamingAvatar {
+    let server = StreamingAvatar::builder()
+        .base_path(env.server.uri())
+        .api_key(KEY)
+        .build()
+        .unwrap();
+    let token = server.create_token().await.unwrap();
+    StreamingAvatar::builder()
+        .base_path(env.server.uri())
+        .token(token)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_sdk_runs_a_whole_session() {
+    let env = TestEnv::with_config(ServerConfig {
+        words_per_minute: 6000.0,
+        ..Default::default()
+    })
+    .await;
+    let avatar = sdk_for(&env).await;
+    let session = avatar
+        .create_start_avatar(&NewSessionRequest {
+            avatar_name: Some("default".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(session.access_token.is_some());
+    let listed = avatar.list_sessions().await.unwrap();
+    assert_eq!(listed.sessions[0].session_id, session.session_id);
+
+    let task = avatar
+        .speak(&SpeakRequest::repeat("one two three").sync())
+        .await
+        .unwrap();
+    assert!(task.duration_ms > 0.0);
+    avatar.speak(&SpeakRequest::talk("hello")).await.unwrap();
+    avatar.interrupt().await.unwrap();
+    avatar.start_listening().await.unwrap();
+    avatar.stop_listening().await.unwrap();
+    avatar.keep_alive().await.unwrap();
+    assert_eq!(avatar.list_avatars().await.unwrap()[0].avatar_id, "default");
+    assert_eq!(avatar.list_session_history(1, 10).await.unwrap().total, 1);
+    avatar.stop_avatar().await.unwrap();
+    assert!(avatar.session_id().is_none());
+}
+
+#[tokio::test]
+async fn heygen_errors_reach_the_sdk_intact() {
+    let env = TestEnv::start().await;
+    let avatar = sdk_for(&env).await;
+    avatar
+        .new_session(&NewSessionRequest::default())
+        .await
+        .unwrap();
+    let id = avatar.session_id().unwrap();
+
+    // A task before start: 10001.
+    let err = avatar.speak(&SpeakRequest::repeat("hi")).await.unwrap_err();
+    assert_eq!((err.status(), err.code()), (Some(400), Some(10001)));
+
+    avatar.stop_avatar().await.unwrap();
+    avatar.attach_session(id);
+    let err = avatar.keep_alive().await.unwrap_err();
+    assert!(err.is_session_closed(), "{err}");
+    let err = avatar.stop_avatar().await.unwrap_err();
+    assert!(err.is_session_not_found(), "{err}");
+
+    let bad = StreamingAvatar::builder()
+        .base_path(env.server.uri())
+        .token("bogus")
+        .build()
+        .unwrap();
+    let err = bad
+        .new_session(&NewSessionRequest::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_unauthorized());
+    assert!(matches!(err, Error::Api(_)));
+}
+
+#[tokio::test]
+async fn the_sdk_sees_the_concurrency_limit() {
+    let env = TestEnv::with_config(ServerConfig {
+        concurrency_limit: 1,
+        ..Default::default()
+    })
+    .await;
+    sdk_for(&env)
+        .await
+        .new_session(&NewSessionRequest::default())
+        .await
+        .unwrap();
+    let err = sdk_for(&env)
+        .await
+        .new_session(&NewSessionRequest::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_concurrency_limit(), "{err}");
+}
+
+#[tokio::test]
+async fn the_sdk_trusts_the_mock_certificate_over_https() {
+    let dir = std::env::temp_dir().join(format!("understudy-e2e-sdk-tls-{}", std::process::id()));
+    let server = understudy_server::MockServer::builder()
+        .no_http()
+        .https(
+            ([127, 0, 0, 1], 0).into(),
+            understudy_server::TlsSource::Generated {
+                dir: dir.clone(),
+                names: vec![],
+            },
+        )
+        .start()
+        .await
+        .unwrap();
+    let pem = server.tls().unwrap().cert_pem.clone();
+    let client = StreamingAvatar::builder()
+        .base_path(server.uri())
+        .api_key(KEY)
+        .add_root_certificate_pem(pem)
+        .build()
+        .unwrap();
+    assert!(!client.create_token().await.unwrap().is_empty());
+    server.shutdown().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
