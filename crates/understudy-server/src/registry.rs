@@ -17,6 +17,10 @@ pub struct TokenRecord {
     pub used_by: Option<String>,
 }
 
+/// Expired tokens are swept once per this many mints, so minting stays O(1) amortised while
+/// the token table stays bounded by what one token lifetime can mint.
+const TOKEN_SWEEP_INTERVAL: u64 = 1024;
+
 #[derive(Debug, Default)]
 pub struct Registry {
     pub tokens: HashMap<String, TokenRecord>,
@@ -26,12 +30,24 @@ pub struct Registry {
     /// Knowledge bases by id, with the API key that owns each.
     pub knowledge_bases: BTreeMap<String, (String, KnowledgeBase)>,
     next_seq: u64,
+    minted: u64,
 }
 
 impl Registry {
     pub fn next_seq(&mut self) -> u64 {
         self.next_seq += 1;
         self.next_seq
+    }
+
+    /// Records a minted token, sweeping expired ones every [`TOKEN_SWEEP_INTERVAL`] mints.
+    pub fn insert_token(&mut self, token: String, record: TokenRecord, ttl: std::time::Duration) {
+        self.minted += 1;
+        if self.minted % TOKEN_SWEEP_INTERVAL == 0 {
+            let now = record.issued_at;
+            self.tokens
+                .retain(|_, t| now.duration_since(t.issued_at) < ttl);
+        }
+        self.tokens.insert(token, record);
     }
 
     /// Live sessions (new, connecting, connected) held by an account.
@@ -85,5 +101,34 @@ impl Registry {
             session.close(now, CloseReason::ServerReset);
         }
         *self = Registry::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn expired_tokens_are_swept_as_new_ones_are_minted() {
+        let mut registry = Registry::default();
+        let start = Instant::now();
+        let ttl = Duration::from_secs(10);
+        for i in 0..TOKEN_SWEEP_INTERVAL {
+            let issued_at = start + Duration::from_secs(i / 100);
+            registry.insert_token(
+                format!("t{i}"),
+                TokenRecord {
+                    api_key: "k".into(),
+                    issued_at,
+                    used_by: None,
+                },
+                ttl,
+            );
+        }
+        // The last mint (at +10 s) swept the tokens minted at +0 s, which had expired.
+        assert_eq!(registry.tokens.len() as u64, TOKEN_SWEEP_INTERVAL - 100);
+        assert!(!registry.tokens.contains_key("t0"));
+        assert!(registry.tokens.contains_key("t100"));
     }
 }
