@@ -19,21 +19,7 @@ pub struct TestEnv {
 
 /// An HTTP client on rustls/ring that also trusts `extra_root_pem`.
 pub fn http_client(extra_root_pem: Option<&str>) -> reqwest::Client {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    if let Some(pem) = extra_root_pem {
-        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-            roots.add(cert.expect("PEM certificate")).expect("add root");
-        }
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("TLS versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let tls = tls_config(extra_root_pem.unwrap_or_default());
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .timeout(REQUEST_TIMEOUT)
@@ -196,4 +182,21 @@ pub fn assert_success(answer: &(u16, Value)) {
     let (status, body) = answer;
     assert_eq!(*status, 200, "{body}");
     assert_eq!(body["code"], 100, "{body}");
+}
+
+/// A rustls client configuration on ring that trusts only `root_pem`.
+pub fn tls_config(root_pem: &str) -> rustls::ClientConfig {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(root_pem.as_bytes()) {
+        roots.add(cert.expect("PEM certificate")).expect("add root");
+    }
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth()
 }

@@ -4,10 +4,12 @@
 mod admin;
 mod auth;
 mod bad_input;
+mod chat_socket;
 mod cors;
 mod knowledge_base;
 mod limits;
 mod lists;
+mod livekit_http;
 mod properties;
 mod sdk;
 mod sessions;

@@ -8,7 +8,6 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use tokio::time::Instant;
 use understudy_proto::ErrorKind;
 
 /// A JSON body whose every failure (malformed JSON, wrong type, missing field) is a 400
@@ -67,17 +66,8 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(token) = bearer_token(parts) {
-            let ttl = state.config().token_ttl;
-            let registry = state.registry();
-            if let Some(record) = registry.tokens.get(token) {
-                if Instant::now().duration_since(record.issued_at) < ttl {
-                    return Ok(Caller {
-                        api_key: record.api_key.clone(),
-                        token: Some(token.to_owned()),
-                    });
-                }
-            }
+        if let Some(caller) = bearer_token(parts).and_then(|token| state.caller_for_token(token)) {
+            return Ok(caller);
         }
         api_key(parts, state).ok_or_else(|| ApiError::new(ErrorKind::Unauthorized))
     }

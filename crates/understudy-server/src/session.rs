@@ -1,12 +1,14 @@
 //! One streaming session: its owner, its state (§6), its timers and its speech schedule, and the
 //! rule table that says which call is allowed in which state.
 
-use crate::speech::SpeechSchedule;
+use crate::speech::{ScheduledTask, SpeechSchedule};
+use crate::{ids, reply, speech};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use understudy_proto::rest::session::{Quality, VideoEncoding};
+use understudy_proto::rest::task::TaskType;
 use understudy_proto::{ErrorKind, SessionState};
 
 /// Who is calling: the account's API key, and the session token when the call used one.
@@ -45,6 +47,8 @@ pub enum Operation {
     StartListening,
     StopListening,
     KeepAlive,
+    /// Opening `/v1/ws/streaming.chat`: the SDK does it after `start`.
+    OpenChatSocket,
 }
 
 impl Operation {
@@ -57,6 +61,7 @@ impl Operation {
             (Operation::Start, New) => Ok(()),
             (Operation::Ice, New | Connecting | Connected) => Ok(()),
             (Operation::Start | Operation::Ice, other) => Err(ErrorKind::state_wrong(other)),
+            (Operation::OpenChatSocket, Connecting) => Ok(()),
             (_, Connected) => Ok(()),
             (_, Connecting) => Err(ErrorKind::NotInCorrectState),
             (_, other) => Err(ErrorKind::state_wrong(other)),
@@ -155,6 +160,28 @@ impl Session {
             }
             _ => hard,
         }
+    }
+
+    /// Queues what the avatar says for a task: `text` itself for `repeat`, the deterministic
+    /// reply for `talk`. Speaking counts as activity (it resets the idle timer).
+    pub fn speak(
+        &mut self,
+        now: Instant,
+        text: &str,
+        task_type: TaskType,
+        words_per_minute: f64,
+        reply_seed: u64,
+    ) -> ScheduledTask {
+        let spoken = match task_type {
+            TaskType::Repeat => text.to_owned(),
+            TaskType::Talk => {
+                reply::talk_reply(text, self.settings.knowledge_base.as_deref(), reply_seed)
+            }
+        };
+        let duration = speech::speech_duration(&spoken, words_per_minute, self.settings.voice_rate);
+        self.touch(now);
+        self.speech
+            .enqueue(now, ids::time_uuid(), spoken, task_type, duration)
     }
 
     /// Cuts the current task, drops the queue and wakes `sync` waiters.

@@ -79,6 +79,25 @@ impl AppState {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
+    /// The caller a session token stands for, if it was minted here and has not expired.
+    pub fn caller_for_token(&self, token: &str) -> Option<Caller> {
+        let ttl = self.config().token_ttl;
+        let registry = self.registry();
+        let record = registry.tokens.get(token)?;
+        (Instant::now().duration_since(record.issued_at) < ttl).then(|| Caller {
+            api_key: record.api_key.clone(),
+            token: Some(token.to_owned()),
+        })
+    }
+
+    /// Why a session ended, once it has.
+    pub fn close_reason(&self, session_id: &str) -> Option<CloseReason> {
+        self.registry()
+            .sessions
+            .get(session_id)
+            .and_then(|s| s.close_reason)
+    }
+
     /// Runs `f` on the caller's session once `operation` is allowed in its state (§6), all in
     /// one critical section so no other call can change the state between check and act.
     ///

@@ -3,8 +3,10 @@
 
 mod admin;
 mod avatars;
+mod chat_socket;
 mod knowledge_base;
 mod list;
+mod livekit_http;
 mod session;
 mod task;
 mod token;
@@ -61,10 +63,16 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/v1/streaming/knowledge_base/{id}/delete",
             post(knowledge_base::delete),
-        );
+        )
+        .route("/v1/ws/streaming.chat", get(chat_socket::chat_socket));
+
+    let livekit = Router::new()
+        .route("/", get(livekit_http::root))
+        .route("/rtc/validate", get(livekit_http::validate));
 
     Router::new()
         .merge(heygen)
+        .merge(livekit)
         .nest(ADMIN_PREFIX, admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -5,12 +5,11 @@ use crate::error::ApiError;
 use crate::extract::HeyJson;
 use crate::session::{Caller, Operation};
 use crate::state::AppState;
-use crate::{ids, reply, speech};
 use axum::Json;
 use axum::extract::State;
 use understudy_proto::ApiEnvelope;
 use understudy_proto::rest::SessionIdRequest;
-use understudy_proto::rest::task::{TaskData, TaskMode, TaskRequest, TaskType};
+use understudy_proto::rest::task::{TaskData, TaskMode, TaskRequest};
 
 type Empty = Json<ApiEnvelope<()>>;
 
@@ -32,23 +31,13 @@ pub async fn task(
         &request.session_id,
         Operation::Task,
         |session, now| {
-            let spoken = match task_type {
-                TaskType::Repeat => request.text.clone(),
-                TaskType::Talk => reply::talk_reply(
-                    &request.text,
-                    session.settings.knowledge_base.as_deref(),
-                    config.reply_seed,
-                ),
-            };
-            let duration = speech::speech_duration(
-                &spoken,
+            let task = session.speak(
+                now,
+                &request.text,
+                task_type,
                 config.words_per_minute,
-                session.settings.voice_rate,
+                config.reply_seed,
             );
-            session.touch(now);
-            let task = session
-                .speech
-                .enqueue(now, ids::time_uuid(), spoken, task_type, duration);
             (task, session.interrupts.subscribe(), session.ended.clone())
         },
     )?;

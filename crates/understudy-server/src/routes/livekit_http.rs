@@ -1,0 +1,43 @@
+//! LiveKit's plain-HTTP endpoints that livekit-client probes around the signalling socket
+//! (`livekit.md` §1): `HEAD /` for `prepareConnection`, `/rtc/validate` after a failed socket.
+//! `/rtc/v1` (single-PC mode of clients 2.17+) is deliberately left to the 404 fallback, so those
+//! clients fall back to `/rtc`.
+
+use crate::livekit_token;
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+
+/// `HEAD /` and `GET /`: a health answer, so `prepareConnection` never waits.
+pub async fn root() -> Response {
+    (StatusCode::OK, "understudy: HeyGen Streaming Avatar mock\n").into_response()
+}
+
+/// `200 success` for a token this server signed whose session is still live; `401` with the
+/// reason otherwise. A 401 also makes the client give up on resuming an ended session at once.
+pub async fn validate(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(token) = query.get("access_token") else {
+        return (StatusCode::UNAUTHORIZED, "missing access_token").into_response();
+    };
+    let claims = match livekit_token::verify(state.livekit_secret(), token) {
+        Ok(claims) => claims,
+        Err(err) => {
+            return (StatusCode::UNAUTHORIZED, format!("invalid token: {err}")).into_response();
+        }
+    };
+    let live = state
+        .registry()
+        .sessions
+        .get(&claims.video.room)
+        .is_some_and(|s| s.state.is_live());
+    if live {
+        (StatusCode::OK, "success").into_response()
+    } else {
+        (StatusCode::UNAUTHORIZED, "requested room has ended").into_response()
+    }
+}

@@ -1,0 +1,244 @@
+//! `/v1/ws/streaming.chat` (§8): who may open it, what client frames do, and how it closes.
+
+use futures_util::{SinkExt, StreamExt};
+use prost::Message as _;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use understudy_e2e::{TestEnv, assert_success, tls_config};
+use understudy_proto::pipecat::Frame;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn chat_url(env: &TestEnv, session_id: &str, token: &str, extra: &str) -> String {
+    let base = env.server.uri().replace("http://", "ws://");
+    format!(
+        "{base}/v1/ws/streaming.chat?session_id={session_id}&session_token={token}&silence_response=false{extra}"
+    )
+}
+
+async fn connect(url: &str) -> Socket {
+    let (socket, response) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("in time")
+        .expect("upgrade");
+    assert_eq!(response.status(), 101);
+    socket
+}
+
+/// The HTTP status and HeyGen body of a refused upgrade.
+async fn refused(url: &str) -> (u16, Value) {
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let body = response.body().clone().unwrap_or_default();
+            (
+                response.status().as_u16(),
+                serde_json::from_slice(&body).expect("a JSON body"),
+            )
+        }
+        other => panic!("expected a refused upgrade, got {other:?}"),
+    }
+}
+
+async fn speaking_task(env: &TestEnv) -> Value {
+    let (_, sessions) = env.send("GET", "/__understudy/sessions", &[], None).await;
+    sessions[0]["speaking_task_id"].clone()
+}
+
+#[tokio::test]
+async fn a_text_frame_becomes_a_talk_task() {
+    // §8.2: speak() in TALK + ASYNC sends Frame{text:{text}} on the socket.
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let mut socket = connect(&chat_url(
+        &env,
+        &id,
+        &token,
+        "&arch_version=v2&push_to_talk=false",
+    ))
+    .await;
+    assert!(speaking_task(&env).await.is_null());
+    socket
+        .send(Message::Binary(
+            Frame::text("hello avatar").encode_to_vec().into(),
+        ))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while speaking_task(&env).await.is_null() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the text frame never became a task"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn garbage_and_unknown_frames_are_dropped_without_harm() {
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let mut socket = connect(&chat_url(&env, &id, &token, "")).await;
+    for junk in [
+        vec![0xff, 0xff, 0xff],
+        vec![],
+        Frame { frame: None }.encode_to_vec(),
+    ] {
+        socket.send(Message::Binary(junk.into())).await.unwrap();
+    }
+    socket
+        .send(Message::Text("not protobuf".into()))
+        .await
+        .unwrap();
+    socket
+        .send(Message::Binary(Frame::text("   ").encode_to_vec().into()))
+        .await
+        .unwrap();
+    // The socket is still served: a ping gets its pong, and the session still works.
+    socket
+        .send(Message::Ping(b"still there".to_vec().into()))
+        .await
+        .unwrap();
+    loop {
+        match tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("in time")
+        {
+            Some(Ok(Message::Pong(payload))) => break assert_eq!(&payload[..], b"still there"),
+            Some(Ok(_)) => continue,
+            other => panic!("socket ended: {other:?}"),
+        }
+    }
+    assert!(speaking_task(&env).await.is_null(), "nothing was spoken");
+    assert_success(
+        &env.post(
+            "/v1/streaming.keep_alive",
+            &token,
+            json!({"session_id": id}),
+        )
+        .await,
+    );
+}
+
+#[tokio::test]
+async fn stop_closes_the_socket_with_a_reason() {
+    // §6: on close the WS is closed [INF: code 1000, reason names the cause].
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let mut socket = connect(&chat_url(&env, &id, &token, "")).await;
+    env.post("/v1/streaming.stop", &token, json!({"session_id": id}))
+        .await;
+    loop {
+        match tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("in time")
+        {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(frame.code, CloseCode::Normal);
+                assert_eq!(frame.reason.as_str(), "session stopped");
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_credentials_and_wrong_sessions_are_refused_before_upgrade() {
+    // §8.1: the session_token query parameter is the only credential.
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let (status, body) = refused(&chat_url(&env, &id, "bogus", "")).await;
+    assert_eq!((status, body["code"].as_i64()), (401, Some(400112)));
+    let (status, body) = refused(&chat_url(&env, "nope", &token, "")).await;
+    assert_eq!((status, body["code"].as_i64()), (404, Some(10006)));
+    let (new_token, new_id) = env.new_session().await;
+    let (status, body) = refused(&chat_url(&env, &new_id, &new_token, "")).await;
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (400, Some(10001)),
+        "not started yet"
+    );
+    env.post("/v1/streaming.stop", &token, json!({"session_id": id}))
+        .await;
+    let (status, body) = refused(&chat_url(&env, &id, &token, "")).await;
+    assert_eq!((status, body["code"].as_i64()), (400, Some(10005)));
+}
+
+#[tokio::test]
+async fn a_plain_get_on_the_socket_path_is_a_heygen_error() {
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let (status, body) = env
+        .send(
+            "GET",
+            &format!("/v1/ws/streaming.chat?session_id={id}&session_token={token}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!((status, body["code"].as_i64()), (400, Some(400006)));
+}
+
+#[tokio::test]
+async fn opening_text_is_spoken_on_connect() {
+    // §8.1: the LiveKit guide passes opening_text as a greeting.
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let _socket = connect(&chat_url(&env, &id, &token, "&opening_text=Welcome%20back")).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while speaking_task(&env).await.is_null() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the greeting was never spoken"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_socket_is_served_over_wss_too() {
+    // §8.1: the SDK always dials wss://<basePath host>.
+    let dir = std::env::temp_dir().join(format!("understudy-e2e-wss-{}", std::process::id()));
+    let server = understudy_server::MockServer::builder()
+        .https(
+            ([127, 0, 0, 1], 0).into(),
+            understudy_server::TlsSource::Generated {
+                dir: dir.clone(),
+                names: vec![],
+            },
+        )
+        .start()
+        .await
+        .unwrap();
+    let env = TestEnv {
+        http: understudy_e2e::http_client(None),
+        server,
+    };
+    let (token, id) = env.connected_session().await;
+    let port = env.server.https_addr().unwrap().port();
+    let url = format!(
+        "wss://localhost:{port}/v1/ws/streaming.chat?session_id={id}&session_token={token}"
+    );
+    let connector = tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(tls_config(
+        &env.server.tls().unwrap().cert_pem,
+    )));
+    let (mut socket, response) =
+        tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector))
+            .await
+            .unwrap();
+    assert_eq!(response.status(), 101);
+    socket
+        .send(Message::Binary(
+            Frame::text("over tls").encode_to_vec().into(),
+        ))
+        .await
+        .unwrap();
+    socket.close(None).await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
