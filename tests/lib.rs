@@ -1,6 +1,8 @@
 //! `TestEnv`: a running mock on a free loopback port plus an HTTP client, and the few calls
 //! every e2e test needs (mint a token, create and start a session). Every request has a timeout.
 
+pub mod livekit_viewer;
+
 use serde_json::{Value, json};
 use std::time::Duration;
 use understudy_server::{MockServer, ServerConfig};
@@ -10,6 +12,14 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The API key tests use unless they need another account.
 pub const KEY: &str = "test-key";
+
+/// The default configuration plus `connect_on_start`, for tests that never join the room.
+pub fn rest_config() -> ServerConfig {
+    ServerConfig {
+        connect_on_start: true,
+        ..ServerConfig::default()
+    }
+}
 
 #[derive(Debug)]
 pub struct TestEnv {
@@ -28,8 +38,9 @@ pub fn http_client(extra_root_pem: Option<&str>) -> reqwest::Client {
 }
 
 impl TestEnv {
+    /// A mock for REST-level tests: sessions connect on `start` since no client joins a room.
     pub async fn start() -> Self {
-        Self::with_config(ServerConfig::default()).await
+        Self::with_config(rest_config()).await
     }
 
     pub async fn with_config(config: ServerConfig) -> Self {

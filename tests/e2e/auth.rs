@@ -84,7 +84,7 @@ async fn a_fixed_key_set_refuses_other_keys() {
     let keys = BTreeSet::from(["good".to_owned()]);
     let env = TestEnv::with_config(ServerConfig {
         auth: AuthPolicy::Keys(keys),
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     })
     .await;
     assert_eq!(
@@ -206,7 +206,7 @@ async fn a_token_creates_one_session_only() {
 async fn token_reuse_can_be_allowed() {
     let env = TestEnv::with_config(ServerConfig {
         allow_token_reuse: true,
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     })
     .await;
     let (token, _) = env.new_session().await;
@@ -221,7 +221,7 @@ async fn expired_tokens_are_refused() {
     // §1.1: a 401 was seen an hour in; the lifetime is configurable.
     let config = ServerConfig {
         token_ttl: std::time::Duration::from_millis(50),
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     };
     let env = TestEnv::with_config(config).await;
     let token = env.token().await;

@@ -43,7 +43,7 @@ async fn the_fourth_live_session_of_a_trial_key_gets_10007() {
 async fn a_zero_limit_means_no_limit() {
     let env = TestEnv::with_config(ServerConfig {
         concurrency_limit: 0,
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     })
     .await;
     for _ in 0..10 {
@@ -54,7 +54,7 @@ async fn a_zero_limit_means_no_limit() {
 fn short_idle() -> ServerConfig {
     ServerConfig {
         default_idle_timeout: Duration::from_millis(300),
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     }
 }
 
@@ -124,7 +124,7 @@ async fn the_duration_limit_closes_even_a_busy_session() {
     // §4: session_duration_limit caps a session whatever it does.
     let config = ServerConfig {
         session_duration_limit: Duration::from_millis(400),
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     };
     let env = TestEnv::with_config(config).await;
     let (token, id) = env.connected_session().await;

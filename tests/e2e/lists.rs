@@ -47,7 +47,7 @@ async fn the_v2_list_pages_through_history_newest_first() {
     // §3.10: total, page, page_size, next_pagination_token, data[] with duration, avatar_id, voice_name.
     let env = TestEnv::with_config(understudy_server::ServerConfig {
         concurrency_limit: 0,
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     })
     .await;
     let mut ids = Vec::new();

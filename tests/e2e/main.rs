@@ -11,6 +11,7 @@ mod limits;
 mod lists;
 mod livekit_http;
 mod properties;
+mod room;
 mod sdk;
 mod sessions;
 mod snapshots;

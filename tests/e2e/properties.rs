@@ -153,7 +153,7 @@ fn every_endpoint_answers_any_body_with_a_heygen_envelope() {
     let config = ServerConfig {
         concurrency_limit: 0,
         allow_token_reuse: true,
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     };
     let server = runtime
         .block_on(MockServer::builder().config(config).start())

@@ -26,7 +26,7 @@ async fn sdk_for(env: &TestEnv) -> StreamingAvatar {
 async fn the_sdk_runs_a_whole_session() {
     let env = TestEnv::with_config(ServerConfig {
         words_per_minute: 6000.0,
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     })
     .await;
     let avatar = sdk_for(&env).await;
@@ -95,7 +95,7 @@ async fn heygen_errors_reach_the_sdk_intact() {
 async fn the_sdk_sees_the_concurrency_limit() {
     let env = TestEnv::with_config(ServerConfig {
         concurrency_limit: 1,
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     })
     .await;
     sdk_for(&env)

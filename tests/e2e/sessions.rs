@@ -163,7 +163,7 @@ async fn strict_avatars_refuse_unknown_ids() {
     // §5: 10012 Avatar not found.
     let env = TestEnv::with_config(ServerConfig {
         strict_avatars: true,
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     })
     .await;
     let token = env.token().await;

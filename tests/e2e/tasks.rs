@@ -9,7 +9,7 @@ use understudy_server::ServerConfig;
 fn fast() -> ServerConfig {
     ServerConfig {
         words_per_minute: 6000.0,
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     }
 }
 
@@ -111,7 +111,7 @@ async fn interrupt_ends_a_waiting_sync_task() {
     // §3.6: interrupt stops the current task and drops the queue.
     let config = ServerConfig {
         words_per_minute: 60.0,
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     };
     let env = TestEnv::with_config(config).await;
     let (token, id) = env.connected_session().await;
@@ -143,7 +143,7 @@ async fn the_task_defaults_are_repeat_and_sync() {
     // §3.5: task_type defaults to repeat, task_mode to sync.
     let env = TestEnv::with_config(ServerConfig {
         words_per_minute: 1200.0,
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     })
     .await;
     let (token, id) = env.connected_session().await;
@@ -202,7 +202,7 @@ async fn empty_text_is_invalid() {
 async fn stop_releases_a_waiting_sync_task() {
     let config = ServerConfig {
         words_per_minute: 60.0,
-        ..Default::default()
+        ..understudy_e2e::rest_config()
     };
     let env = TestEnv::with_config(config).await;
     let (token, id) = env.connected_session().await;

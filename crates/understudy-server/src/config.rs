@@ -52,6 +52,10 @@ pub struct ServerConfig {
     pub history_capacity: usize,
     /// Seed of the deterministic replies to `talk` tasks.
     pub reply_seed: u64,
+    /// Whether `streaming.start` connects a v2 session at once. Default false: it stays
+    /// `connecting` until a client joins the LiveKit room, as on the real service, where a
+    /// task before that gets 400006. True suits REST-only clients that never join.
+    pub connect_on_start: bool,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +73,7 @@ impl Default for ServerConfig {
             journal_capacity: 10_000,
             history_capacity: 10_000,
             reply_seed: 0,
+            connect_on_start: false,
         }
     }
 }

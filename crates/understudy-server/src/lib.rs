@@ -17,6 +17,9 @@ mod error;
 mod extract;
 mod ids;
 mod journal;
+mod livekit;
+/// How to read the synthetic avatar's frames: state marker and frame counter.
+pub use livekit::picture;
 pub mod livekit_token;
 mod registry;
 mod reply;

@@ -55,6 +55,17 @@ impl AppState {
         &self.inner.avatars
     }
 
+    /// The video quality a session asked for.
+    pub fn session_quality(
+        &self,
+        session_id: &str,
+    ) -> Option<understudy_proto::rest::session::Quality> {
+        self.registry()
+            .sessions
+            .get(session_id)
+            .map(|s| s.settings.quality)
+    }
+
     pub fn livekit_secret(&self) -> &[u8] {
         &self.inner.livekit_secret
     }
@@ -114,6 +125,37 @@ impl AppState {
         let session = registry.session_mut(caller, session_id)?;
         operation.check(session.state)?;
         Ok(f(session, Instant::now()))
+    }
+
+    /// A client joined the session's room: `connecting -> connected` (§6). Other states are
+    /// left alone (already connected, or closed meanwhile).
+    pub fn mark_connected(&self, session_id: &str) {
+        if let Some(session) = self.registry().sessions.get_mut(session_id) {
+            if session.state == understudy_proto::SessionState::Connecting {
+                session.state = understudy_proto::SessionState::Connected;
+            }
+        }
+    }
+
+    /// The task the avatar is saying at `now`, if any.
+    pub fn speaking_task(
+        &self,
+        session_id: &str,
+        now: Instant,
+    ) -> Option<crate::speech::ScheduledTask> {
+        let registry = self.registry();
+        registry
+            .sessions
+            .get(session_id)
+            .and_then(|s| s.speech.current(now).cloned())
+    }
+
+    /// Runs a background task under the server's tracker, so shutdown waits for it.
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.inner.tracker.spawn(task);
     }
 
     /// Closes a live session, filing it in history. Returns whether this call closed it.

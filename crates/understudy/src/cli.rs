@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// Seed for the deterministic replies to talk tasks.
     #[arg(long, default_value_t = 0)]
     pub reply_seed: u64,
+    /// Connect a session on streaming.start instead of when its client joins the LiveKit room
+    /// (for REST-only clients that never join).
+    #[arg(long)]
+    pub connect_on_start: bool,
 }
 
 /// A validated `serve` invocation.
@@ -130,6 +134,7 @@ impl ServeArgs {
             strict_avatars: self.strict_avatars,
             is_paid: self.paid,
             reply_seed: self.reply_seed,
+            connect_on_start: self.connect_on_start,
             ..ServerConfig::default()
         };
         config.validate().context("invalid server configuration")?;

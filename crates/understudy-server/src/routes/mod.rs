@@ -68,7 +68,8 @@ pub fn app(state: AppState) -> Router {
 
     let livekit = Router::new()
         .route("/", get(livekit_http::root))
-        .route("/rtc/validate", get(livekit_http::validate));
+        .route("/rtc/validate", get(livekit_http::validate))
+        .route("/rtc", get(crate::livekit::rtc));
 
     Router::new()
         .merge(heygen)

@@ -157,21 +157,25 @@ fn idle_timeout_from(
     }
 }
 
-/// `new -> connecting -> connected`. Until the LiveKit room exists, a v2 session is connected
-/// as soon as it starts; the SDP a v1 client would send is ignored.
+/// `new -> connecting`; the session becomes `connected` when its client joins the LiveKit room,
+/// or at once with `connect_on_start`. The SDP a v1 client would send is ignored.
 pub async fn start_session(
     State(state): State<AppState>,
     caller: Caller,
     HeyJson(request): HeyJson<StartSessionRequest>,
 ) -> Result<Empty, ApiError> {
+    let connect_now = state.config().connect_on_start;
     state.act_on(
         &caller,
         &request.session_id,
         Operation::Start,
         |session, now| {
-            session.state = SessionState::Connecting;
             session.touch(now);
-            session.state = SessionState::Connected;
+            session.state = if connect_now {
+                SessionState::Connected
+            } else {
+                SessionState::Connecting
+            };
         },
     )?;
     Ok(Json(ApiEnvelope::empty()))

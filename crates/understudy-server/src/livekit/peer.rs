@@ -1,0 +1,375 @@
+//! The avatar's side of one client's subscriber peer connection: its video and audio tracks and
+//! the server-made `_reliable` / `_lossy` data channels (`livekit.md` §2.1-§2.4).
+//!
+//! Invariant: this is the only module of the server that imports webrtc-rs (`webrtc`, `rtc`);
+//! nothing webrtc-shaped crosses its API.
+
+use bytes::{Bytes, BytesMut};
+use rtc::data_channel::RTCDataChannelInit;
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::interceptor::Registry;
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MediaEngine,
+};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RtpCodecKind,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::Track;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription,
+    SettingEngineBuilder,
+};
+
+/// How long gathering may take before the offer goes out with what it has. Loopback host
+/// candidates gather in a millisecond; this only bounds a misbehaving network.
+const GATHER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the peer reports to its owner. The channel holds a few events; a full channel drops
+/// the newest, which only ever repeats a state the owner already knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerEvent {
+    Connected,
+    /// Failed, disconnected or closed: the client is gone.
+    Gone,
+}
+
+/// Capacity of the peer-event channel; see [`PeerEvent`].
+pub const PEER_EVENT_CAPACITY: usize = 8;
+
+/// Names that tie the tracks to the avatar participant in the client's eyes.
+#[derive(Debug, Clone)]
+pub struct TrackNames {
+    /// `<participant sid>|<stream>`: the msid stream id livekit-client splits at `|`.
+    pub stream_id: String,
+    pub video_sid: String,
+    pub audio_sid: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("webrtc: {0}")]
+pub struct PeerError(String);
+
+fn err(e: impl std::fmt::Display) -> PeerError {
+    PeerError(e.to_string())
+}
+
+/// A track and the writer parameters fixed at negotiation.
+struct Outgoing {
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
+    /// `(ssrc, payload type)`, known once the answer is applied.
+    writer: std::sync::OnceLock<(u32, u8)>,
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("writer", &self.writer)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct AvatarPeer {
+    pc: Arc<dyn PeerConnection>,
+    video: Outgoing,
+    audio: Outgoing,
+    reliable: Arc<dyn DataChannel>,
+    reliable_open: watch::Receiver<bool>,
+    gathered: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for AvatarPeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AvatarPeer").finish_non_exhaustive()
+    }
+}
+
+struct Handler {
+    events: mpsc::Sender<PeerEvent>,
+    gathered: watch::Sender<bool>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.gathered.send_replace(true);
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let event = match state {
+            RTCPeerConnectionState::Connected => PeerEvent::Connected,
+            RTCPeerConnectionState::Failed
+            | RTCPeerConnectionState::Disconnected
+            | RTCPeerConnectionState::Closed => PeerEvent::Gone,
+            _ => return,
+        };
+        let _ = self.events.try_send(event);
+    }
+}
+
+fn h264() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+            .to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+fn opus() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+async fn outgoing(
+    pc: &Arc<dyn PeerConnection>,
+    names: &TrackNames,
+    sid: &str,
+    kind: RtpCodecKind,
+    codec: RTCRtpCodec,
+) -> Result<Outgoing, PeerError> {
+    let ssrc = rand::random::<u32>();
+    let track = Arc::new(
+        TrackLocalStaticSample::new(
+            std::time::Instant::now(),
+            MediaStreamTrack::new(
+                names.stream_id.clone(),
+                sid.to_owned(),
+                sid.to_owned(),
+                kind,
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(ssrc),
+                        ..Default::default()
+                    },
+                    codec,
+                    ..Default::default()
+                }],
+            ),
+        )
+        .map_err(err)?,
+    );
+    let sender = pc
+        .add_track(Arc::clone(&track) as Arc<dyn TrackLocal>)
+        .await
+        .map_err(err)?;
+    Ok(Outgoing {
+        track,
+        sender,
+        writer: std::sync::OnceLock::new(),
+    })
+}
+
+impl AvatarPeer {
+    /// Builds the peer on 127.0.0.1 (mDNS off, loopback candidates on) with both tracks and
+    /// both data channels, ready to offer.
+    ///
+    /// # Errors
+    /// When webrtc-rs cannot bind a UDP port or refuses the configuration.
+    pub async fn new(
+        names: &TrackNames,
+        events: mpsc::Sender<PeerEvent>,
+    ) -> Result<Self, PeerError> {
+        let mut media = MediaEngine::default();
+        let video_codec = RTCRtpCodecParameters {
+            rtp_codec: h264(),
+            payload_type: 102,
+        };
+        let audio_codec = RTCRtpCodecParameters {
+            rtp_codec: opus(),
+            payload_type: 111,
+        };
+        media
+            .register_codec(video_codec, RtpCodecKind::Video)
+            .map_err(err)?;
+        media
+            .register_codec(audio_codec, RtpCodecKind::Audio)
+            .map_err(err)?;
+        let registry = register_default_interceptors(Registry::new(), &mut media).map_err(err)?;
+        let settings = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .with_include_loopback_candidate(true)
+            .build();
+        let (gathered_tx, gathered) = watch::channel(false);
+        let handler = Arc::new(Handler {
+            events,
+            gathered: gathered_tx,
+        });
+        let pc: Arc<dyn PeerConnection> = Arc::new(
+            PeerConnectionBuilder::new()
+                .with_configuration(RTCConfigurationBuilder::new().build())
+                .with_media_engine(media)
+                .with_setting_engine(settings)
+                .with_interceptor_registry(registry)
+                .with_handler(handler)
+                .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+                .build()
+                .await
+                .map_err(err)?,
+        );
+
+        let video = outgoing(&pc, names, &names.video_sid, RtpCodecKind::Video, h264()).await?;
+        let audio = outgoing(&pc, names, &names.audio_sid, RtpCodecKind::Audio, opus()).await?;
+        let reliable = pc
+            .create_data_channel(
+                "_reliable",
+                Some(RTCDataChannelInit {
+                    ordered: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(err)?;
+        let lossy = pc
+            .create_data_channel(
+                "_lossy",
+                Some(RTCDataChannelInit {
+                    ordered: true,
+                    max_retransmits: Some(0),
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(err)?;
+        let (open_tx, reliable_open) = watch::channel(false);
+        tokio::spawn(drain_channel(Arc::clone(&reliable), Some(open_tx)));
+        tokio::spawn(drain_channel(lossy, None));
+        Ok(Self {
+            pc,
+            video,
+            audio,
+            reliable,
+            reliable_open,
+            gathered,
+        })
+    }
+
+    /// Creates the offer and returns its SDP once gathering is done, so every candidate is
+    /// inline and nothing needs trickling to the client.
+    ///
+    /// # Errors
+    /// When webrtc-rs cannot create or apply the offer.
+    pub async fn offer(&self) -> Result<String, PeerError> {
+        let offer = self.pc.create_offer(None).await.map_err(err)?;
+        self.pc.set_local_description(offer).await.map_err(err)?;
+        let mut gathered = self.gathered.clone();
+        let _ = tokio::time::timeout(GATHER_TIMEOUT, gathered.wait_for(|done| *done)).await;
+        let local = self
+            .pc
+            .local_description()
+            .await
+            .ok_or_else(|| PeerError("no local description".into()))?;
+        Ok(local.sdp)
+    }
+
+    /// Applies the client's answer and fixes the negotiated payload types.
+    ///
+    /// # Errors
+    /// An answer that does not parse or does not fit the offer.
+    pub async fn accept_answer(&self, sdp: String) -> Result<(), PeerError> {
+        let answer = RTCSessionDescription::answer(sdp).map_err(err)?;
+        self.pc.set_remote_description(answer).await.map_err(err)?;
+        for out in [&self.video, &self.audio] {
+            let params = out.sender.get_parameters().await.map_err(err)?;
+            let pt = params.rtp_parameters.codecs.first().map(|c| c.payload_type);
+            let ssrc = out.track.ssrcs().await.first().copied();
+            if let (Some(pt), Some(ssrc)) = (pt, ssrc) {
+                let _ = out.writer.set((ssrc, pt));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a candidate the client trickled (`RTCIceCandidate.toJSON()` as JSON).
+    ///
+    /// # Errors
+    /// JSON that is not a candidate, or a candidate webrtc-rs refuses.
+    pub async fn add_remote_candidate(&self, candidate_json: &str) -> Result<(), PeerError> {
+        let init: RTCIceCandidateInit = serde_json::from_str(candidate_json).map_err(err)?;
+        self.pc.add_ice_candidate(init).await.map_err(err)
+    }
+
+    /// Whether the client has opened `_reliable` yet.
+    pub fn is_reliable_open(&self) -> bool {
+        *self.reliable_open.borrow()
+    }
+
+    /// Sends one binary message on `_reliable`.
+    ///
+    /// # Errors
+    /// When the channel is closed.
+    pub async fn send_reliable(&self, bytes: &[u8]) -> Result<(), PeerError> {
+        self.reliable.send(BytesMut::from(bytes)).await.map_err(err)
+    }
+
+    /// Writes one encoded video frame (an Annex-B access unit).
+    ///
+    /// # Errors
+    /// When the track can no longer send; before negotiation the frame is skipped.
+    pub async fn write_video(&self, frame: Bytes, duration: Duration) -> Result<(), PeerError> {
+        write(&self.video, frame, duration).await
+    }
+
+    /// Writes one encoded audio packet.
+    ///
+    /// # Errors
+    /// When the track can no longer send; before negotiation the packet is skipped.
+    pub async fn write_audio(&self, packet: Bytes, duration: Duration) -> Result<(), PeerError> {
+        write(&self.audio, packet, duration).await
+    }
+
+    pub async fn close(&self) {
+        let _ = self.pc.close().await;
+    }
+}
+
+async fn write(out: &Outgoing, data: Bytes, duration: Duration) -> Result<(), PeerError> {
+    let Some(&(ssrc, pt)) = out.writer.get() else {
+        return Ok(());
+    };
+    out.track
+        .sample_writer(ssrc, pt)
+        .write_sample(&Sample {
+            data,
+            duration,
+            ..Sample::new(std::time::Instant::now())
+        })
+        .await
+        .map_err(err)
+}
+
+/// Keeps a channel's event queue moving and reports when it opens. Messages arriving on the
+/// subscriber channels are not expected (clients send on their publisher PC) and are dropped.
+async fn drain_channel(channel: Arc<dyn DataChannel>, open: Option<watch::Sender<bool>>) {
+    while let Some(event) = channel.poll().await {
+        match event {
+            DataChannelEvent::OnOpen => {
+                if let Some(open) = &open {
+                    open.send_replace(true);
+                }
+            }
+            DataChannelEvent::OnClose => break,
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The `/rtc` signalling WebSocket (`livekit.md` §1.1, §2): binary protobuf `SignalRequest` in,
+//! `SignalResponse` out. One task owns the socket and the viewer's peer connection.
+//!
+//! Join: JoinResponse first (the avatar with its two tracks, subscriber-primary), then the
+//! subscriber offer with inline candidates. Then answers, trickle, ping/pong. When the session
+//! ends: `leave{ROOM_DELETED}`. Resumes (`reconnect=1`) are refused, so an ended session ends the
+//! client at once instead of after 45 s of retries.
+
+use super::RoomNames;
+use super::peer::{AvatarPeer, PEER_EVENT_CAPACITY, PeerEvent, TrackNames};
+use super::stage;
+use crate::livekit_token::{self, LiveKitClaims};
+use crate::state::AppState;
+use axum::extract::ws::{
+    Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
+};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use livekit_protocol as lk;
+use prost::Message as _;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use understudy_proto::SessionState;
+
+/// What the server claims to be: livekit-server 1.8.x, protocol 15 (`livekit.md` §5).
+const SERVER_VERSION: &str = "1.8.4";
+const SERVER_PROTOCOL: i32 = 15;
+/// Seconds; what the real server sends.
+const PING_INTERVAL: i32 = 5;
+const PING_TIMEOUT: i32 = 15;
+/// The largest signalling message accepted; SDPs are a few KiB.
+const MAX_SIGNAL_BYTES: usize = 256 * 1024;
+/// `SignalTarget.SUBSCRIBER`.
+const TARGET_SUBSCRIBER: i32 = 1;
+
+/// `GET /rtc?access_token=…`: checks the token and the session, then upgrades.
+pub async fn rtc(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let refuse = |why: &str| (StatusCode::UNAUTHORIZED, why.to_owned()).into_response();
+    let Some(token) = query.get("access_token") else {
+        return refuse("missing access_token");
+    };
+    let claims = match livekit_token::verify(state.livekit_secret(), token) {
+        Ok(claims) => claims,
+        Err(e) => return refuse(&format!("invalid token: {e}")),
+    };
+    if query.get("reconnect").is_some_and(|r| r == "1") {
+        return refuse("resuming a connection is not supported; join again");
+    }
+    let ended = {
+        let registry = state.registry();
+        match registry.sessions.get(&claims.video.room) {
+            Some(s) if matches!(s.state, SessionState::Connecting | SessionState::Connected) => {
+                s.ended.clone()
+            }
+            Some(s) if s.state == SessionState::New => {
+                return refuse("the session has not been started");
+            }
+            _ => return refuse("requested room has ended"),
+        }
+    };
+    match upgrade {
+        Ok(upgrade) => upgrade
+            .max_message_size(MAX_SIGNAL_BYTES)
+            .on_upgrade(move |socket| serve(socket, state, claims, ended))
+            .into_response(),
+        Err(rejection) => (StatusCode::BAD_REQUEST, rejection.to_string()).into_response(),
+    }
+}
+
+async fn send(socket: &mut WebSocket, message: lk::signal_response::Message) -> bool {
+    let bytes = lk::SignalResponse {
+        message: Some(message),
+    }
+    .encode_to_vec();
+    socket.send(Message::Binary(bytes.into())).await.is_ok()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn join_response(names: &RoomNames, claims: &LiveKitClaims) -> lk::JoinResponse {
+    let track =
+        |sid: &str, kind: lk::TrackType, source: lk::TrackSource, mime: &str| lk::TrackInfo {
+            sid: sid.to_owned(),
+            r#type: kind as i32,
+            source: source as i32,
+            mime_type: mime.to_owned(),
+            stream: "camera".to_owned(),
+            ..Default::default()
+        };
+    let permission = lk::ParticipantPermission {
+        can_subscribe: claims.video.can_subscribe,
+        can_publish: claims.video.can_publish,
+        can_publish_data: claims.video.can_publish_data,
+        ..Default::default()
+    };
+    lk::JoinResponse {
+        room: Some(lk::Room {
+            sid: names.room_sid.clone(),
+            name: claims.video.room.clone(),
+            ..Default::default()
+        }),
+        participant: Some(lk::ParticipantInfo {
+            sid: format!("PA_client{}", &names.room_sid[3..]),
+            identity: claims.sub.clone(),
+            name: claims.name.clone(),
+            state: lk::participant_info::State::Active as i32,
+            permission: Some(permission),
+            ..Default::default()
+        }),
+        other_participants: vec![lk::ParticipantInfo {
+            sid: names.avatar_sid.clone(),
+            identity: names.avatar_identity.clone(),
+            name: names.avatar_identity.clone(),
+            state: lk::participant_info::State::Active as i32,
+            is_publisher: true,
+            tracks: vec![
+                track(
+                    &names.video_sid,
+                    lk::TrackType::Video,
+                    lk::TrackSource::Camera,
+                    "video/H264",
+                ),
+                track(
+                    &names.audio_sid,
+                    lk::TrackType::Audio,
+                    lk::TrackSource::Microphone,
+                    "audio/opus",
+                ),
+            ],
+            ..Default::default()
+        }],
+        server_version: SERVER_VERSION.to_owned(),
+        server_info: Some(lk::ServerInfo {
+            version: SERVER_VERSION.to_owned(),
+            protocol: SERVER_PROTOCOL,
+            ..Default::default()
+        }),
+        subscriber_primary: true,
+        ping_interval: PING_INTERVAL,
+        ping_timeout: PING_TIMEOUT,
+        ..Default::default()
+    }
+}
+
+/// Owns the socket and the peer until the client leaves or the session ends.
+async fn serve(
+    mut socket: WebSocket,
+    state: AppState,
+    claims: LiveKitClaims,
+    ended: CancellationToken,
+) {
+    let session_id = claims.video.room.clone();
+    let names = RoomNames::for_session(&session_id);
+    if !send(
+        &mut socket,
+        lk::signal_response::Message::Join(join_response(&names, &claims)),
+    )
+    .await
+    {
+        return;
+    }
+    let (events_tx, mut events) = mpsc::channel(PEER_EVENT_CAPACITY);
+    let tracks = TrackNames {
+        stream_id: names.stream_id(),
+        video_sid: names.video_sid.clone(),
+        audio_sid: names.audio_sid.clone(),
+    };
+    let peer = match AvatarPeer::new(&tracks, events_tx).await {
+        Ok(peer) => Arc::new(peer),
+        Err(e) => {
+            tracing::error!(%session_id, %e, "could not build the avatar peer");
+            leave(&mut socket, lk::DisconnectReason::JoinFailure).await;
+            return;
+        }
+    };
+    match peer.offer().await {
+        Ok(sdp) => {
+            let offer = lk::SessionDescription {
+                r#type: "offer".into(),
+                sdp,
+                ..Default::default()
+            };
+            send(&mut socket, lk::signal_response::Message::Offer(offer)).await;
+        }
+        Err(e) => tracing::error!(%session_id, %e, "could not create the offer"),
+    }
+
+    let stage_stop = ended.child_token();
+    loop {
+        tokio::select! {
+            () = ended.cancelled() => {
+                leave(&mut socket, lk::DisconnectReason::RoomDeleted).await;
+                break;
+            }
+            event = events.recv() => match event {
+                Some(PeerEvent::Connected) => {
+                    state.mark_connected(&session_id);
+                    state.spawn(stage::run(Arc::clone(&peer), state.clone(), session_id.clone(), names.avatar_identity.clone(), stage_stop.clone()));
+                }
+                Some(PeerEvent::Gone) | None => break,
+            },
+            message = socket.recv() => match message {
+                Some(Ok(Message::Binary(bytes))) => {
+                    if !handle_request(&mut socket, &peer, &bytes).await {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    stage_stop.cancel();
+    peer.close().await;
+    tracing::debug!(%session_id, "viewer left the room");
+}
+
+/// Applies one client request; false when the client is leaving.
+async fn handle_request(socket: &mut WebSocket, peer: &AvatarPeer, bytes: &[u8]) -> bool {
+    use lk::signal_request::Message as Req;
+    use lk::signal_response::Message as Resp;
+    let Ok(request) = lk::SignalRequest::decode(bytes) else {
+        tracing::debug!("dropped a signalling frame that is not a SignalRequest");
+        return true;
+    };
+    match request.message {
+        Some(Req::Answer(answer)) => {
+            if let Err(e) = peer.accept_answer(answer.sdp).await {
+                tracing::warn!(%e, "client answer refused");
+            }
+        }
+        Some(Req::Trickle(trickle)) if trickle.target == TARGET_SUBSCRIBER => {
+            // Chromium's candidates are mDNS names; the connection forms through peer-reflexive
+            // candidates anyway, so a refused one is not an error.
+            let _ = peer.add_remote_candidate(&trickle.candidate_init).await;
+        }
+        Some(Req::Ping(_)) => {
+            send(socket, Resp::Pong(now_ms())).await;
+        }
+        Some(Req::PingReq(ping)) => {
+            let pong = lk::Pong {
+                last_ping_timestamp: ping.timestamp,
+                timestamp: now_ms(),
+            };
+            send(socket, Resp::PongResp(pong)).await;
+        }
+        Some(Req::Leave(_)) => return false,
+        // Subscription permission, track settings, subscriptions, sync state: the avatar always
+        // sends everything, so these change nothing.
+        _ => {}
+    }
+    true
+}
+
+async fn leave(socket: &mut WebSocket, reason: lk::DisconnectReason) {
+    let request = lk::LeaveRequest {
+        reason: reason as i32,
+        action: lk::leave_request::Action::Disconnect as i32,
+        ..Default::default()
+    };
+    send(socket, lk::signal_response::Message::Leave(request)).await;
+    let _ = socket.send(Message::Close(None)).await;
+}

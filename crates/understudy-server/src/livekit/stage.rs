@@ -1,0 +1,151 @@
+//! The stage: one task per viewer that, every frame, reads what the avatar is saying and sends
+//! the matching video frame, audio packet and events. Frames come from the shared loops of
+//! [`super::media`]; a change between idle and talking jumps to frame 0 of the other loop,
+//! which is an IDR, so the switch (and an interrupt) takes effect on the next frame.
+
+use super::media::{AUDIO_FRAME_SAMPLES, LOOP_FRAMES, MediaLibrary, VideoLoops};
+use super::narrator::Narrator;
+use super::peer::AvatarPeer;
+use crate::state::AppState;
+use livekit_protocol as lk;
+use prost::Message as _;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+use understudy_proto::events::DataChannelEvent;
+
+/// One Opus packet: the stage's tick.
+const AUDIO_INTERVAL: Duration =
+    Duration::from_millis((AUDIO_FRAME_SAMPLES * 1000 / 48_000) as u64);
+/// One video frame at 25 fps (every second tick): the granularity of events, and the most an
+/// interrupt waits.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(40);
+
+/// Events held while the client is still opening `_reliable` (SCTP takes a few hundred ms
+/// after the peer connects). Past this many the oldest are dropped: a client that never opens
+/// the channel cannot grow the queue without bound.
+const MAX_PENDING_EVENTS: usize = 1024;
+
+/// Where a viewer's video is in the loops.
+#[derive(Debug, Default)]
+struct VideoCursor {
+    talking: bool,
+    index: usize,
+}
+
+impl VideoCursor {
+    /// The next frame to send; jumps to the other loop's IDR when the state changes.
+    fn next<'a>(&mut self, loops: &'a VideoLoops, talking: bool) -> &'a bytes::Bytes {
+        if talking != self.talking {
+            *self = VideoCursor { talking, index: 0 };
+        }
+        let frames = if talking { &loops.talking } else { &loops.idle };
+        let frame = &frames[self.index];
+        self.index = (self.index + 1) % LOOP_FRAMES;
+        frame
+    }
+}
+
+/// Narrates and streams from the moment the peer connects. Events wait in a bounded queue until
+/// the client has opened `_reliable`, so a task spoken in that window is still narrated whole
+/// and on the schedule's clock.
+pub async fn run(
+    peer: Arc<AvatarPeer>,
+    state: AppState,
+    session_id: String,
+    identity: String,
+    stop: CancellationToken,
+) {
+    let quality = state.session_quality(&session_id).unwrap_or_default();
+    let library = MediaLibrary::shared();
+    // Video joins when its loops are ready; narration never waits for the encoder.
+    let (video_tx, mut video_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        match library.video(quality).await {
+            Ok(video) => drop(video_tx.send(video)),
+            Err(e) => tracing::error!(%e, "no video for this session"),
+        }
+    });
+    let mut video = None;
+    let audio = library
+        .audio()
+        .map_err(|e| tracing::error!(%session_id, %e, "no audio"))
+        .ok();
+
+    let mut pending: VecDeque<DataChannelEvent> = VecDeque::new();
+    let mut narrator = Narrator::default();
+    let mut cursor = VideoCursor::default();
+    let mut audio_index = 0usize;
+    let mut ticker = tokio::time::interval(AUDIO_INTERVAL);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    for tick in 0u64.. {
+        tokio::select! {
+            () = stop.cancelled() => {
+                pending.extend(narrator.finish_now(Instant::now()));
+                if peer.is_reliable_open() {
+                    send_events(&peer, &identity, pending.drain(..)).await;
+                }
+                return;
+            }
+            _ = ticker.tick() => {}
+        }
+        if tick % 2 == 0 {
+            if video.is_none() {
+                video = video_rx.try_recv().ok();
+            }
+            let now = Instant::now();
+            let current = state.speaking_task(&session_id, now);
+            pending.extend(narrator.tick(now, current.as_ref()));
+            if let Some(video) = &video {
+                let frame = cursor.next(video, narrator.is_talking()).clone();
+                if let Err(e) = peer.write_video(frame, FRAME_INTERVAL).await {
+                    tracing::debug!(%e, "video frame not sent");
+                }
+            }
+            if peer.is_reliable_open() {
+                send_events(&peer, &identity, pending.drain(..)).await;
+            } else if pending.len() > MAX_PENDING_EVENTS {
+                let excess = pending.len() - MAX_PENDING_EVENTS;
+                pending.drain(..excess);
+            }
+        }
+        if let Some(audio) = &audio {
+            let packet = if narrator.is_talking() {
+                audio_index = (audio_index + 1) % audio.talking.len();
+                audio.talking[audio_index].clone()
+            } else {
+                audio_index = 0;
+                audio.silence.clone()
+            };
+            if let Err(e) = peer.write_audio(packet, AUDIO_INTERVAL).await {
+                tracing::debug!(%e, "audio packet not sent");
+            }
+        }
+    }
+}
+
+/// Sends events as LiveKit user packets from the avatar participant (`livekit.md` §2.8).
+async fn send_events(
+    peer: &AvatarPeer,
+    identity: &str,
+    events: impl IntoIterator<Item = DataChannelEvent>,
+) {
+    for event in events {
+        let Ok(payload) = serde_json::to_vec(&event) else {
+            continue;
+        };
+        let packet = lk::DataPacket {
+            participant_identity: identity.to_owned(),
+            value: Some(lk::data_packet::Value::User(lk::UserPacket {
+                payload,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        if let Err(e) = peer.send_reliable(&packet.encode_to_vec()).await {
+            tracing::debug!(%e, "event not delivered");
+        }
+    }
+}

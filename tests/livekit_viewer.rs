@@ -1,0 +1,281 @@
+//! `Viewer`: a minimal LiveKit client in Rust that joins a session's room the way livekit-client
+//! does (`livekit.md` §2): signalling socket, JoinResponse, answer to the subscriber offer, the
+//! server's data channels, ping. Tests use it to watch what the avatar sends.
+//!
+//! This is the only module of the test package that imports webrtc-rs.
+
+use futures_util::{SinkExt, StreamExt};
+use livekit_protocol as lk;
+use prost::Message as _;
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::interceptor::Registry;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::MediaEngine;
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use understudy_proto::events::DataChannelEvent;
+use webrtc::data_channel::{DataChannel, DataChannelEvent as ChannelEvent};
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription, SettingEngineBuilder,
+};
+
+/// How long any single wait in a viewer may take.
+pub const VIEWER_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Counts of RTP packets received per kind.
+#[derive(Debug, Default)]
+pub struct MediaCounts {
+    pub video_packets: AtomicU64,
+    pub audio_packets: AtomicU64,
+    pub video_tracks: AtomicU64,
+    pub audio_tracks: AtomicU64,
+}
+
+pub struct Viewer {
+    pub join: lk::JoinResponse,
+    pub media: Arc<MediaCounts>,
+    events: mpsc::Receiver<DataChannelEvent>,
+    leave: watch::Receiver<Option<i32>>,
+    connected: watch::Receiver<bool>,
+    _pc: Arc<dyn PeerConnection>,
+}
+
+impl std::fmt::Debug for Viewer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Viewer")
+            .field("join", &self.join)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Handler {
+    events: mpsc::Sender<DataChannelEvent>,
+    media: Arc<MediaCounts>,
+    connected: watch::Sender<bool>,
+    gathered: watch::Sender<bool>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.gathered.send_replace(true);
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        if state == RTCPeerConnectionState::Connected {
+            self.connected.send_replace(true);
+        }
+    }
+
+    async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let reliable = channel.label().await.is_ok_and(|l| l == "_reliable");
+            while let Some(event) = channel.poll().await {
+                let ChannelEvent::OnMessage(message) = event else {
+                    continue;
+                };
+                if !reliable || message.is_string {
+                    continue;
+                }
+                let Ok(packet) = lk::DataPacket::decode(&message.data[..]) else {
+                    continue;
+                };
+                let Some(lk::data_packet::Value::User(user)) = packet.value else {
+                    continue;
+                };
+                if let Ok(event) = serde_json::from_slice(&user.payload) {
+                    let _ = events.send(event).await;
+                }
+            }
+        });
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let media = Arc::clone(&self.media);
+        tokio::spawn(async move {
+            let video = track.kind().await == RtpCodecKind::Video;
+            let (tracks, packets) = if video {
+                (&media.video_tracks, &media.video_packets)
+            } else {
+                (&media.audio_tracks, &media.audio_packets)
+            };
+            tracks.fetch_add(1, Ordering::Relaxed);
+            while let Some(event) = track.poll().await {
+                if let TrackRemoteEvent::OnRtpPacket(_) = event {
+                    packets.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+}
+
+impl Viewer {
+    /// Joins the room at `url` (the `url` from `streaming.new`) with `access_token`, answers the
+    /// subscriber offer, and returns once the peer connection is up.
+    ///
+    /// # Panics
+    /// When any step fails or times out: this is a test helper.
+    pub async fn join(url: &str, access_token: &str) -> Viewer {
+        let rtc_url =
+            format!("{url}/rtc?access_token={access_token}&auto_subscribe=1&sdk=rust&protocol=15");
+        let (mut socket, _) =
+            tokio::time::timeout(VIEWER_TIMEOUT, tokio_tungstenite::connect_async(rtc_url))
+                .await
+                .expect("signalling connects in time")
+                .expect("signalling upgrade");
+
+        let join = match next_response(&mut socket).await {
+            Some(lk::signal_response::Message::Join(join)) => join,
+            other => panic!("the first signalling message must be join, got {other:?}"),
+        };
+        let offer = match next_response(&mut socket).await {
+            Some(lk::signal_response::Message::Offer(offer)) => offer,
+            other => panic!("expected the subscriber offer, got {other:?}"),
+        };
+
+        let mut media_engine = MediaEngine::default();
+        media_engine.register_default_codecs().expect("codecs");
+        let registry = register_default_interceptors(Registry::new(), &mut media_engine)
+            .expect("interceptors");
+        let settings = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .with_include_loopback_candidate(true)
+            .build();
+        let (events_tx, events) = mpsc::channel(1024);
+        let (connected_tx, connected) = watch::channel(false);
+        let (gathered_tx, mut gathered) = watch::channel(false);
+        let media = Arc::new(MediaCounts::default());
+        let handler = Arc::new(Handler {
+            events: events_tx,
+            media: Arc::clone(&media),
+            connected: connected_tx,
+            gathered: gathered_tx,
+        });
+        let pc: Arc<dyn PeerConnection> = Arc::new(
+            PeerConnectionBuilder::new()
+                .with_configuration(RTCConfigurationBuilder::new().build())
+                .with_media_engine(media_engine)
+                .with_setting_engine(settings)
+                .with_interceptor_registry(registry)
+                .with_handler(handler)
+                .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+                .build()
+                .await
+                .expect("viewer peer"),
+        );
+        pc.set_remote_description(RTCSessionDescription::offer(offer.sdp).expect("offer SDP"))
+            .await
+            .expect("apply offer");
+        let answer = pc.create_answer(None).await.expect("answer");
+        pc.set_local_description(answer)
+            .await
+            .expect("apply answer");
+        let _ = tokio::time::timeout(VIEWER_TIMEOUT, gathered.wait_for(|g| *g)).await;
+        let local = pc.local_description().await.expect("local description");
+        let answer = lk::SessionDescription {
+            r#type: "answer".into(),
+            sdp: local.sdp,
+            ..Default::default()
+        };
+        send(&mut socket, lk::signal_request::Message::Answer(answer)).await;
+
+        let (leave_tx, leave) = watch::channel(None);
+        tokio::spawn(signal_loop(socket, leave_tx));
+
+        let mut up = connected.clone();
+        tokio::time::timeout(VIEWER_TIMEOUT, up.wait_for(|c| *c))
+            .await
+            .expect("peer connects in time")
+            .expect("peer");
+        Viewer {
+            join,
+            media,
+            events,
+            leave,
+            connected,
+            _pc: pc,
+        }
+    }
+
+    pub fn is_connected(&self) -> bool {
+        *self.connected.borrow()
+    }
+
+    /// The next avatar event from `_reliable`.
+    ///
+    /// # Panics
+    /// When none arrives within [`VIEWER_TIMEOUT`].
+    pub async fn next_event(&mut self) -> DataChannelEvent {
+        tokio::time::timeout(VIEWER_TIMEOUT, self.events.recv())
+            .await
+            .expect("an avatar event in time")
+            .expect("event stream open")
+    }
+
+    /// The `leave` reason the server sent, waiting for it.
+    ///
+    /// # Panics
+    /// When no `leave` arrives within [`VIEWER_TIMEOUT`].
+    pub async fn left(&mut self) -> i32 {
+        let reason = tokio::time::timeout(VIEWER_TIMEOUT, self.leave.wait_for(Option::is_some))
+            .await
+            .expect("leave in time")
+            .expect("signalling open");
+        reason.unwrap_or_default()
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn send(socket: &mut Socket, message: lk::signal_request::Message) {
+    let bytes = lk::SignalRequest {
+        message: Some(message),
+    }
+    .encode_to_vec();
+    socket
+        .send(Message::Binary(bytes.into()))
+        .await
+        .expect("signalling send");
+}
+
+async fn next_response(socket: &mut Socket) -> Option<lk::signal_response::Message> {
+    loop {
+        let frame = tokio::time::timeout(VIEWER_TIMEOUT, socket.next())
+            .await
+            .expect("signalling message in time")?;
+        if let Ok(Message::Binary(bytes)) = frame {
+            return lk::SignalResponse::decode(&bytes[..])
+                .expect("a SignalResponse")
+                .message;
+        }
+    }
+}
+
+/// Answers nothing but records `leave`; pings keep the server's view of the client alive.
+async fn signal_loop(mut socket: Socket, leave: watch::Sender<Option<i32>>) {
+    let mut ping = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = ping.tick() => send(&mut socket, lk::signal_request::Message::Ping(0)).await,
+            frame = socket.next() => match frame {
+                Some(Ok(Message::Binary(bytes))) => {
+                    if let Ok(lk::SignalResponse { message: Some(lk::signal_response::Message::Leave(l)) }) = lk::SignalResponse::decode(&bytes[..]) {
+                        leave.send_replace(Some(l.reason));
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => return,
+            },
+        }
+    }
+}
