@@ -20,10 +20,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// Log filter when `RUST_LOG` is unset: our own crates at info; webrtc-rs only when something is
+/// wrong, since its ICE and DTLS layers narrate every connection at info and warn about
+/// harmless things (Chromium's mDNS candidates, DTLS extensions it does not use).
+const DEFAULT_LOG_FILTER: &str =
+    "info,webrtc=warn,rtc=warn,rtc_ice=error,rtc_dtls=error,rtc_sctp=warn";
+
 fn run(args: cli::Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
         )
         .with_writer(std::io::stderr)
         .init();
