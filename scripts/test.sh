@@ -6,24 +6,13 @@
 #
 # Environment:
 #   PROPTEST_CASES   cases per endpoint in the property tests (default 1000)
-#   SKIP_INSTALL=1   do not try to install system packages
+#   SKIP_INSTALL=1   do not try to install system packages (see scripts/install-deps.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# System packages: nasm makes openh264's encoder ~3x faster; chromium runs the browser suite.
-apt_packages=(nasm chromium)
-missing=()
-for pkg in "${apt_packages[@]}"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ "${#missing[@]}" -gt 0 ] && [ "${SKIP_INSTALL:-0}" != 1 ]; then
-  step "installing ${missing[*]}"
-  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+./scripts/install-deps.sh --browser
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -137,7 +137,8 @@ async function runRawLivekit({ base, apiKey }) {
     const response = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: response.status, body: await response.json() };
   };
-  const created = await call('/v1/streaming.new', { version: 'v2', avatar_name: 'default', quality: 'low', video_encoding: 'H264' });
+  // No video_encoding: the docs make VP8 the default.
+  const created = await call('/v1/streaming.new', { version: 'v2', avatar_name: 'default', quality: 'low' });
   const { session_id, url, access_token } = created.body.data;
   const room = new Room({ adaptiveStream: true, dynacast: true });
   const events = [];
@@ -155,6 +156,13 @@ async function runRawLivekit({ base, apiKey }) {
   const video = await attach(stream);
   result.size = [video.videoWidth, video.videoHeight];
   if (window.understudySnapshot) await window.understudySnapshot();
+  const videoTrack = tracks.find((t) => t.kind === 'video');
+  await sleep(500);
+  const stats = await videoTrack.receiver.getStats();
+  stats.forEach((s) => {
+    if (s.type === 'codec' && s.mimeType.startsWith('video/')) result.video_codec = s.mimeType;
+    if (s.type === 'inbound-rtp') result.frames_decoded = s.framesDecoded;
+  });
 
   const socket = new WebSocket(`wss://${new URL(base).hostname}/v1/ws/streaming.chat?session_id=${session_id}&session_token=${token}&silence_response=false&opening_text=Welcome`);
   await new Promise((resolve, reject) => { socket.onopen = resolve; socket.onerror = () => reject(new Error('chat socket failed')); });

@@ -215,3 +215,48 @@ async fn bad_tokens_and_resumes_are_refused() {
         }
     }
 }
+
+#[tokio::test]
+async fn talk_replies_draw_on_the_sessions_knowledge_base() {
+    // §3.2, §7.3: talk answers with the knowledge base behind knowledge_base_id.
+    let env = TestEnv::with_config(fast()).await;
+    let key = [("x-api-key", understudy_e2e::KEY)];
+    let kb = env
+        .send(
+            "POST",
+            "/v1/streaming/knowledge_base/create",
+            &key,
+            Some(json!({"name": "Tea", "prompt": "We sell green tea. Ask us anything."})),
+        )
+        .await;
+    let kb_id = kb.1["data"]["id"].as_str().unwrap().to_owned();
+    let token = env.token().await;
+    let (_, body) = env
+        .post(
+            "/v1/streaming.new",
+            &token,
+            json!({"version": "v2", "knowledge_base_id": kb_id}),
+        )
+        .await;
+    let data = &body["data"];
+    let id = data["session_id"].as_str().unwrap();
+    env.post("/v1/streaming.start", &token, json!({"session_id": id}))
+        .await;
+    let mut viewer = Viewer::join(
+        data["url"].as_str().unwrap(),
+        data["access_token"].as_str().unwrap(),
+    )
+    .await;
+    env.post("/v1/streaming.task", &token, json!({"session_id": id, "text": "what do you sell", "task_type": "talk", "task_mode": "async"}))
+        .await;
+    let mut said = String::new();
+    loop {
+        match viewer.next_event().await {
+            DataChannelEvent::AvatarTalkingMessage { message, .. } => said.push_str(&message),
+            DataChannelEvent::AvatarStopTalking { .. } => break,
+            _ => {}
+        }
+    }
+    assert!(said.contains("what do you sell"), "{said}");
+    assert!(said.ends_with("We sell green tea."), "{said}");
+}

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use understudy_proto::rest::session::{Quality, VideoEncoding};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -55,15 +56,13 @@ impl AppState {
         &self.inner.avatars
     }
 
-    /// The video quality a session asked for.
-    pub fn session_quality(
-        &self,
-        session_id: &str,
-    ) -> Option<understudy_proto::rest::session::Quality> {
-        self.registry()
+    /// The video quality and codec a session asked for.
+    pub fn session_video(&self, session_id: &str) -> Option<(Quality, VideoEncoding)> {
+        let registry = self.registry();
+        registry
             .sessions
             .get(session_id)
-            .map(|s| s.settings.quality)
+            .map(|s| (s.settings.quality, s.settings.video_encoding))
     }
 
     pub fn livekit_secret(&self) -> &[u8] {

@@ -1,6 +1,7 @@
-//! The avatar's encoded media, made once and shared by every session: per quality, an idle and
-//! a talking H264 loop, each starting on an IDR so a stream can switch loops on any frame; and
-//! Opus packets for silence and for a speech-like talking loop.
+//! The avatar's encoded media, made once and shared by every session: per quality and codec
+//! (H264 through openh264, VP8 through libvpx), an idle and a talking loop, each starting on a
+//! key frame so a stream can switch loops on any frame; and Opus packets for silence and for a
+//! speech-like talking loop.
 //!
 //! Encoding happens on first use of a quality (on a blocking thread), then every viewer only
 //! packetises the shared frames: no per-session encoder.
@@ -14,7 +15,7 @@ use openh264::encoder::{
 use openh264::formats::{RgbSliceU8, YUVBuffer};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use understudy_proto::rest::session::Quality;
+use understudy_proto::rest::session::{Quality, VideoEncoding};
 
 /// Video frames a second.
 pub const FPS: usize = 25;
@@ -60,7 +61,7 @@ type VideoSlot = OnceLock<Result<Arc<VideoLoops>, String>>;
 /// in the process ([`MediaLibrary::shared`]).
 #[derive(Debug, Default)]
 pub struct MediaLibrary {
-    video: Mutex<HashMap<Quality, Arc<VideoSlot>>>,
+    video: Mutex<HashMap<(Quality, VideoEncoding), Arc<VideoSlot>>>,
     audio: OnceLock<Result<Arc<AudioLoops>, String>>,
 }
 
@@ -82,29 +83,35 @@ impl MediaLibrary {
                 if let Err(e) = library.audio() {
                     tracing::error!(%e, "could not encode the avatar's audio");
                 }
-                for quality in [Quality::Low, Quality::Medium, Quality::High] {
-                    if let Err(e) = library.video(quality).await {
-                        tracing::error!(%e, ?quality, "could not encode the avatar's video");
+                for codec in [VideoEncoding::H264, VideoEncoding::VP8] {
+                    for quality in [Quality::Low, Quality::Medium, Quality::High] {
+                        if let Err(e) = library.video(quality, codec).await {
+                            tracing::error!(%e, ?quality, ?codec, "could not encode the avatar's video");
+                        }
                     }
                 }
             });
         });
     }
 
-    /// The loops for `quality`, encoding them on a blocking thread the first time.
+    /// The loops for `quality` in `codec`, encoding them on a blocking thread the first time.
     ///
     /// # Errors
     /// When the encoder cannot be created or refuses a frame.
-    pub async fn video(&self, quality: Quality) -> Result<Arc<VideoLoops>, MediaError> {
+    pub async fn video(
+        &self,
+        quality: Quality,
+        codec: VideoEncoding,
+    ) -> Result<Arc<VideoLoops>, MediaError> {
         let cell = Arc::clone(
             self.video
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .entry(quality)
+                .entry((quality, codec))
                 .or_default(),
         );
         let made = tokio::task::spawn_blocking(move || {
-            cell.get_or_init(|| encode_video(quality).map(Arc::new).map_err(|e| e.0))
+            cell.get_or_init(|| encode_video(quality, codec).map(Arc::new).map_err(|e| e.0))
                 .clone()
         })
         .await
@@ -124,7 +131,14 @@ impl MediaLibrary {
     }
 }
 
-fn encode_video(quality: Quality) -> Result<VideoLoops, MediaError> {
+fn encode_video(quality: Quality, codec: VideoEncoding) -> Result<VideoLoops, MediaError> {
+    match codec {
+        VideoEncoding::H264 => encode_h264(quality),
+        VideoEncoding::VP8 => encode_vp8(quality),
+    }
+}
+
+fn encode_h264(quality: Quality) -> Result<VideoLoops, MediaError> {
     let (width, height, bps) = dimensions(quality);
     let config = EncoderConfig::new()
         .bitrate(BitRate::from_bps(bps))
@@ -151,6 +165,64 @@ fn encode_video(quality: Quality) -> Result<VideoLoops, MediaError> {
     let idle = encode_loop(false)?;
     let talking = encode_loop(true)?;
     Ok(VideoLoops { idle, talking })
+}
+
+/// One loop through libvpx. A fresh encoder per loop makes frame 0 a key frame.
+fn encode_vp8(quality: Quality) -> Result<VideoLoops, MediaError> {
+    let (width, height, bps) = dimensions(quality);
+    let encode_loop = |talking: bool| -> Result<Vec<Bytes>, MediaError> {
+        let mut encoder = vpx_encode::Encoder::new(vpx_encode::Config {
+            width: width as u32,
+            height: height as u32,
+            timebase: [1, FPS as i32],
+            bitrate: bps / 1000,
+            codec: vpx_encode::VideoCodecId::VP8,
+        })
+        .map_err(|e| MediaError(e.to_string()))?;
+        let mut frames = Vec::with_capacity(LOOP_FRAMES);
+        for i in 0..LOOP_FRAMES {
+            let picture = picture::draw(width, height, talking, i);
+            let i420 = i420(&YUVBuffer::from_rgb_source(RgbSliceU8::new(
+                &picture.rgb,
+                (width, height),
+            )));
+            let packets = encoder
+                .encode(i as i64, &i420)
+                .map_err(|e| MediaError(e.to_string()))?;
+            let mut frame = Vec::new();
+            for packet in packets {
+                frame.extend_from_slice(packet.data);
+            }
+            if frame.is_empty() {
+                return Err(MediaError(format!(
+                    "libvpx produced no frame for frame {i}"
+                )));
+            }
+            frames.push(Bytes::from(frame));
+        }
+        Ok(frames)
+    };
+    Ok(VideoLoops {
+        idle: encode_loop(false)?,
+        talking: encode_loop(true)?,
+    })
+}
+
+/// The planes of a YUV buffer laid out as one contiguous I420 image.
+fn i420(yuv: &YUVBuffer) -> Vec<u8> {
+    use openh264::formats::YUVSource;
+    let (width, height) = yuv.dimensions();
+    let (y_stride, u_stride, v_stride) = yuv.strides();
+    let mut out = Vec::with_capacity(width * height * 3 / 2);
+    for row in 0..height {
+        out.extend_from_slice(&yuv.y()[row * y_stride..row * y_stride + width]);
+    }
+    for (plane, stride) in [(yuv.u(), u_stride), (yuv.v(), v_stride)] {
+        for row in 0..height / 2 {
+            out.extend_from_slice(&plane[row * stride..row * stride + width / 2]);
+        }
+    }
+    out
 }
 
 /// A voice-like signal: a 140 Hz buzz with decaying harmonics, shaped into syllables (about
@@ -205,8 +277,23 @@ mod tests {
     }
 
     #[test]
+    fn each_vp8_loop_starts_on_a_key_frame() {
+        let loops = encode_video(Quality::Low, VideoEncoding::VP8).unwrap();
+        // VP8 frame tag: bit 0 of the first byte is 0 for a key frame (RFC 6386 9.1).
+        let is_key = |frame: &Bytes| frame[0] & 1 == 0;
+        for frames in [&loops.idle, &loops.talking] {
+            assert_eq!(frames.len(), LOOP_FRAMES);
+            assert!(is_key(&frames[0]));
+            assert!(
+                frames[1..].iter().all(|f| !is_key(f)),
+                "one key frame per loop"
+            );
+        }
+    }
+
+    #[test]
     fn each_loop_starts_on_an_idr_with_parameter_sets() {
-        let loops = encode_video(Quality::Low).unwrap();
+        let loops = encode_video(Quality::Low, VideoEncoding::H264).unwrap();
         for frames in [&loops.idle, &loops.talking] {
             assert_eq!(frames.len(), LOOP_FRAMES);
             let first = nal_types(&frames[0]);
@@ -223,7 +310,7 @@ mod tests {
 
     #[test]
     fn encoded_frames_decode_back_to_the_drawn_state() {
-        let loops = encode_video(Quality::Low).unwrap();
+        let loops = encode_video(Quality::Low, VideoEncoding::H264).unwrap();
         let mut decoder = openh264::decoder::Decoder::new().unwrap();
         for (talking, frames) in [(false, &loops.idle), (true, &loops.talking)] {
             for (i, frame) in frames.iter().enumerate() {

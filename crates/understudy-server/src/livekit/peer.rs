@@ -12,7 +12,7 @@ use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{
-    MIME_TYPE_H264, MIME_TYPE_OPUS, MediaEngine,
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
 };
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
@@ -21,6 +21,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+use understudy_proto::rest::session::VideoEncoding;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::Track;
 use webrtc::media_stream::track_local::TrackLocal;
@@ -54,6 +55,8 @@ pub struct TrackNames {
     pub stream_id: String,
     pub video_sid: String,
     pub audio_sid: String,
+    /// The codec the session asked for; the offer carries only that one.
+    pub video_encoding: VideoEncoding,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +134,16 @@ fn h264() -> RTCRtpCodec {
     }
 }
 
+fn vp8() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_VP8.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![],
+    }
+}
+
 fn opus() -> RTCRtpCodec {
     RTCRtpCodec {
         mime_type: MIME_TYPE_OPUS.to_owned(),
@@ -191,9 +204,13 @@ impl AvatarPeer {
         events: mpsc::Sender<PeerEvent>,
     ) -> Result<Self, PeerError> {
         let mut media = MediaEngine::default();
+        let (video_rtp, video_pt) = match names.video_encoding {
+            VideoEncoding::H264 => (h264(), 102),
+            VideoEncoding::VP8 => (vp8(), 96),
+        };
         let video_codec = RTCRtpCodecParameters {
-            rtp_codec: h264(),
-            payload_type: 102,
+            rtp_codec: video_rtp.clone(),
+            payload_type: video_pt,
         };
         let audio_codec = RTCRtpCodecParameters {
             rtp_codec: opus(),
@@ -228,7 +245,7 @@ impl AvatarPeer {
                 .map_err(err)?,
         );
 
-        let video = outgoing(&pc, names, &names.video_sid, RtpCodecKind::Video, h264()).await?;
+        let video = outgoing(&pc, names, &names.video_sid, RtpCodecKind::Video, video_rtp).await?;
         let audio = outgoing(&pc, names, &names.audio_sid, RtpCodecKind::Audio, opus()).await?;
         let reliable = pc
             .create_data_channel(

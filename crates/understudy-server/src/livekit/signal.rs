@@ -24,6 +24,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use understudy_proto::SessionState;
+use understudy_proto::rest::session::VideoEncoding;
 
 /// What the server claims to be: livekit-server 1.8.x, protocol 15 (`livekit.md` §5).
 const SERVER_VERSION: &str = "1.8.4";
@@ -53,11 +54,11 @@ pub async fn rtc(
     if query.get("reconnect").is_some_and(|r| r == "1") {
         return refuse("resuming a connection is not supported; join again");
     }
-    let ended = {
+    let (ended, encoding) = {
         let registry = state.registry();
         match registry.sessions.get(&claims.video.room) {
             Some(s) if matches!(s.state, SessionState::Connecting | SessionState::Connected) => {
-                s.ended.clone()
+                (s.ended.clone(), s.settings.video_encoding)
             }
             Some(s) if s.state == SessionState::New => {
                 return refuse("the session has not been started");
@@ -68,7 +69,7 @@ pub async fn rtc(
     match upgrade {
         Ok(upgrade) => upgrade
             .max_message_size(MAX_SIGNAL_BYTES)
-            .on_upgrade(move |socket| serve(socket, state, claims, ended))
+            .on_upgrade(move |socket| serve(socket, state, claims, ended, encoding))
             .into_response(),
         Err(rejection) => (StatusCode::BAD_REQUEST, rejection.to_string()).into_response(),
     }
@@ -88,7 +89,15 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn join_response(names: &RoomNames, claims: &LiveKitClaims) -> lk::JoinResponse {
+fn join_response(
+    names: &RoomNames,
+    claims: &LiveKitClaims,
+    encoding: VideoEncoding,
+) -> lk::JoinResponse {
+    let video_mime = match encoding {
+        VideoEncoding::H264 => "video/H264",
+        VideoEncoding::VP8 => "video/VP8",
+    };
     let track =
         |sid: &str, kind: lk::TrackType, source: lk::TrackSource, mime: &str| lk::TrackInfo {
             sid: sid.to_owned(),
@@ -129,7 +138,7 @@ fn join_response(names: &RoomNames, claims: &LiveKitClaims) -> lk::JoinResponse 
                     &names.video_sid,
                     lk::TrackType::Video,
                     lk::TrackSource::Camera,
-                    "video/H264",
+                    video_mime,
                 ),
                 track(
                     &names.audio_sid,
@@ -159,12 +168,13 @@ async fn serve(
     state: AppState,
     claims: LiveKitClaims,
     ended: CancellationToken,
+    encoding: VideoEncoding,
 ) {
     let session_id = claims.video.room.clone();
     let names = RoomNames::for_session(&session_id);
     if !send(
         &mut socket,
-        lk::signal_response::Message::Join(join_response(&names, &claims)),
+        lk::signal_response::Message::Join(join_response(&names, &claims, encoding)),
     )
     .await
     {
@@ -175,6 +185,7 @@ async fn serve(
         stream_id: names.stream_id(),
         video_sid: names.video_sid.clone(),
         audio_sid: names.audio_sid.clone(),
+        video_encoding: encoding,
     };
     let peer = match AvatarPeer::new(&tracks, events_tx).await {
         Ok(peer) => Arc::new(peer),

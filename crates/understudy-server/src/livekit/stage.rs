@@ -58,12 +58,12 @@ pub async fn run(
     identity: String,
     stop: CancellationToken,
 ) {
-    let quality = state.session_quality(&session_id).unwrap_or_default();
+    let (quality, codec) = state.session_video(&session_id).unwrap_or_default();
     let library = MediaLibrary::shared();
     // Video joins when its loops are ready; narration never waits for the encoder.
     let (video_tx, mut video_rx) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
-        match library.video(quality).await {
+        match library.video(quality, codec).await {
             Ok(video) => drop(video_tx.send(video)),
             Err(e) => tracing::error!(%e, "no video for this session"),
         }

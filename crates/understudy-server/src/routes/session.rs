@@ -33,7 +33,7 @@ pub async fn new_session(
     if !request.is_v2() {
         return Err(ApiError::new(ErrorKind::V1Unsupported));
     }
-    let settings = settings_from(&state, &request)?;
+    let mut settings = settings_from(&state, &request)?;
     let idle_timeout = idle_timeout_from(&state, &request)?;
     let config = state.config();
 
@@ -48,6 +48,16 @@ pub async fn new_session(
 
     let ended = {
         let mut registry = state.registry();
+        // A knowledge base made through the KB API stands in for an inline `knowledge_base`.
+        if settings.knowledge_base.is_none() {
+            let prompt = settings.knowledge_base_id.as_ref().and_then(|id| {
+                match registry.knowledge_bases.get(id) {
+                    Some((owner, kb)) if *owner == caller.api_key => Some(kb.prompt.clone()),
+                    _ => None,
+                }
+            });
+            settings.knowledge_base = prompt;
+        }
         if let Some(token) = &caller.token {
             let reused = registry
                 .tokens
