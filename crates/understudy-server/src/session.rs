@@ -110,6 +110,9 @@ pub struct Session {
     pub speech: SpeechSchedule,
     /// Bumped on every interrupt, so `sync` task answers waiting on a cut task return at once.
     pub interrupts: watch::Sender<u64>,
+    /// Bumped whenever the schedule changes (a task queued, an interrupt), so each viewer's
+    /// stage reacts at once instead of on its next frame tick.
+    pub schedule_changes: watch::Sender<u64>,
     /// Cancelled when the session closes: stops its watchdog and wakes its waiters.
     pub ended: CancellationToken,
 }
@@ -139,6 +142,7 @@ impl Session {
             listening: false,
             speech: SpeechSchedule::default(),
             interrupts: watch::channel(0).0,
+            schedule_changes: watch::channel(0).0,
             ended: parent.child_token(),
         }
     }
@@ -180,14 +184,18 @@ impl Session {
         };
         let duration = speech::speech_duration(&spoken, words_per_minute, self.settings.voice_rate);
         self.touch(now);
-        self.speech
-            .enqueue(now, ids::time_uuid(), spoken, task_type, duration)
+        let task = self
+            .speech
+            .enqueue(now, ids::time_uuid(), spoken, task_type, duration);
+        self.schedule_changes.send_modify(|n| *n += 1);
+        task
     }
 
     /// Cuts the current task, drops the queue and wakes `sync` waiters.
     pub fn interrupt(&mut self, now: Instant) {
         self.speech.interrupt(now);
         self.interrupts.send_modify(|n| *n += 1);
+        self.schedule_changes.send_modify(|n| *n += 1);
     }
 
     /// Ends the session: drops its speech, fires `ended`. Idempotent.

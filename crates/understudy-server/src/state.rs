@@ -136,6 +136,14 @@ impl AppState {
         }
     }
 
+    /// A receiver of the session's schedule changes (see `Session::schedule_changes`).
+    pub fn watch_schedule(&self, session_id: &str) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.registry()
+            .sessions
+            .get(session_id)
+            .map(|s| s.schedule_changes.subscribe())
+    }
+
     /// The task the avatar is saying at `now`, if any.
     pub fn speaking_task(
         &self,

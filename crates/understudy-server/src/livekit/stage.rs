@@ -74,54 +74,112 @@ pub async fn run(
         .map_err(|e| tracing::error!(%session_id, %e, "no audio"))
         .ok();
 
-    let mut pending: VecDeque<DataChannelEvent> = VecDeque::new();
-    let mut narrator = Narrator::default();
-    let mut cursor = VideoCursor::default();
+    let mut schedule = state.watch_schedule(&session_id);
+    let mut stage = Stage {
+        peer,
+        identity,
+        pending: VecDeque::new(),
+        narrator: Narrator::default(),
+        cursor: VideoCursor::default(),
+    };
     let mut audio_index = 0usize;
+    let mut next_frame_at = Instant::now();
     let mut ticker = tokio::time::interval(AUDIO_INTERVAL);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    for tick in 0u64.. {
+    loop {
+        let changed = async {
+            match schedule.as_mut() {
+                Some(rx) => rx.changed().await.is_ok(),
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = stop.cancelled() => {
-                pending.extend(narrator.finish_now(Instant::now()));
-                if peer.is_reliable_open() {
-                    send_events(&peer, &identity, pending.drain(..)).await;
-                }
+                let now = Instant::now();
+                stage.pending.extend(stage.narrator.finish_now(now));
+                stage.flush().await;
                 return;
+            }
+            alive = changed => {
+                if !alive {
+                    schedule = None;
+                    continue;
+                }
+                // A task was queued or cut: if that starts or stops talking, the next frame
+                // (an IDR of the other loop) and its events go out now, not on the next tick.
+                if video.is_none() {
+                    video = video_rx.try_recv().ok();
+                }
+                let was_talking = stage.narrator.is_talking();
+                let now = Instant::now();
+                stage.narrate(&state, &session_id, now);
+                if stage.narrator.is_talking() != was_talking {
+                    stage.send_frame(video.as_deref()).await;
+                    next_frame_at = now + FRAME_INTERVAL;
+                }
+                stage.flush().await;
+                continue;
             }
             _ = ticker.tick() => {}
         }
-        if tick % 2 == 0 {
+        let now = Instant::now();
+        if now >= next_frame_at {
+            next_frame_at = (next_frame_at + FRAME_INTERVAL).max(now);
             if video.is_none() {
                 video = video_rx.try_recv().ok();
             }
-            let now = Instant::now();
-            let current = state.speaking_task(&session_id, now);
-            pending.extend(narrator.tick(now, current.as_ref()));
-            if let Some(video) = &video {
-                let frame = cursor.next(video, narrator.is_talking()).clone();
-                if let Err(e) = peer.write_video(frame, FRAME_INTERVAL).await {
-                    tracing::debug!(%e, "video frame not sent");
-                }
-            }
-            if peer.is_reliable_open() {
-                send_events(&peer, &identity, pending.drain(..)).await;
-            } else if pending.len() > MAX_PENDING_EVENTS {
-                let excess = pending.len() - MAX_PENDING_EVENTS;
-                pending.drain(..excess);
-            }
+            stage.narrate(&state, &session_id, now);
+            stage.send_frame(video.as_deref()).await;
+            stage.flush().await;
         }
         if let Some(audio) = &audio {
-            let packet = if narrator.is_talking() {
+            let packet = if stage.narrator.is_talking() {
                 audio_index = (audio_index + 1) % audio.talking.len();
                 audio.talking[audio_index].clone()
             } else {
                 audio_index = 0;
                 audio.silence.clone()
             };
-            if let Err(e) = peer.write_audio(packet, AUDIO_INTERVAL).await {
+            if let Err(e) = stage.peer.write_audio(packet, AUDIO_INTERVAL).await {
                 tracing::debug!(%e, "audio packet not sent");
             }
+        }
+    }
+}
+
+/// One viewer's narration and video position.
+struct Stage {
+    peer: Arc<AvatarPeer>,
+    identity: String,
+    pending: VecDeque<DataChannelEvent>,
+    narrator: Narrator,
+    cursor: VideoCursor,
+}
+
+impl Stage {
+    fn narrate(&mut self, state: &AppState, session_id: &str, now: Instant) {
+        let current = state.speaking_task(session_id, now);
+        self.pending
+            .extend(self.narrator.tick(now, current.as_ref()));
+    }
+
+    async fn send_frame(&mut self, video: Option<&VideoLoops>) {
+        if let Some(video) = video {
+            let frame = self.cursor.next(video, self.narrator.is_talking()).clone();
+            if let Err(e) = self.peer.write_video(frame, FRAME_INTERVAL).await {
+                tracing::debug!(%e, "video frame not sent");
+            }
+        }
+    }
+
+    /// Sends queued events once `_reliable` is open; until then keeps the newest
+    /// [`MAX_PENDING_EVENTS`].
+    async fn flush(&mut self) {
+        if self.peer.is_reliable_open() {
+            send_events(&self.peer, &self.identity, self.pending.drain(..)).await;
+        } else if self.pending.len() > MAX_PENDING_EVENTS {
+            let excess = self.pending.len() - MAX_PENDING_EVENTS;
+            self.pending.drain(..excess);
         }
     }
 }
