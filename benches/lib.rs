@@ -1,6 +1,8 @@
 //! Shared set-up for the criterion benches: a mock with one connected session whose idle
 //! timeout is off, and requests for the routes under measurement.
 
+pub mod bare_channel;
+
 use axum::body::Body;
 use axum::http::Request;
 use serde_json::json;

@@ -113,11 +113,12 @@ pub async fn run(
                 let was_talking = stage.narrator.is_talking();
                 let now = Instant::now();
                 stage.narrate(&state, &session_id, now);
+                // Events first: they are a few bytes, the key frame is several packets.
+                stage.flush().await;
                 if stage.narrator.is_talking() != was_talking {
                     stage.send_frame(video.as_deref()).await;
                     next_frame_at = now + FRAME_INTERVAL;
                 }
-                stage.flush().await;
                 continue;
             }
             _ = ticker.tick() => {}
