@@ -65,6 +65,12 @@ pub struct BareChannel {
     _peers: (Arc<dyn PeerConnection>, Arc<dyn PeerConnection>),
 }
 
+impl std::fmt::Debug for BareChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BareChannel").finish_non_exhaustive()
+    }
+}
+
 impl BareChannel {
     /// Connects two peers and opens one ordered, reliable channel between them.
     ///
