@@ -9,8 +9,9 @@ use understudy_e2e::{TestEnv, assert_error, assert_success};
 use understudy_proto::events::DataChannelEvent;
 use understudy_server::ServerConfig;
 
-/// livekit-protocol `DisconnectReason.ROOM_DELETED`.
+/// livekit-protocol `DisconnectReason.ROOM_DELETED` and `SERVER_SHUTDOWN`.
 const ROOM_DELETED: i32 = 5;
+const SERVER_SHUTDOWN: i32 = 3;
 
 /// A started session whose client has not joined yet: `(token, session id, url, access token)`.
 async fn started(env: &TestEnv) -> (String, String, String, String) {
@@ -259,4 +260,89 @@ async fn talk_replies_draw_on_the_sessions_knowledge_base() {
     }
     assert!(said.contains("what do you sell"), "{said}");
     assert!(said.ends_with("We sell green tea."), "{said}");
+}
+
+#[tokio::test]
+async fn garbage_signalling_is_dropped_and_the_socket_keeps_serving() {
+    // Malformed signalling messages are dropped without harm.
+    use futures_util::{SinkExt, StreamExt};
+    use livekit_protocol as lk;
+    use prost::Message as _;
+    use tokio_tungstenite::tungstenite::Message;
+    let env = TestEnv::with_config(ServerConfig::default()).await;
+    let (_, _, url, access) = started(&env).await;
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("{url}/rtc?access_token={access}"))
+            .await
+            .unwrap();
+    for junk in [vec![0xff; 7], vec![], b"not protobuf at all".to_vec()] {
+        socket.send(Message::Binary(junk.into())).await.unwrap();
+    }
+    socket
+        .send(Message::Text("{\"ping\": 1}".into()))
+        .await
+        .unwrap();
+    let bogus_answer = lk::SignalRequest {
+        message: Some(lk::signal_request::Message::Answer(
+            lk::SessionDescription {
+                r#type: "answer".into(),
+                sdp: "v=garbage".into(),
+                ..Default::default()
+            },
+        )),
+    };
+    socket
+        .send(Message::Binary(bogus_answer.encode_to_vec().into()))
+        .await
+        .unwrap();
+    let ping = lk::SignalRequest {
+        message: Some(lk::signal_request::Message::Ping(42)),
+    };
+    socket
+        .send(Message::Binary(ping.encode_to_vec().into()))
+        .await
+        .unwrap();
+    let pong = tokio::time::timeout(understudy_e2e::livekit_viewer::VIEWER_TIMEOUT, async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if let Message::Binary(bytes) = frame {
+                if let Ok(lk::SignalResponse {
+                    message: Some(lk::signal_response::Message::Pong(at)),
+                }) = lk::SignalResponse::decode(&bytes[..])
+                {
+                    return at;
+                }
+            }
+        }
+        panic!("socket closed before the pong");
+    })
+    .await
+    .expect("a pong in time");
+    assert!(pong > 0);
+}
+
+#[tokio::test]
+async fn shutdown_with_a_live_room_ends_every_task() {
+    // Structured shutdown: viewers get leave{SERVER_SHUTDOWN}, every tracked task ends.
+    let server = understudy_server::MockServer::builder()
+        .config(ServerConfig::default())
+        .start()
+        .await
+        .unwrap();
+    let env = TestEnv {
+        http: understudy_e2e::http_client(None),
+        server,
+    };
+    let (token, id, url, access) = started(&env).await;
+    let mut viewer = Viewer::join(&url, &access).await;
+    env.post(
+        "/v1/streaming.task",
+        &token,
+        json!({"session_id": id, "text": "talking while the server stops", "task_mode": "async"}),
+    )
+    .await;
+    let TestEnv { server, .. } = env;
+    tokio::time::timeout(std::time::Duration::from_secs(15), server.shutdown())
+        .await
+        .expect("shutdown completes");
+    assert_eq!(viewer.left().await, SERVER_SHUTDOWN);
 }

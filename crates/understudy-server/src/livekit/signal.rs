@@ -10,6 +10,7 @@ use super::RoomNames;
 use super::peer::{AvatarPeer, PEER_EVENT_CAPACITY, PeerEvent, TrackNames};
 use super::stage;
 use crate::livekit_token::{self, LiveKitClaims};
+use crate::session::CloseReason;
 use crate::state::AppState;
 use axum::extract::ws::{
     Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
@@ -211,7 +212,14 @@ async fn serve(
     loop {
         tokio::select! {
             () = ended.cancelled() => {
-                leave(&mut socket, lk::DisconnectReason::RoomDeleted).await;
+                // Stop and timeouts delete the room; a server going away says so.
+                let reason = match state.close_reason(&session_id) {
+                    Some(CloseReason::Stopped | CloseReason::IdleTimeout | CloseReason::DurationLimit) => {
+                        lk::DisconnectReason::RoomDeleted
+                    }
+                    Some(CloseReason::ServerReset) | None => lk::DisconnectReason::ServerShutdown,
+                };
+                leave(&mut socket, reason).await;
                 break;
             }
             event = events.recv() => match event {
