@@ -13,6 +13,44 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// The API key tests use unless they need another account.
 pub const KEY: &str = "test-key";
 
+/// A directory of its own under the system temp directory, removed when dropped.
+#[derive(Debug)]
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(
+            std::env::temp_dir().join(format!("understudy-e2e-{label}-{}-{n}", std::process::id())),
+        )
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A mock serving HTTPS on a free loopback port with a certificate generated for this test
+/// (for `localhost` plus `extra_names`), and plain HTTP too when `plain_http`. Keep the
+/// directory alive as long as the server.
+pub async fn https_server(extra_names: &[&str], plain_http: bool) -> (MockServer, TempDir) {
+    let dir = TempDir::new("tls");
+    let tls = understudy_server::TlsSource::Generated {
+        dir: dir.0.clone(),
+        names: extra_names.iter().map(|n| n.to_string()).collect(),
+    };
+    let mut builder = MockServer::builder()
+        .config(rest_config())
+        .https(([127, 0, 0, 1], 0).into(), tls);
+    if !plain_http {
+        builder = builder.no_http();
+    }
+    (builder.start().await.expect("HTTPS mock starts"), dir)
+}
+
 /// The default configuration plus `connect_on_start`, for tests that never join the room.
 pub fn rest_config() -> ServerConfig {
     ServerConfig {

@@ -204,18 +204,7 @@ async fn opening_text_is_spoken_on_connect() {
 #[tokio::test]
 async fn the_socket_is_served_over_wss_too() {
     // §8.1: the SDK always dials wss://<basePath host>.
-    let dir = std::env::temp_dir().join(format!("understudy-e2e-wss-{}", std::process::id()));
-    let server = understudy_server::MockServer::builder()
-        .https(
-            ([127, 0, 0, 1], 0).into(),
-            understudy_server::TlsSource::Generated {
-                dir: dir.clone(),
-                names: vec![],
-            },
-        )
-        .start()
-        .await
-        .unwrap();
+    let (server, _dir) = understudy_e2e::https_server(&[], true).await;
     let env = TestEnv {
         http: understudy_e2e::http_client(None),
         server,
@@ -240,5 +229,4 @@ async fn the_socket_is_served_over_wss_too() {
         .await
         .unwrap();
     socket.close(None).await.unwrap();
-    std::fs::remove_dir_all(dir).unwrap();
 }

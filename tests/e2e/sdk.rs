@@ -113,19 +113,7 @@ async fn the_sdk_sees_the_concurrency_limit() {
 
 #[tokio::test]
 async fn the_sdk_trusts_the_mock_certificate_over_https() {
-    let dir = std::env::temp_dir().join(format!("understudy-e2e-sdk-tls-{}", std::process::id()));
-    let server = understudy_server::MockServer::builder()
-        .no_http()
-        .https(
-            ([127, 0, 0, 1], 0).into(),
-            understudy_server::TlsSource::Generated {
-                dir: dir.clone(),
-                names: vec![],
-            },
-        )
-        .start()
-        .await
-        .unwrap();
+    let (server, _dir) = understudy_e2e::https_server(&[], false).await;
     let pem = server.tls().unwrap().cert_pem.clone();
     let client = StreamingAvatar::builder()
         .base_path(server.uri())
@@ -135,5 +123,4 @@ async fn the_sdk_trusts_the_mock_certificate_over_https() {
         .unwrap();
     assert!(!client.create_token().await.unwrap().is_empty());
     server.shutdown().await;
-    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -106,33 +106,39 @@ async fn tasks_queue_behind_the_current_one() {
     );
 }
 
-#[tokio::test]
-async fn interrupt_ends_a_waiting_sync_task() {
-    // §3.6: interrupt stops the current task and drops the queue.
-    let config = ServerConfig {
+/// Starts a sync task that would speak for 10 s (10 words at 60 wpm), posts `path` 100 ms
+/// later, and checks that both answer 200 long before the speech would have ended.
+async fn sync_task_is_released_by(path: &str) -> TestEnv {
+    let env = TestEnv::with_config(ServerConfig {
         words_per_minute: 60.0,
         ..understudy_e2e::rest_config()
-    };
-    let env = TestEnv::with_config(config).await;
+    })
+    .await;
     let (token, id) = env.connected_session().await;
     let speaking = env.post(
         "/v1/streaming.task",
         &token,
         json!({"session_id": id, "text": TEN_WORDS, "task_mode": "sync"}),
     );
-    let interrupt = async {
+    let release = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        env.post("/v1/streaming.interrupt", &token, json!({"session_id": id}))
-            .await
+        env.post(path, &token, json!({"session_id": id})).await
     };
     let started = Instant::now();
-    let (task, interrupted) = tokio::join!(speaking, interrupt);
-    assert_success(&interrupted);
+    let (task, released) = tokio::join!(speaking, release);
+    assert_success(&released);
     assert_success(&task);
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "10 words at 60 wpm would take 10 s"
     );
+    env
+}
+
+#[tokio::test]
+async fn interrupt_ends_a_waiting_sync_task() {
+    // §3.6: interrupt stops the current task and drops the queue.
+    let env = sync_task_is_released_by("/v1/streaming.interrupt").await;
     let (_, sessions) = env.send("GET", "/__understudy/sessions", &[], None).await;
     assert!(sessions[0]["speaking_task_id"].is_null());
     assert_eq!(sessions[0]["queued_task_ids"], json!([]));
@@ -200,25 +206,6 @@ async fn empty_text_is_invalid() {
 
 #[tokio::test]
 async fn stop_releases_a_waiting_sync_task() {
-    let config = ServerConfig {
-        words_per_minute: 60.0,
-        ..understudy_e2e::rest_config()
-    };
-    let env = TestEnv::with_config(config).await;
-    let (token, id) = env.connected_session().await;
-    let speaking = env.post(
-        "/v1/streaming.task",
-        &token,
-        json!({"session_id": id, "text": TEN_WORDS, "task_mode": "sync"}),
-    );
-    let stop = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        env.post("/v1/streaming.stop", &token, json!({"session_id": id}))
-            .await
-    };
-    let started = Instant::now();
-    let (task, stopped) = tokio::join!(speaking, stop);
-    assert_success(&stopped);
-    assert_success(&task);
-    assert!(started.elapsed() < Duration::from_secs(10));
+    // §6: closing a session ends its speech.
+    sync_task_is_released_by("/v1/streaming.stop").await;
 }

@@ -3,22 +3,10 @@
 
 use serde_json::json;
 use understudy_e2e::{KEY, http_client};
-use understudy_server::{MockServer, TlsSource};
 
 #[tokio::test]
 async fn https_serves_the_api_with_a_trustable_generated_certificate() {
-    let dir = std::env::temp_dir().join(format!("understudy-e2e-tls-{}", std::process::id()));
-    let server = MockServer::builder()
-        .https(
-            ([127, 0, 0, 1], 0).into(),
-            TlsSource::Generated {
-                dir: dir.clone(),
-                names: vec!["api.mock.test".into()],
-            },
-        )
-        .start()
-        .await
-        .unwrap();
+    let (server, _dir) = understudy_e2e::https_server(&["api.mock.test"], true).await;
     let tls = server.tls().unwrap();
     assert_eq!(
         std::fs::read_to_string(&tls.cert_path).unwrap(),
@@ -61,5 +49,4 @@ async fn https_serves_the_api_with_a_trustable_generated_certificate() {
             .is_err()
     );
     server.shutdown().await;
-    std::fs::remove_dir_all(dir).unwrap();
 }
