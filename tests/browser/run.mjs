@@ -13,6 +13,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import { demoServer } from './demo.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -127,6 +128,33 @@ function assertRaw(r) {
   check(`${name}: stop closes the chat WebSocket normally`, r.chat_close_code === 1000, r.chat_close_code);
 }
 
+/// The demo page a person would open: Start, Speak, watch it talk, Stop.
+async function checkDemo(context) {
+  const demo = await demoServer();
+  await new Promise((resolve) => demo.listen(0, '127.0.0.1', resolve));
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await page.goto(`http://127.0.0.1:${demo.address().port}/?base=${encodeURIComponent(BASE)}`);
+    await page.click('#start');
+    await page.waitForFunction(() => document.getElementById('status').textContent === 'ready', null, { timeout: 30_000 });
+    await page.click('#speak');
+    await page.waitForFunction(() => document.getElementById('status').textContent === 'talking', null, { timeout: 10_000 });
+    await page.screenshot({ path: join(artifacts, 'demo.png') });
+    check('demo page: Start then Speak makes the avatar talk', errors.length === 0, errors);
+    await page.click('#stop');
+    await page.waitForFunction(() => document.getElementById('status').textContent === 'stopped', null, { timeout: 10_000 });
+    check('demo page: Stop ends the stream', true);
+  } catch (e) {
+    check('demo page works', false, String(e.message || e));
+    await page.screenshot({ path: join(artifacts, 'demo-failure.png') }).catch(() => {});
+  } finally {
+    await page.close();
+    demo.close();
+  }
+}
+
 async function main() {
   mkdirSync(artifacts, { recursive: true });
   const dist = join(artifacts, 'dist');
@@ -167,6 +195,7 @@ async function main() {
       if (target.name.startsWith('sdk-')) assertSdk(target.name, result); else assertRaw(result);
       await page.close();
     }
+    await checkDemo(context);
   } finally {
     await context.close();
     pages.close();
