@@ -1,5 +1,6 @@
 //! What a running mock is told: limits, auth policy, speaking rate. Validated before any I/O.
 
+use crate::voice::vad::VadConfig;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -56,6 +57,16 @@ pub struct ServerConfig {
     /// `connecting` until a client joins the LiveKit room, as on the real service, where a
     /// task before that gets 400006. True suits REST-only clients that never join.
     pub connect_on_start: bool,
+    /// The voice-activity detector's thresholds (see `voice::vad`).
+    pub vad: VadConfig,
+    /// Whether the user starting to speak cuts the avatar, as voice assistants do. Default
+    /// true [INF: HeyGen's barge-in behaviour is not documented].
+    pub barge_in: bool,
+    /// Quiet time before a `user_silence` prompt when the chat socket asked for
+    /// `silence_response=true`. Default 15 s [INF].
+    pub silence_prompt_after: Duration,
+    /// Prompts per silence before the server stops prompting. Default 3 [INF].
+    pub silence_prompts: u32,
 }
 
 impl Default for ServerConfig {
@@ -74,6 +85,10 @@ impl Default for ServerConfig {
             history_capacity: 10_000,
             reply_seed: 0,
             connect_on_start: false,
+            vad: VadConfig::default(),
+            barge_in: true,
+            silence_prompt_after: Duration::from_secs(15),
+            silence_prompts: 3,
         }
     }
 }
@@ -100,6 +115,7 @@ impl ServerConfig {
             ("session duration limit", self.session_duration_limit),
             ("idle timeout", self.default_idle_timeout),
             ("token lifetime", self.token_ttl),
+            ("silence prompt delay", self.silence_prompt_after),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::ZeroDuration(name));

@@ -29,6 +29,7 @@ mod session;
 mod speech;
 mod state;
 mod tls;
+mod voice;
 
 pub use config::{AuthPolicy, ConfigError, ServerConfig};
 pub use error::ApiError;
@@ -38,3 +39,4 @@ pub use server::{MockServer, MockServerBuilder, StartError};
 pub use session::CloseReason;
 pub use state::AppState;
 pub use tls::{TlsError, TlsMaterial, TlsSource};
+pub use voice::vad::{EnergyVad, VadConfig, VadEvent};

@@ -115,6 +115,8 @@ pub struct Session {
     pub schedule_changes: watch::Sender<u64>,
     /// Cancelled when the session closes: stops its watchdog and wakes its waiters.
     pub ended: CancellationToken,
+    /// The user's side of a voice conversation.
+    pub voice: crate::voice::turns::VoiceState,
 }
 
 impl Session {
@@ -144,6 +146,7 @@ impl Session {
             interrupts: watch::channel(0).0,
             schedule_changes: watch::channel(0).0,
             ended: parent.child_token(),
+            voice: crate::voice::turns::VoiceState::new(now),
         }
     }
 

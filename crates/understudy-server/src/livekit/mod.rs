@@ -6,6 +6,7 @@ mod media;
 mod narrator;
 mod peer;
 pub mod picture;
+mod publisher;
 mod signal;
 mod stage;
 

@@ -1,8 +1,8 @@
 //! The avatar's side of one client's subscriber peer connection: its video and audio tracks and
 //! the server-made `_reliable` / `_lossy` data channels (`livekit.md` §2.1-§2.4).
 //!
-//! Invariant: this is the only module of the server that imports webrtc-rs (`webrtc`, `rtc`);
-//! nothing webrtc-shaped crosses its API.
+//! Invariant: this module and [`super::publisher`] (the client's side) are the only ones in the
+//! server that import webrtc-rs (`webrtc`, `rtc`); nothing webrtc-shaped crosses their APIs.
 
 use bytes::{Bytes, BytesMut};
 use rtc::data_channel::RTCDataChannelInit;
@@ -61,9 +61,9 @@ pub struct TrackNames {
 
 #[derive(Debug, thiserror::Error)]
 #[error("webrtc: {0}")]
-pub struct PeerError(String);
+pub struct PeerError(pub(super) String);
 
-fn err(e: impl std::fmt::Display) -> PeerError {
+pub(super) fn err(e: impl std::fmt::Display) -> PeerError {
     PeerError(e.to_string())
 }
 
@@ -98,9 +98,9 @@ impl std::fmt::Debug for AvatarPeer {
     }
 }
 
-struct Handler {
-    events: mpsc::Sender<PeerEvent>,
-    gathered: watch::Sender<bool>,
+pub(super) struct Handler {
+    pub(super) events: mpsc::Sender<PeerEvent>,
+    pub(super) gathered: watch::Sender<bool>,
 }
 
 #[async_trait::async_trait]
@@ -193,6 +193,48 @@ async fn outgoing(
     })
 }
 
+/// A peer connection on 127.0.0.1 only: mDNS off, loopback candidates on, the default
+/// interceptors (NACK, reports) over `media`'s codecs.
+pub(super) async fn loopback_peer_connection(
+    mut media: MediaEngine,
+    handler: Arc<dyn PeerConnectionEventHandler>,
+) -> Result<Arc<dyn PeerConnection>, PeerError> {
+    let registry = register_default_interceptors(Registry::new(), &mut media).map_err(err)?;
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .with_include_loopback_candidate(true)
+        .build();
+    Ok(Arc::new(
+        PeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_media_engine(media)
+            .with_setting_engine(settings)
+            .with_interceptor_registry(registry)
+            .with_handler(handler)
+            .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+            .build()
+            .await
+            .map_err(err)?,
+    ))
+}
+
+/// Applies our local description and returns it once ICE gathering is done (or after
+/// [`GATHER_TIMEOUT`]), so every candidate is inline in the SDP.
+pub(super) async fn local_sdp_when_gathered(
+    pc: &Arc<dyn PeerConnection>,
+    description: RTCSessionDescription,
+    gathered: &watch::Receiver<bool>,
+) -> Result<String, PeerError> {
+    pc.set_local_description(description).await.map_err(err)?;
+    let mut gathered = gathered.clone();
+    let _ = tokio::time::timeout(GATHER_TIMEOUT, gathered.wait_for(|done| *done)).await;
+    let local = pc
+        .local_description()
+        .await
+        .ok_or_else(|| PeerError("no local description".into()))?;
+    Ok(local.sdp)
+}
+
 impl AvatarPeer {
     /// Builds the peer on 127.0.0.1 (mDNS off, loopback candidates on) with both tracks and
     /// both data channels, ready to offer.
@@ -222,28 +264,12 @@ impl AvatarPeer {
         media
             .register_codec(audio_codec, RtpCodecKind::Audio)
             .map_err(err)?;
-        let registry = register_default_interceptors(Registry::new(), &mut media).map_err(err)?;
-        let settings = SettingEngineBuilder::new()
-            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-            .with_include_loopback_candidate(true)
-            .build();
         let (gathered_tx, gathered) = watch::channel(false);
         let handler = Arc::new(Handler {
             events,
             gathered: gathered_tx,
         });
-        let pc: Arc<dyn PeerConnection> = Arc::new(
-            PeerConnectionBuilder::new()
-                .with_configuration(RTCConfigurationBuilder::new().build())
-                .with_media_engine(media)
-                .with_setting_engine(settings)
-                .with_interceptor_registry(registry)
-                .with_handler(handler)
-                .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
-                .build()
-                .await
-                .map_err(err)?,
-        );
+        let pc = loopback_peer_connection(media, handler).await?;
 
         let video = outgoing(&pc, names, &names.video_sid, RtpCodecKind::Video, video_rtp).await?;
         let audio = outgoing(&pc, names, &names.audio_sid, RtpCodecKind::Audio, opus()).await?;
@@ -288,15 +314,7 @@ impl AvatarPeer {
     /// When webrtc-rs cannot create or apply the offer.
     pub async fn offer(&self) -> Result<String, PeerError> {
         let offer = self.pc.create_offer(None).await.map_err(err)?;
-        self.pc.set_local_description(offer).await.map_err(err)?;
-        let mut gathered = self.gathered.clone();
-        let _ = tokio::time::timeout(GATHER_TIMEOUT, gathered.wait_for(|done| *done)).await;
-        let local = self
-            .pc
-            .local_description()
-            .await
-            .ok_or_else(|| PeerError("no local description".into()))?;
-        Ok(local.sdp)
+        local_sdp_when_gathered(&self.pc, offer, &self.gathered).await
     }
 
     /// Applies the client's answer and fixes the negotiated payload types.

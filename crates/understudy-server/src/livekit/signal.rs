@@ -2,16 +2,20 @@
 //! `SignalResponse` out. One task owns the socket and the viewer's peer connection.
 //!
 //! Join: JoinResponse first (the avatar with its two tracks, subscriber-primary), then the
-//! subscriber offer with inline candidates. Then answers, trickle, ping/pong. When the session
-//! ends: `leave{ROOM_DELETED}`. Resumes (`reconnect=1`) are refused, so an ended session ends the
+//! subscriber offer with inline candidates. Then answers, trickle, ping/pong; and for clients
+//! that publish (HeyGen's LiveKit voice transport, `livekit.md` §2.9): answers to publisher
+//! offers, `trackPublished` for `addTrack`, mute, and their data packets and microphone, which
+//! go to [`crate::voice`]. When the session ends: `leave{ROOM_DELETED}`. Resumes (`reconnect=1`) are refused, so an ended session ends the
 //! client at once instead of after 45 s of retries.
 
 use super::RoomNames;
-use super::peer::{AvatarPeer, PEER_EVENT_CAPACITY, PeerEvent, TrackNames};
+use super::peer::{AvatarPeer, PEER_EVENT_CAPACITY, PeerError, PeerEvent, TrackNames};
+use super::publisher::{ClientPublisher, FROM_CLIENT_CAPACITY, FromClient, MIC_SAMPLE_RATE};
 use super::stage;
 use crate::livekit_token::{self, LiveKitClaims};
 use crate::session::CloseReason;
 use crate::state::AppState;
+use crate::voice::{self, ClientMessage, listener::Listener};
 use axum::extract::ws::{
     Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
 };
@@ -208,6 +212,15 @@ async fn serve(
         Err(e) => tracing::error!(%session_id, %e, "could not create the offer"),
     }
 
+    let (from_client_tx, mut from_client) = mpsc::channel(FROM_CLIENT_CAPACITY);
+    let mut client = ClientSide {
+        listener: Listener::new(state.clone(), session_id.clone()),
+        state: state.clone(),
+        session_id: session_id.clone(),
+        publisher: None,
+        from_client: from_client_tx,
+        published_tracks: 0,
+    };
     let stage_stop = ended.child_token();
     loop {
         tokio::select! {
@@ -229,9 +242,10 @@ async fn serve(
                 }
                 Some(PeerEvent::Gone) | None => break,
             },
+            Some(sent) = from_client.recv() => client.receive(sent),
             message = socket.recv() => match message {
                 Some(Ok(Message::Binary(bytes))) => {
-                    if !handle_request(&mut socket, &peer, &bytes).await {
+                    if !client.handle_request(&mut socket, &peer, &bytes).await {
                         break;
                     }
                 }
@@ -241,45 +255,138 @@ async fn serve(
         }
     }
     stage_stop.cancel();
+    client.close().await;
     peer.close().await;
     tracing::debug!(%session_id, "viewer left the room");
 }
 
-/// Applies one client request; false when the client is leaving.
-async fn handle_request(socket: &mut WebSocket, peer: &AvatarPeer, bytes: &[u8]) -> bool {
-    use lk::signal_request::Message as Req;
-    use lk::signal_response::Message as Resp;
-    let Ok(request) = lk::SignalRequest::decode(bytes) else {
-        tracing::debug!("dropped a signalling frame that is not a SignalRequest");
-        return true;
-    };
-    match request.message {
-        Some(Req::Answer(answer)) => {
-            if let Err(e) = peer.accept_answer(answer.sdp).await {
-                tracing::warn!(%e, "client answer refused");
+/// What the client publishes: its publisher connection (created by its first offer), its data
+/// packets and its microphone.
+struct ClientSide {
+    state: AppState,
+    session_id: String,
+    publisher: Option<ClientPublisher>,
+    from_client: mpsc::Sender<FromClient>,
+    listener: Listener,
+    published_tracks: u32,
+}
+
+impl ClientSide {
+    /// Applies one client request; false when the client is leaving.
+    async fn handle_request(
+        &mut self,
+        socket: &mut WebSocket,
+        peer: &AvatarPeer,
+        bytes: &[u8],
+    ) -> bool {
+        use lk::signal_request::Message as Req;
+        use lk::signal_response::Message as Resp;
+        let Ok(request) = lk::SignalRequest::decode(bytes) else {
+            tracing::debug!("dropped a signalling frame that is not a SignalRequest");
+            return true;
+        };
+        match request.message {
+            Some(Req::Answer(answer)) => {
+                if let Err(e) = peer.accept_answer(answer.sdp).await {
+                    tracing::warn!(%e, "client answer refused");
+                }
             }
-        }
-        Some(Req::Trickle(trickle)) if trickle.target == TARGET_SUBSCRIBER => {
+            Some(Req::Offer(offer)) => match self.answer(offer.sdp).await {
+                Ok(sdp) => {
+                    let answer = lk::SessionDescription {
+                        r#type: "answer".into(),
+                        sdp,
+                        ..Default::default()
+                    };
+                    send(socket, Resp::Answer(answer)).await;
+                }
+                Err(e) => tracing::warn!(%e, "client publisher offer refused"),
+            },
             // Chromium's candidates are mDNS names; the connection forms through peer-reflexive
             // candidates anyway, so a refused one is not an error.
-            let _ = peer.add_remote_candidate(&trickle.candidate_init).await;
+            Some(Req::Trickle(trickle)) if trickle.target == TARGET_SUBSCRIBER => {
+                let _ = peer.add_remote_candidate(&trickle.candidate_init).await;
+            }
+            Some(Req::Trickle(trickle)) => {
+                if let Some(publisher) = &self.publisher {
+                    let _ = publisher
+                        .add_remote_candidate(&trickle.candidate_init)
+                        .await;
+                }
+            }
+            Some(Req::AddTrack(request)) => {
+                self.published_tracks += 1;
+                self.listener.set_muted(request.muted);
+                let track = lk::TrackInfo {
+                    sid: format!("TR_client{}", self.published_tracks),
+                    r#type: request.r#type,
+                    source: request.source,
+                    name: request.name,
+                    muted: request.muted,
+                    width: request.width,
+                    height: request.height,
+                    ..Default::default()
+                };
+                let published = lk::TrackPublishedResponse {
+                    cid: request.cid,
+                    track: Some(track),
+                };
+                send(socket, Resp::TrackPublished(published)).await;
+            }
+            Some(Req::Mute(mute)) => self.listener.set_muted(mute.muted),
+            Some(Req::Ping(_)) => {
+                send(socket, Resp::Pong(now_ms())).await;
+            }
+            Some(Req::PingReq(ping)) => {
+                let pong = lk::Pong {
+                    last_ping_timestamp: ping.timestamp,
+                    timestamp: now_ms(),
+                };
+                send(socket, Resp::PongResp(pong)).await;
+            }
+            Some(Req::Leave(_)) => return false,
+            // Subscription permission, track settings, subscriptions, sync state: the avatar
+            // always sends everything, so these change nothing.
+            _ => {}
         }
-        Some(Req::Ping(_)) => {
-            send(socket, Resp::Pong(now_ms())).await;
-        }
-        Some(Req::PingReq(ping)) => {
-            let pong = lk::Pong {
-                last_ping_timestamp: ping.timestamp,
-                timestamp: now_ms(),
-            };
-            send(socket, Resp::PongResp(pong)).await;
-        }
-        Some(Req::Leave(_)) => return false,
-        // Subscription permission, track settings, subscriptions, sync state: the avatar always
-        // sends everything, so these change nothing.
-        _ => {}
+        true
     }
-    true
+
+    /// Answers a publisher offer, building the publisher connection on the first one.
+    async fn answer(&mut self, sdp: String) -> Result<String, PeerError> {
+        let publisher = match self.publisher.take() {
+            Some(publisher) => publisher,
+            None => ClientPublisher::new(self.from_client.clone()).await?,
+        };
+        let answer = publisher.answer(sdp).await;
+        self.publisher = Some(publisher);
+        answer
+    }
+
+    /// Acts on what arrived over the publisher connection.
+    fn receive(&mut self, sent: FromClient) {
+        match sent {
+            FromClient::UserPayload(payload) => match ClientMessage::parse(&payload) {
+                Some(message) => {
+                    if !voice::apply_client_message(&self.state, &self.session_id, message) {
+                        tracing::debug!(session_id = %self.session_id, "client data packet refused");
+                    }
+                }
+                None => tracing::debug!("dropped a client data packet that is not a JSON string"),
+            },
+            FromClient::Microphone(samples) => {
+                self.listener.hear(&samples, MIC_SAMPLE_RATE);
+            }
+            FromClient::MicrophoneEnded => self.listener.close(),
+        }
+    }
+
+    async fn close(&mut self) {
+        self.listener.close();
+        if let Some(publisher) = self.publisher.take() {
+            publisher.close().await;
+        }
+    }
 }
 
 async fn leave(socket: &mut WebSocket, reason: lk::DisconnectReason) {

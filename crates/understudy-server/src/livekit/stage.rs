@@ -7,11 +7,13 @@ use super::media::{AUDIO_FRAME_SAMPLES, LOOP_FRAMES, MediaLibrary, VideoLoops};
 use super::narrator::Narrator;
 use super::peer::AvatarPeer;
 use crate::state::AppState;
+use crate::voice::turns::UserEvent;
 use livekit_protocol as lk;
 use prost::Message as _;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use understudy_proto::events::DataChannelEvent;
@@ -75,6 +77,11 @@ pub async fn run(
         .ok();
 
     let mut schedule = state.watch_schedule(&session_id);
+    let mut user_events = state
+        .registry()
+        .sessions
+        .get(&session_id)
+        .map(|s| s.voice.subscribe());
     let mut stage = Stage {
         peer,
         identity,
@@ -93,7 +100,25 @@ pub async fn run(
                 None => std::future::pending().await,
             }
         };
+        let user_event = async {
+            match user_events.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            event = user_event => {
+                match event {
+                    // The user's transcript goes out at once, between frames.
+                    Ok(UserEvent::Room(event)) => {
+                        stage.pending.push_back(event);
+                        stage.flush().await;
+                    }
+                    Ok(UserEvent::Socket(_)) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => user_events = None,
+                }
+                continue;
+            }
             () = stop.cancelled() => {
                 let now = Instant::now();
                 stage.pending.extend(stage.narrator.finish_now(now));

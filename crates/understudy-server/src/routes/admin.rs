@@ -1,5 +1,5 @@
 //! Admin routes under `/__understudy`, a prefix no HeyGen path can take: the request journal,
-//! a session dump, a full reset and a health check. They need no credentials and are not
+//! a session dump, a full reset and a health check (voice control is in `voice_admin`). They need no credentials and are not
 //! journaled themselves.
 
 use crate::journal::RecordedRequest;
@@ -52,6 +52,13 @@ pub struct SessionDump {
     pub listening: bool,
     pub speaking_task_id: Option<String>,
     pub queued_task_ids: Vec<String>,
+    /// Whether a user turn is open (voice).
+    pub user_speaking: bool,
+    /// User turns heard so far.
+    pub user_turns: u64,
+    /// Transcripts scripted for the next turns and not yet used.
+    pub scripted_utterances: usize,
+    pub push_to_talk: bool,
 }
 
 async fn sessions(State(state): State<AppState>) -> Json<Vec<SessionDump>> {
@@ -80,6 +87,10 @@ async fn sessions(State(state): State<AppState>) -> Json<Vec<SessionDump>> {
                 listening: s.listening,
                 speaking_task_id: speaking,
                 queued_task_ids: queued,
+                user_speaking: s.voice.is_user_speaking(),
+                user_turns: s.voice.turns,
+                scripted_utterances: s.voice.scripted(),
+                push_to_talk: s.voice.push_to_talk,
             };
             (s.seq, dump)
         })

@@ -3,14 +3,22 @@
 //!
 //! The browser cannot send headers, so the session token comes as the `session_token` query
 //! parameter. Client frames are binary `pipecat.Frame`s: a `TextFrame` becomes a `talk` task;
-//! audio is accepted and counted (the voice issue gives it meaning); anything that does not
-//! decode is dropped. When the session ends the socket closes with code 1000 and a reason
-//! naming why [INF: the real close code was never captured].
+//! an `AudioRawFrame` goes to the voice listener, whose turns come back as `user_start` /
+//! `user_stop` JSON text frames (and `user_silence` with `silence_response=true`); anything that
+//! does not decode is dropped. When the session ends the socket closes with code 1000 and a
+//! reason naming why [INF: the real close code was never captured]; audio at a rate or channel
+//! count no microphone produces closes it with 1007 and a reason saying what to send.
 
 use crate::error::ApiError;
 use crate::journal::MAX_BODY_BYTES;
 use crate::session::{Caller, CloseReason, Operation};
 use crate::state::AppState;
+use crate::voice;
+use crate::voice::listener::{
+    Heard, Listener, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, downmix, samples_from_le_bytes,
+};
+use crate::voice::silence::{SilenceCheck, SilenceClock};
+use crate::voice::turns::UserEvent;
 use axum::extract::ws::{
     CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
 };
@@ -18,9 +26,12 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use prost::Message as _;
 use std::collections::HashMap;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use understudy_proto::ErrorKind;
-use understudy_proto::pipecat::{Frame, FrameKind};
+use understudy_proto::events::ChatSocketEvent;
+use understudy_proto::pipecat::{AudioRawFrame, Frame, FrameKind};
 use understudy_proto::rest::task::TaskType;
 
 /// Close code sent when the session ends: a normal closure.
@@ -71,7 +82,12 @@ fn open(
     Ok((caller, session_id.clone(), ended))
 }
 
-/// Owns the socket until the client leaves or the session ends.
+/// Close code for audio the server cannot hear (a sample rate or channel count outside what
+/// microphones produce): RFC 6455's "invalid frame payload data".
+const UNUSABLE_AUDIO: u16 = 1007;
+
+/// Owns the socket until the client leaves or the session ends: reads frames, forwards the
+/// session's user events, and prompts silence when asked to.
 async fn serve(
     mut socket: WebSocket,
     state: AppState,
@@ -81,71 +97,150 @@ async fn serve(
     query: HashMap<String, String>,
 ) {
     tracing::debug!(%session_id, ?query, "chat socket open");
+    let flag = |name: &str| query.get(name).is_some_and(|v| v == "true");
+    let Ok(mut user_events) =
+        state.act_on(&caller, &session_id, Operation::OpenChatSocket, |s, _| {
+            s.voice.push_to_talk = flag("push_to_talk");
+            s.voice.subscribe()
+        })
+    else {
+        return;
+    };
     if let Some(greeting) = query.get("opening_text").filter(|t| !t.trim().is_empty()) {
-        speak(&state, &caller, &session_id, greeting, TaskType::Repeat);
+        voice::speak_for_client(&state, &session_id, greeting, TaskType::Repeat);
     }
+    let config = state.config();
+    let mut silence = flag("silence_response")
+        .then(|| SilenceClock::new(config.silence_prompt_after, config.silence_prompts));
+    let mut next_silence_check = Instant::now() + config.silence_prompt_after;
+    let mut listener = Listener::new(state.clone(), session_id.clone());
     let mut dropped = 0u64;
     loop {
+        let silence_due = async {
+            match silence {
+                Some(_) => tokio::time::sleep_until(next_silence_check).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = ended.cancelled() => {
                 let reason = state.close_reason(&session_id).map_or("session ended", describe);
-                let frame = CloseFrame { code: SESSION_ENDED, reason: reason.into() };
-                let _ = socket.send(Message::Close(Some(frame))).await;
+                close(&mut socket, SESSION_ENDED, reason).await;
                 break;
             }
-            message = socket.recv() => match message {
-                Some(Ok(Message::Binary(bytes))) => {
-                    if !handle_frame(&state, &caller, &session_id, &bytes) {
-                        dropped += 1;
+            event = user_events.recv() => match event {
+                Ok(UserEvent::Socket(event)) => {
+                    if !send_event(&mut socket, &event).await {
+                        break;
                     }
                 }
+                Ok(UserEvent::Room(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            () = silence_due => {
+                let Some(clock) = silence.as_mut() else { continue };
+                match clock.check(&state, &session_id, Instant::now()) {
+                    SilenceCheck::WaitUntil(at) => next_silence_check = at,
+                    SilenceCheck::Prompt(event, at) => {
+                        next_silence_check = at;
+                        if !send_event(&mut socket, &event).await {
+                            break;
+                        }
+                    }
+                    SilenceCheck::Ended => silence = None,
+                }
+            }
+            message = socket.recv() => match message {
+                Some(Ok(Message::Binary(bytes))) => match handle_frame(&state, &mut listener, &session_id, &bytes) {
+                    Ok(true) => {}
+                    Ok(false) => dropped += 1,
+                    Err(why) => {
+                        close(&mut socket, UNUSABLE_AUDIO, &why).await;
+                        break;
+                    }
+                },
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             },
         }
     }
+    listener.close();
     tracing::debug!(%session_id, dropped, "chat socket closed");
 }
 
-/// Applies one client frame; false when it was dropped (garbage, or refused by the session).
-fn handle_frame(state: &AppState, caller: &Caller, session_id: &str, bytes: &[u8]) -> bool {
+async fn send_event(socket: &mut WebSocket, event: &ChatSocketEvent) -> bool {
+    let Ok(json) = serde_json::to_string(event) else {
+        return true;
+    };
+    socket.send(Message::Text(json.into())).await.is_ok()
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// Applies one client frame: `Ok(false)` when it was dropped (garbage, over the real-time
+/// budget, or refused by the session); `Err` with a close reason for audio nobody can hear.
+fn handle_frame(
+    state: &AppState,
+    listener: &mut Listener,
+    session_id: &str,
+    bytes: &[u8],
+) -> Result<bool, String> {
     match Frame::decode(bytes) {
         Ok(Frame {
             frame: Some(FrameKind::Text(text)),
-        }) if !text.text.trim().is_empty() => {
-            speak(state, caller, session_id, &text.text, TaskType::Talk)
-        }
+        }) if !text.text.trim().is_empty() => Ok(voice::speak_for_client(
+            state,
+            session_id,
+            &text.text,
+            TaskType::Talk,
+        )),
         Ok(Frame {
-            frame: Some(FrameKind::Audio(_)),
-        }) => {
-            let _ = state.act_on(caller, session_id, Operation::Task, |session, now| {
-                session.touch(now)
-            });
-            true
-        }
-        _ => false,
+            frame: Some(FrameKind::Audio(audio)),
+        }) => hear_audio(state, listener, session_id, &audio),
+        _ => Ok(false),
     }
 }
 
-fn speak(
+/// Checks an `AudioRawFrame` (§8.2: 16 kHz, s16le, mono, 512 samples from the SDK; any rate a
+/// microphone produces and one or two channels are accepted) and feeds it to the listener.
+fn hear_audio(
     state: &AppState,
-    caller: &Caller,
+    listener: &mut Listener,
     session_id: &str,
-    text: &str,
-    task_type: TaskType,
-) -> bool {
-    let config = state.config();
-    state
-        .act_on(caller, session_id, Operation::Task, |session, now| {
-            session.speak(
-                now,
-                text,
-                task_type,
-                config.words_per_minute,
-                config.reply_seed,
-            );
-        })
-        .is_ok()
+    audio: &AudioRawFrame,
+) -> Result<bool, String> {
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&audio.sample_rate) {
+        return Err(format!(
+            "audio sample_rate {} Hz is not supported: send {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz",
+            audio.sample_rate
+        ));
+    }
+    let channels = match audio.num_channels {
+        0 | 1 => 1,
+        2 => 2,
+        n => {
+            return Err(format!(
+                "audio num_channels {n} is not supported: send 1 or 2"
+            ));
+        }
+    };
+    let Some(samples) = samples_from_le_bytes(&audio.audio) else {
+        return Ok(false);
+    };
+    if samples.len() % channels != 0 {
+        return Ok(false);
+    }
+    let mono = downmix(&samples, channels);
+    if let Some(session) = state.registry().sessions.get_mut(session_id) {
+        session.touch(Instant::now());
+    }
+    Ok(listener.hear(&mono, audio.sample_rate) == Heard::Accepted)
 }
 
 fn describe(reason: CloseReason) -> &'static str {

@@ -10,6 +10,7 @@ mod livekit_http;
 mod session;
 mod task;
 mod token;
+mod voice_admin;
 
 use crate::error::ApiError;
 use crate::journal::{self, ADMIN_PREFIX};
@@ -74,7 +75,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(heygen)
         .merge(livekit)
-        .nest(ADMIN_PREFIX, admin::router())
+        .nest(ADMIN_PREFIX, admin::router().merge(voice_admin::router()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {

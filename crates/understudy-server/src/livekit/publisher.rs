@@ -1,0 +1,185 @@
+//! The server's side of a client's *publisher* peer connection (`livekit.md` §2.9): the client
+//! offers, we answer. It carries what the client sends: LiveKit data packets on the client's
+//! `_reliable` / `_lossy` channels (text for the avatar, push-to-talk), and the microphone track
+//! of HeyGen's LiveKit voice transport, whose Opus is decoded here to 48 kHz mono PCM.
+//!
+//! What arrives is reported on a bounded channel as [`FromClient`]; when the owner is slow the
+//! newest audio is dropped (a flood cannot grow memory), data packets wait for room.
+
+use super::peer::{PeerError, err, local_sdp_when_gathered, loopback_peer_connection};
+use livekit_protocol as lk;
+use prost::Message as _;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MediaEngine};
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCIceGatheringState,
+    RTCSessionDescription,
+};
+
+/// The sample rate of decoded microphone audio (Opus always decodes at 48 kHz here).
+pub const MIC_SAMPLE_RATE: u32 = 48_000;
+/// The longest Opus packet: 120 ms at 48 kHz.
+const MAX_OPUS_SAMPLES: usize = 5760;
+/// Capacity of the channel to the owner: about two seconds of 20 ms audio packets.
+pub const FROM_CLIENT_CAPACITY: usize = 128;
+
+/// What the client sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FromClient {
+    /// The payload of a `UserPacket` (a channel's label is not trusted: both carry users).
+    UserPayload(Vec<u8>),
+    /// A packet of decoded microphone audio at [`MIC_SAMPLE_RATE`], mono.
+    Microphone(Vec<i16>),
+    /// The microphone track ended.
+    MicrophoneEnded,
+}
+
+struct Handler {
+    from_client: mpsc::Sender<FromClient>,
+    gathered: watch::Sender<bool>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.gathered.send_replace(true);
+        }
+    }
+
+    async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
+        tokio::spawn(read_channel(channel, self.from_client.clone()));
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        tokio::spawn(read_microphone(track, self.from_client.clone()));
+    }
+}
+
+/// The client's publisher connection, as the server sees it.
+pub struct ClientPublisher {
+    pc: Arc<dyn PeerConnection>,
+    gathered: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for ClientPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientPublisher").finish_non_exhaustive()
+    }
+}
+
+impl ClientPublisher {
+    /// Builds the answering side on 127.0.0.1; it accepts Opus audio and data channels.
+    ///
+    /// # Errors
+    /// When webrtc-rs cannot bind a UDP port or refuses the configuration.
+    pub async fn new(from_client: mpsc::Sender<FromClient>) -> Result<Self, PeerError> {
+        let mut media = MediaEngine::default();
+        let opus = RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                rtcp_feedback: vec![],
+            },
+            payload_type: 111,
+        };
+        media
+            .register_codec(opus, RtpCodecKind::Audio)
+            .map_err(err)?;
+        let (gathered_tx, gathered) = watch::channel(false);
+        let handler = Arc::new(Handler {
+            from_client,
+            gathered: gathered_tx,
+        });
+        let pc = loopback_peer_connection(media, handler).await?;
+        Ok(Self { pc, gathered })
+    }
+
+    /// Answers one client offer (the first, or a renegotiation) with every candidate inline.
+    ///
+    /// # Errors
+    /// An offer that does not parse or cannot be answered.
+    pub async fn answer(&self, offer_sdp: String) -> Result<String, PeerError> {
+        let offer = RTCSessionDescription::offer(offer_sdp).map_err(err)?;
+        self.pc.set_remote_description(offer).await.map_err(err)?;
+        let answer = self.pc.create_answer(None).await.map_err(err)?;
+        local_sdp_when_gathered(&self.pc, answer, &self.gathered).await
+    }
+
+    /// Adds a candidate the client trickled for its publisher connection.
+    ///
+    /// # Errors
+    /// JSON that is not a candidate, or a candidate webrtc-rs refuses.
+    pub async fn add_remote_candidate(&self, candidate_json: &str) -> Result<(), PeerError> {
+        let init: RTCIceCandidateInit = serde_json::from_str(candidate_json).map_err(err)?;
+        self.pc.add_ice_candidate(init).await.map_err(err)
+    }
+
+    pub async fn close(&self) {
+        let _ = self.pc.close().await;
+    }
+}
+
+/// Reads DataPackets from one of the client's channels until it closes. Only user packets
+/// matter; anything else (or garbage) is dropped.
+async fn read_channel(channel: Arc<dyn DataChannel>, to_owner: mpsc::Sender<FromClient>) {
+    while let Some(event) = channel.poll().await {
+        match event {
+            DataChannelEvent::OnMessage(message) => {
+                let Ok(packet) = lk::DataPacket::decode(message.data.as_ref()) else {
+                    tracing::debug!("dropped a client data message that is not a DataPacket");
+                    continue;
+                };
+                if let Some(lk::data_packet::Value::User(user)) = packet.value {
+                    if to_owner
+                        .send(FromClient::UserPayload(user.payload))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            DataChannelEvent::OnClose => return,
+            _ => {}
+        }
+    }
+}
+
+/// Decodes the microphone's Opus packets until the track ends.
+async fn read_microphone(track: Arc<dyn TrackRemote>, to_owner: mpsc::Sender<FromClient>) {
+    let mut decoder = match opus_rs::OpusDecoder::new(MIC_SAMPLE_RATE as i32, 1) {
+        Ok(decoder) => decoder,
+        Err(e) => {
+            tracing::error!(%e, "no Opus decoder for the microphone");
+            return;
+        }
+    };
+    let mut pcm = vec![0f32; MAX_OPUS_SAMPLES];
+    while let Some(event) = track.poll().await {
+        match event {
+            TrackRemoteEvent::OnRtpPacket(packet) => {
+                let Ok(n) = decoder.decode(&packet.payload, MAX_OPUS_SAMPLES, &mut pcm) else {
+                    continue;
+                };
+                let samples = pcm[..n.min(pcm.len())]
+                    .iter()
+                    .map(|&s| (s.clamp(-1.0, 1.0) * 32767.0) as i16)
+                    .collect();
+                match to_owner.try_send(FromClient::Microphone(samples)) {
+                    Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => {}
+                    Err(mpsc::error::TrySendError::Closed(_)) => return,
+                }
+            }
+            TrackRemoteEvent::OnEnded => break,
+            _ => {}
+        }
+    }
+    let _ = to_owner.send(FromClient::MicrophoneEnded).await;
+}
