@@ -7,7 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,18 @@ const binary = process.env.UNDERSTUDY_BIN || join(root, 'target', 'debug', 'unde
 const artifacts = join(root, 'target', 'browser');
 const BASE = 'https://localhost';
 const SCENARIO_TIMEOUT_MS = 120_000;
+// BROWSER_ONLY=<text> runs only the cases whose name contains it (`voice`, `sdk-2.0.16`, `demo`),
+// for quick iteration; unset runs everything.
+const only = process.env.BROWSER_ONLY || '';
+
+// Voice conversations: both transports on the two SDKs that have them, push-to-talk on 2.1.0.
+const VOICE_CASES = [
+  { target: 'sdk-2.1.0', transport: 'websocket', pushToTalk: false },
+  { target: 'sdk-2.1.0', transport: 'livekit', pushToTalk: false },
+  { target: 'sdk-2.1.0', transport: 'livekit', pushToTalk: true },
+  { target: 'sdk-2.0.16', transport: 'websocket', pushToTalk: false },
+  { target: 'sdk-2.0.16', transport: 'livekit', pushToTalk: false },
+];
 
 const TARGETS = [
   { name: 'sdk-2.1.0', entry: "import * as m from 'sdk-2.1.0'; window.SDK = m;" },
@@ -81,7 +93,7 @@ function startServer(tlsDir) {
 function startPages(dist) {
   const server = createServer((req, res) => {
     const [, target, file] = new URL(req.url, 'http://x').pathname.split('/');
-    const path = { 'page.html': join(here, 'page.html'), 'scenario.js': join(here, 'scenario.js'), 'bundle.js': join(dist, `${target}.js`) }[file];
+    const path = { 'page.html': join(here, 'page.html'), 'scenario.js': join(here, 'scenario.js'), 'voice.js': join(here, 'voice.js'), 'bundle.js': join(dist, `${target}.js`) }[file];
     try {
       const body = readFileSync(path);
       res.writeHead(200, { 'content-type': file.endsWith('.html') ? 'text/html' : 'text/javascript' });
@@ -128,6 +140,50 @@ function assertRaw(r) {
   check(`${name}: stop closes the chat WebSocket normally`, r.chat_close_code === 1000, r.chat_close_code);
 }
 
+/// Writes the fake microphone's input: 1 s of a voiced sound (a 150 Hz buzz with harmonics,
+/// pulsing like syllables) and 2 s of silence, 48 kHz mono s16 WAV. Chromium loops it.
+function writeSpeechWav(path) {
+  const rate = 48_000;
+  const samples = rate * 3;
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) {
+    const t = i / rate;
+    let v = 0;
+    if (t < 1) {
+      const syllables = 0.6 + 0.4 * Math.sin(2 * Math.PI * 4 * t);
+      for (let h = 1; h <= 6; h++) v += Math.sin(2 * Math.PI * 150 * h * t) / h;
+      v *= 0.25 * syllables;
+    }
+    data.writeInt16LE(Math.round(Math.max(-1, Math.min(1, v)) * 32767), i * 2);
+  }
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0); header.writeUInt32LE(36 + data.length, 4); header.write('WAVE', 8);
+  header.write('fmt ', 12); header.writeUInt32LE(16, 16); header.writeUInt16LE(1, 20); header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(rate, 24); header.writeUInt32LE(rate * 2, 28); header.writeUInt16LE(2, 32); header.writeUInt16LE(16, 34);
+  header.write('data', 36); header.writeUInt32LE(data.length, 40);
+  writeFileSync(path, Buffer.concat([header, data]));
+}
+
+function assertVoice(name, r, pushToTalk, transport) {
+  if (transport === 'livekit') check(`${name}: speak() as LiveKit data gets an answer`, r.livekit_text_answered === true);
+  check(`${name}: the admin API scripts the user's transcript`, r.scripted === 200, r.scripted);
+  if (pushToTalk) check(`${name}: the microphone alone opens no turn`, r.starts_without_button === 0, r.starts_without_button);
+  // Within each channel the order is fixed; across the chat socket (user_start, user_stop) and
+  // LiveKit data (the rest) it is not (heygen-api.md §7.2 leaves the interleaving open).
+  const at = (e) => r.turn.indexOf(e);
+  check(`${name}: a turn gives USER_START, then USER_STOP on the socket and USER_TALKING_MESSAGE, USER_END_MESSAGE, then the avatar's answer over LiveKit`,
+    r.turn[0] === 'user_start' && at('user_start') < at('user_stop')
+      && at('user_start') < at('user_talking_message') && at('user_talking_message') < at('user_end_message')
+      && at('user_end_message') < r.turn.lastIndexOf('avatar_start_talking'), r.turn);
+  check(`${name}: USER_TALKING_MESSAGE carries the scripted transcript`, r.transcript === 'What are your opening hours?', r.transcript);
+  check(`${name}: USER_END_MESSAGE has the transcript's task_id`, r.user_task_ids_match === true);
+  if (!pushToTalk) {
+    check(`${name}: muted, the user is not heard`, r.starts_while_muted === 0, r.starts_while_muted);
+    check(`${name}: unmuted, the user is heard again`, r.starts_after_unmute > 0, r.starts_after_unmute);
+  }
+  check(`${name}: after closeVoiceChat the user is not heard`, r.starts_after_close === 0, r.starts_after_close);
+}
+
 /// The demo page a person would open: Start, Speak, watch it talk, Stop.
 async function checkDemo(context) {
   const demo = await demoServer();
@@ -161,6 +217,8 @@ async function main() {
   await bundle(dist);
   const tlsDir = mkdtempSync(join(tmpdir(), 'understudy-browser-tls-'));
   const profile = mkdtempSync(join(tmpdir(), 'understudy-chromium-'));
+  const wav = join(artifacts, 'fake-microphone.wav');
+  writeSpeechWav(wav);
   const { child, spki } = await startServer(tlsDir);
   const pages = await startPages(dist);
   const origin = `http://127.0.0.1:${pages.address().port}`;
@@ -169,10 +227,11 @@ async function main() {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', `--ignore-certificate-errors-spki-list=${spki}`,
-      '--autoplay-policy=no-user-gesture-required'],
+      '--autoplay-policy=no-user-gesture-required',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`],
   });
   try {
-    for (const target of TARGETS) {
+    for (const target of TARGETS.filter((t) => t.name.includes(only))) {
       const page = await context.newPage();
       const errors = [];
       page.on('pageerror', (e) => errors.push(String(e)));
@@ -195,7 +254,27 @@ async function main() {
       if (target.name.startsWith('sdk-')) assertSdk(target.name, result); else assertRaw(result);
       await page.close();
     }
-    await checkDemo(context);
+    for (const voice of VOICE_CASES) {
+      const name = `${voice.target} voice over ${voice.transport}${voice.pushToTalk ? ' with push-to-talk' : ''}`;
+      if (!name.includes(only)) continue;
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`${origin}/${voice.target}/page.html`);
+      try {
+        const result = await Promise.race([
+          page.evaluate((args) => window.runVoice(args), { base: BASE, apiKey: `voice-${voice.target}-${voice.transport}-${voice.pushToTalk}`, ...voice }),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('voice scenario timed out')), SCENARIO_TIMEOUT_MS)),
+        ]);
+        check(`${name}: no uncaught page errors`, errors.length === 0, errors);
+        assertVoice(name, result, voice.pushToTalk, voice.transport);
+      } catch (e) {
+        check(`${name}: scenario runs to the end`, false, String(e.message || e));
+        await page.screenshot({ path: join(artifacts, `${voice.target}-voice-failure.png`) }).catch(() => {});
+      }
+      await page.close();
+    }
+    if ('demo page'.includes(only)) await checkDemo(context);
   } finally {
     await context.close();
     pages.close();

@@ -14,6 +14,7 @@ use rtc::peer_connection::configuration::interceptor_registry::register_default_
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
 };
+use rtc::peer_connection::transport::RTCDtlsRole;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RtpCodecKind,
@@ -193,8 +194,8 @@ async fn outgoing(
     })
 }
 
-/// A peer connection on 127.0.0.1 only: mDNS off, loopback candidates on, the default
-/// interceptors (NACK, reports) over `media`'s codecs.
+/// A peer connection on 127.0.0.1 only: mDNS off, loopback candidates on, DTLS server when
+/// answering, the default interceptors (NACK, reports) over `media`'s codecs.
 pub(super) async fn loopback_peer_connection(
     mut media: MediaEngine,
     handler: Arc<dyn PeerConnectionEventHandler>,
@@ -203,6 +204,10 @@ pub(super) async fn loopback_peer_connection(
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         .with_include_loopback_candidate(true)
+        // Answering (the client's publisher offers) as DTLS server makes us the SCTP server, so
+        // the association the browser opens for its data channels is accepted: as DTLS client
+        // webrtc-rs only dials, and refuses the browser's INIT.
+        .with_answering_dtls_role(RTCDtlsRole::Server)
         .build();
     Ok(Arc::new(
         PeerConnectionBuilder::new()

@@ -12,6 +12,7 @@ use prost::Message as _;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MediaEngine};
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
@@ -24,6 +25,10 @@ use webrtc::peer_connection::{
 pub const MIC_SAMPLE_RATE: u32 = 48_000;
 /// The longest Opus packet: 120 ms at 48 kHz.
 const MAX_OPUS_SAMPLES: usize = 5760;
+/// Silence long enough to count as a gap when no packet arrives at all.
+const MIC_GAP: Duration = Duration::from_millis(250);
+/// A timestamp jump past this (10 s) is a discontinuity, not silence.
+const MAX_SKIPPED_SAMPLES: usize = 10 * MIC_SAMPLE_RATE as usize;
 /// Capacity of the channel to the owner: about two seconds of 20 ms audio packets.
 pub const FROM_CLIENT_CAPACITY: usize = 128;
 
@@ -34,6 +39,8 @@ pub enum FromClient {
     UserPayload(Vec<u8>),
     /// A packet of decoded microphone audio at [`MIC_SAMPLE_RATE`], mono.
     Microphone(Vec<i16>),
+    /// The microphone sent nothing for this long (stopped, muted, or DTX skipping silence).
+    MicrophoneGap(Duration),
     /// The microphone track ended.
     MicrophoneEnded,
 }
@@ -152,7 +159,9 @@ async fn read_channel(channel: Arc<dyn DataChannel>, to_owner: mpsc::Sender<From
     }
 }
 
-/// Decodes the microphone's Opus packets until the track ends.
+/// Decodes the microphone's Opus packets until the track ends. Gaps are reported as such: an
+/// RTP timestamp that jumps past the previous packet's audio (Opus DTX sends one packet per
+/// 400 ms of silence), or no packet at all for [`MIC_GAP`].
 async fn read_microphone(track: Arc<dyn TrackRemote>, to_owner: mpsc::Sender<FromClient>) {
     let mut decoder = match opus_rs::OpusDecoder::new(MIC_SAMPLE_RATE as i32, 1) {
         Ok(decoder) => decoder,
@@ -162,12 +171,38 @@ async fn read_microphone(track: Arc<dyn TrackRemote>, to_owner: mpsc::Sender<Fro
         }
     };
     let mut pcm = vec![0f32; MAX_OPUS_SAMPLES];
-    while let Some(event) = track.poll().await {
+    // The previous packet's RTP timestamp and how many samples it decoded to.
+    let mut previous: Option<(u32, usize)> = None;
+    loop {
+        let event = match tokio::time::timeout(MIC_GAP, track.poll()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => break,
+            Err(_) => {
+                if to_owner
+                    .send(FromClient::MicrophoneGap(MIC_GAP))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
+        };
         match event {
             TrackRemoteEvent::OnRtpPacket(packet) => {
                 let Ok(n) = decoder.decode(&packet.payload, MAX_OPUS_SAMPLES, &mut pcm) else {
                     continue;
                 };
+                let timestamp = packet.header.timestamp;
+                if let Some((last, last_len)) = previous {
+                    let skipped = (timestamp.wrapping_sub(last) as usize).saturating_sub(last_len);
+                    if skipped > 0 && skipped <= MAX_SKIPPED_SAMPLES {
+                        let gap =
+                            Duration::from_secs_f64(skipped as f64 / f64::from(MIC_SAMPLE_RATE));
+                        let _ = to_owner.try_send(FromClient::MicrophoneGap(gap));
+                    }
+                }
+                previous = Some((timestamp, n));
                 let samples = pcm[..n.min(pcm.len())]
                     .iter()
                     .map(|&s| (s.clamp(-1.0, 1.0) * 32767.0) as i16)

@@ -293,9 +293,12 @@ impl ClientSide {
             }
             Some(Req::Offer(offer)) => match self.answer(offer.sdp).await {
                 Ok(sdp) => {
+                    // livekit-client 2.2x numbers its offers and waits for an answer that
+                    // carries the same `id`; older clients send 0 and ignore it.
                     let answer = lk::SessionDescription {
                         r#type: "answer".into(),
                         sdp,
+                        id: offer.id,
                         ..Default::default()
                     };
                     send(socket, Resp::Answer(answer)).await;
@@ -377,6 +380,7 @@ impl ClientSide {
             FromClient::Microphone(samples) => {
                 self.listener.hear(&samples, MIC_SAMPLE_RATE);
             }
+            FromClient::MicrophoneGap(gap) => self.listener.fill_gap(gap),
             FromClient::MicrophoneEnded => self.listener.close(),
         }
     }

@@ -107,6 +107,8 @@ pub async fn run(
             }
         };
         tokio::select! {
+            // User events first: a turn's transcript goes out before the answer it causes.
+            biased;
             event = user_event => {
                 match event {
                     // The user's transcript goes out at once, between frames.

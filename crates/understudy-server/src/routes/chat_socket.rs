@@ -26,6 +26,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use prost::Message as _;
 use std::collections::HashMap;
+use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -85,6 +86,8 @@ fn open(
 /// Close code for audio the server cannot hear (a sample rate or channel count outside what
 /// microphones produce): RFC 6455's "invalid frame payload data".
 const UNUSABLE_AUDIO: u16 = 1007;
+/// No audio frame for this long, mid-turn, counts as this much silence.
+const AUDIO_GAP: Duration = Duration::from_millis(250);
 
 /// Owns the socket until the client leaves or the session ends: reads frames, forwards the
 /// session's user events, and prompts silence when asked to.
@@ -115,7 +118,16 @@ async fn serve(
     let mut next_silence_check = Instant::now() + config.silence_prompt_after;
     let mut listener = Listener::new(state.clone(), session_id.clone());
     let mut dropped = 0u64;
+    let mut last_audio = Instant::now();
     loop {
+        // A client that stops sending audio mid-turn (closeVoiceChat) is silent, not speaking.
+        let audio_gap = async {
+            if listener.is_speaking() {
+                tokio::time::sleep_until(last_audio + AUDIO_GAP).await;
+            } else {
+                std::future::pending().await
+            }
+        };
         let silence_due = async {
             match silence {
                 Some(_) => tokio::time::sleep_until(next_silence_check).await,
@@ -137,6 +149,10 @@ async fn serve(
                 Ok(UserEvent::Room(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => break,
             },
+            () = audio_gap => {
+                listener.fill_gap(AUDIO_GAP);
+                last_audio = Instant::now();
+            }
             () = silence_due => {
                 let Some(clock) = silence.as_mut() else { continue };
                 match clock.check(&state, &session_id, Instant::now()) {
@@ -151,7 +167,7 @@ async fn serve(
                 }
             }
             message = socket.recv() => match message {
-                Some(Ok(Message::Binary(bytes))) => match handle_frame(&state, &mut listener, &session_id, &bytes) {
+                Some(Ok(Message::Binary(bytes))) => match handle_frame(&state, &mut listener, &session_id, &bytes, &mut last_audio) {
                     Ok(true) => {}
                     Ok(false) => dropped += 1,
                     Err(why) => {
@@ -190,6 +206,7 @@ fn handle_frame(
     listener: &mut Listener,
     session_id: &str,
     bytes: &[u8],
+    last_audio: &mut Instant,
 ) -> Result<bool, String> {
     match Frame::decode(bytes) {
         Ok(Frame {
@@ -202,7 +219,10 @@ fn handle_frame(
         )),
         Ok(Frame {
             frame: Some(FrameKind::Audio(audio)),
-        }) => hear_audio(state, listener, session_id, &audio),
+        }) => {
+            *last_audio = Instant::now();
+            hear_audio(state, listener, session_id, &audio)
+        }
         _ => Ok(false),
     }
 }

@@ -76,6 +76,21 @@ impl Listener {
         Heard::Accepted
     }
 
+    /// Whether a turn is open.
+    pub fn is_speaking(&self) -> bool {
+        self.vad.is_speaking()
+    }
+
+    /// Hears `gap` of silence: the source sent nothing for that long (it stopped, or its codec
+    /// skips silence), which must still end a turn after the hangover.
+    pub fn fill_gap(&mut self, gap: Duration) {
+        const RATE: u32 = 16_000;
+        let zeros = vec![0i16; (gap.as_secs_f64() * f64::from(RATE)) as usize];
+        for event in self.vad.push(&zeros, RATE) {
+            let _ = self.apply(event);
+        }
+    }
+
     /// Mutes or unmutes the source; muting ends a turn in progress.
     pub fn set_muted(&mut self, muted: bool) {
         self.muted = muted;
