@@ -1,6 +1,7 @@
 //! `TestEnv`: a running mock on a free loopback port plus an HTTP client, and the few calls
 //! every e2e test needs (mint a token, create and start a session). Every request has a timeout.
 
+pub mod chat_client;
 pub mod livekit_viewer;
 
 use serde_json::{Value, json};

@@ -6,29 +6,9 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use understudy_e2e::chat_client::{WAIT, connect};
 use understudy_e2e::{TestEnv, assert_success, tls_config};
 use understudy_proto::pipecat::Frame;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-fn chat_url(env: &TestEnv, session_id: &str, token: &str, extra: &str) -> String {
-    let base = env.server.uri().replace("http://", "ws://");
-    format!(
-        "{base}/v1/ws/streaming.chat?session_id={session_id}&session_token={token}&silence_response=false{extra}"
-    )
-}
-
-async fn connect(url: &str) -> Socket {
-    let (socket, response) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
-        .await
-        .expect("in time")
-        .expect("upgrade");
-    assert_eq!(response.status(), 101);
-    socket
-}
 
 /// The HTTP status and HeyGen body of a refused upgrade.
 async fn refused(url: &str) -> (u16, Value) {
@@ -54,13 +34,8 @@ async fn a_text_frame_becomes_a_talk_task() {
     // §8.2: speak() in TALK + ASYNC sends Frame{text:{text}} on the socket.
     let env = TestEnv::start().await;
     let (token, id) = env.connected_session().await;
-    let mut socket = connect(&chat_url(
-        &env,
-        &id,
-        &token,
-        "&arch_version=v2&push_to_talk=false",
-    ))
-    .await;
+    let mut socket =
+        connect(&env.chat_url(&id, &token, "&arch_version=v2&push_to_talk=false")).await;
     assert!(speaking_task(&env).await.is_null());
     socket
         .send(Message::Binary(
@@ -82,7 +57,7 @@ async fn a_text_frame_becomes_a_talk_task() {
 async fn garbage_and_unknown_frames_are_dropped_without_harm() {
     let env = TestEnv::start().await;
     let (token, id) = env.connected_session().await;
-    let mut socket = connect(&chat_url(&env, &id, &token, "")).await;
+    let mut socket = connect(&env.chat_url(&id, &token, "")).await;
     for junk in [
         vec![0xff, 0xff, 0xff],
         vec![],
@@ -129,7 +104,7 @@ async fn stop_closes_the_socket_with_a_reason() {
     // §6: on close the WS is closed [INF: code 1000, reason names the cause].
     let env = TestEnv::start().await;
     let (token, id) = env.connected_session().await;
-    let mut socket = connect(&chat_url(&env, &id, &token, "")).await;
+    let mut socket = connect(&env.chat_url(&id, &token, "")).await;
     env.post("/v1/streaming.stop", &token, json!({"session_id": id}))
         .await;
     loop {
@@ -153,12 +128,12 @@ async fn bad_credentials_and_wrong_sessions_are_refused_before_upgrade() {
     // §8.1: the session_token query parameter is the only credential.
     let env = TestEnv::start().await;
     let (token, id) = env.connected_session().await;
-    let (status, body) = refused(&chat_url(&env, &id, "bogus", "")).await;
+    let (status, body) = refused(&env.chat_url(&id, "bogus", "")).await;
     assert_eq!((status, body["code"].as_i64()), (401, Some(400112)));
-    let (status, body) = refused(&chat_url(&env, "nope", &token, "")).await;
+    let (status, body) = refused(&env.chat_url("nope", &token, "")).await;
     assert_eq!((status, body["code"].as_i64()), (404, Some(10006)));
     let (new_token, new_id) = env.new_session().await;
-    let (status, body) = refused(&chat_url(&env, &new_id, &new_token, "")).await;
+    let (status, body) = refused(&env.chat_url(&new_id, &new_token, "")).await;
     assert_eq!(
         (status, body["code"].as_i64()),
         (400, Some(10001)),
@@ -166,7 +141,7 @@ async fn bad_credentials_and_wrong_sessions_are_refused_before_upgrade() {
     );
     env.post("/v1/streaming.stop", &token, json!({"session_id": id}))
         .await;
-    let (status, body) = refused(&chat_url(&env, &id, &token, "")).await;
+    let (status, body) = refused(&env.chat_url(&id, &token, "")).await;
     assert_eq!((status, body["code"].as_i64()), (400, Some(10005)));
 }
 
@@ -190,7 +165,7 @@ async fn opening_text_is_spoken_on_connect() {
     // §8.1: the LiveKit guide passes opening_text as a greeting.
     let env = TestEnv::start().await;
     let (token, id) = env.connected_session().await;
-    let _socket = connect(&chat_url(&env, &id, &token, "&opening_text=Welcome%20back")).await;
+    let _socket = connect(&env.chat_url(&id, &token, "&opening_text=Welcome%20back")).await;
     let deadline = tokio::time::Instant::now() + WAIT;
     while speaking_task(&env).await.is_null() {
         assert!(

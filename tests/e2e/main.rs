@@ -17,3 +17,4 @@ mod sessions;
 mod snapshots;
 mod tasks;
 mod tls;
+mod voice;

@@ -1,0 +1,330 @@
+//! Voice (§7.2, §8.2): audio frames on the chat socket become user turns with `user_start` /
+//! `user_stop`, transcripts go out over LiveKit data, the avatar answers; push-to-talk, silence
+//! prompts, the admin control, and audio nobody can hear.
+
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use understudy_e2e::chat_client::{
+    audio_frame, audio_frames, close_frame, connect, next_event, round_trip, send_all,
+};
+use understudy_e2e::livekit_viewer::Viewer;
+use understudy_e2e::{TestEnv, assert_error, assert_success, rest_config};
+use understudy_proto::events::DataChannelEvent;
+use understudy_server::ServerConfig;
+
+async fn dump(env: &TestEnv, id: &str) -> Value {
+    let (_, sessions) = env.send("GET", "/__understudy/sessions", &[], None).await;
+    sessions
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["session_id"] == id))
+        .cloned()
+        .expect("the session is listed")
+}
+
+async fn admin(env: &TestEnv, id: &str, action: &str, body: Value) -> (u16, Value) {
+    env.send(
+        "POST",
+        &format!("/__understudy/sessions/{id}/{action}"),
+        &[],
+        Some(body),
+    )
+    .await
+}
+
+/// A spoken second as the SDK sends it: silence, 800 ms of speech, then silence past the
+/// hangover. 1.7 s in all, within the real-time budget, so nothing is dropped.
+fn spoken_turn() -> Vec<Vec<u8>> {
+    let mut frames = audio_frames(200, false);
+    frames.extend(audio_frames(800, true));
+    frames.extend(audio_frames(700, false));
+    frames
+}
+
+#[tokio::test]
+async fn speech_on_the_socket_is_a_turn_the_avatar_answers() {
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let mut socket = connect(&env.chat_url(&id, &token, "&push_to_talk=false")).await;
+    send_all(&mut socket, spoken_turn()).await;
+    assert_eq!(
+        next_event(&mut socket).await,
+        json!({"event_type": "user_start"})
+    );
+    assert_eq!(
+        next_event(&mut socket).await,
+        json!({"event_type": "user_stop"})
+    );
+    let session = dump(&env, &id).await;
+    assert_eq!(session["user_turns"], 1);
+    assert_eq!(session["user_speaking"], false);
+    assert!(
+        session["speaking_task_id"].is_string(),
+        "the avatar answers: {session}"
+    );
+}
+
+#[tokio::test]
+async fn silence_and_muted_zeros_are_not_speech() {
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let mut socket = connect(&env.chat_url(&id, &token, "")).await;
+    send_all(&mut socket, audio_frames(1500, false)).await;
+    assert_eq!(round_trip(&mut socket).await, Vec::<Value>::new());
+    assert_eq!(dump(&env, &id).await["user_turns"], 0);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_sending_mid_turn_ends_the_turn() {
+    // closeVoiceChat stops the frames without a last silence.
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let mut socket = connect(&env.chat_url(&id, &token, "")).await;
+    send_all(&mut socket, audio_frames(500, true)).await;
+    assert_eq!(next_event(&mut socket).await["event_type"], "user_start");
+    assert_eq!(next_event(&mut socket).await["event_type"], "user_stop");
+}
+
+#[tokio::test]
+async fn audio_nobody_can_hear_closes_the_socket_with_1007() {
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    for (rate, channels, why) in [
+        (0, 1, "sample_rate 0 Hz"),
+        (96_000, 1, "sample_rate 96000 Hz"),
+        (16_000, 6, "num_channels 6"),
+    ] {
+        let mut socket = connect(&env.chat_url(&id, &token, "")).await;
+        send_all(&mut socket, [audio_frame(vec![0; 1024], rate, channels)]).await;
+        let frame = close_frame(&mut socket).await;
+        assert_eq!(frame.code, CloseCode::Invalid, "{why}");
+        assert!(frame.reason.contains(why), "{}", frame.reason);
+    }
+    // The session is unharmed.
+    assert_success(
+        &env.post(
+            "/v1/streaming.keep_alive",
+            &token,
+            json!({"session_id": id}),
+        )
+        .await,
+    );
+}
+
+#[tokio::test]
+async fn odd_frames_are_dropped_and_floods_are_held_to_real_time() {
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let mut socket = connect(&env.chat_url(&id, &token, "")).await;
+    // An odd byte count, a stereo frame with half a sample pair, 44.1 kHz (allowed).
+    send_all(
+        &mut socket,
+        [
+            audio_frame(vec![1, 2, 3], 16_000, 1),
+            audio_frame(vec![0; 6], 16_000, 2),
+            audio_frame(vec![0; 882], 44_100, 1),
+        ],
+    )
+    .await;
+    // Twenty seconds of speech sent at once: past the 2 s budget it is dropped, so at most one
+    // turn can have started, and it cannot have ended from audio that was never heard.
+    send_all(&mut socket, audio_frames(20_000, true)).await;
+    let events = round_trip(&mut socket).await;
+    assert!(events.len() <= 1, "{events:?}");
+    assert_eq!(dump(&env, &id).await["user_turns"], 0);
+}
+
+#[tokio::test]
+async fn push_to_talk_ignores_the_microphone() {
+    // §8.3: with push_to_talk=true turns follow the button (LiveKit data), not the detector.
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let mut socket = connect(&env.chat_url(&id, &token, "&push_to_talk=true")).await;
+    send_all(&mut socket, spoken_turn()).await;
+    assert_eq!(round_trip(&mut socket).await, Vec::<Value>::new());
+    let session = dump(&env, &id).await;
+    assert_eq!(
+        (
+            session["push_to_talk"].clone(),
+            session["user_turns"].clone()
+        ),
+        (json!(true), json!(0))
+    );
+}
+
+#[tokio::test]
+async fn silence_prompts_count_down_then_stop() {
+    // §7.2 user_silence; the schedule is [INF] and configured short here.
+    let env = TestEnv::with_config(ServerConfig {
+        silence_prompt_after: Duration::from_millis(300),
+        silence_prompts: 2,
+        words_per_minute: 600.0,
+        ..rest_config()
+    })
+    .await;
+    let (token, id) = env.connected_session().await;
+    let url = env
+        .chat_url(&id, &token, "")
+        .replace("silence_response=false", "silence_response=true");
+    let mut socket = connect(&url).await;
+    assert_eq!(
+        next_event(&mut socket).await,
+        json!({"event_type": "user_silence", "silence_times": 1, "count_down": 1})
+    );
+    assert_eq!(
+        next_event(&mut socket).await,
+        json!({"event_type": "user_silence", "silence_times": 2, "count_down": 0})
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        round_trip(&mut socket).await,
+        Vec::<Value>::new(),
+        "no third prompt"
+    );
+    // Speaking starts the count again.
+    send_all(&mut socket, spoken_turn()).await;
+    assert_eq!(next_event(&mut socket).await["event_type"], "user_start");
+    assert_eq!(next_event(&mut socket).await["event_type"], "user_stop");
+    assert_eq!(
+        next_event(&mut socket).await,
+        json!({"event_type": "user_silence", "silence_times": 1, "count_down": 1})
+    );
+}
+
+#[tokio::test]
+async fn without_silence_response_there_are_no_prompts() {
+    let env = TestEnv::with_config(ServerConfig {
+        silence_prompt_after: Duration::from_millis(100),
+        ..rest_config()
+    })
+    .await;
+    let (token, id) = env.connected_session().await;
+    let mut socket = connect(&env.chat_url(&id, &token, "")).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(round_trip(&mut socket).await, Vec::<Value>::new());
+}
+
+#[tokio::test]
+async fn an_injected_turn_reaches_the_room_and_the_socket_in_order() {
+    // Admin control: a scripted transcript, then a turn without a microphone.
+    let env = TestEnv::with_config(ServerConfig {
+        words_per_minute: 600.0,
+        ..ServerConfig::default()
+    })
+    .await;
+    let token = env.token().await;
+    let (_, created) = env
+        .post(
+            "/v1/streaming.new",
+            &token,
+            json!({"version": "v2", "quality": "low"}),
+        )
+        .await;
+    let data = &created["data"];
+    let id = data["session_id"].as_str().unwrap().to_owned();
+    env.post("/v1/streaming.start", &token, json!({"session_id": id}))
+        .await;
+    let mut viewer = Viewer::join(
+        data["url"].as_str().unwrap(),
+        data["access_token"].as_str().unwrap(),
+    )
+    .await;
+    let mut socket = connect(&env.chat_url(&id, &token, "")).await;
+
+    let scripted = admin(
+        &env,
+        &id,
+        "utterances",
+        json!({"utterances": ["Where is the station?"]}),
+    )
+    .await;
+    assert_eq!(scripted, (200, json!({"scripted": 1})));
+    let started = admin(&env, &id, "user_turn", json!({"duration_ms": 200})).await;
+    assert_eq!(started.0, 200, "{}", started.1);
+
+    assert_eq!(next_event(&mut socket).await["event_type"], "user_start");
+    assert_eq!(next_event(&mut socket).await["event_type"], "user_stop");
+    let DataChannelEvent::UserTalkingMessage { task_id, message } = viewer.next_event().await
+    else {
+        panic!("expected the user's transcript first");
+    };
+    assert_eq!(message, "Where is the station?");
+    assert_eq!(
+        viewer.next_event().await,
+        DataChannelEvent::UserEndMessage { task_id }
+    );
+    assert!(matches!(
+        viewer.next_event().await,
+        DataChannelEvent::AvatarStartTalking { .. }
+    ));
+    assert_eq!(dump(&env, &id).await["scripted_utterances"], 0);
+
+    // An injected turn with its own text, cutting the answer (barge-in).
+    admin(
+        &env,
+        &id,
+        "user_turn",
+        json!({"text": "Stop, thanks", "duration_ms": 50}),
+    )
+    .await;
+    loop {
+        match viewer.next_event().await {
+            DataChannelEvent::UserTalkingMessage { message, .. } => {
+                break assert_eq!(message, "Stop, thanks");
+            }
+            DataChannelEvent::AvatarTalkingMessage { .. }
+            | DataChannelEvent::AvatarEndMessage { .. }
+            | DataChannelEvent::AvatarStopTalking { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn admin_voice_control_refuses_bad_requests_with_heygen_errors() {
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    assert_error(
+        &admin(&env, "nope", "user_turn", json!({})).await,
+        404,
+        10006,
+    );
+    assert_error(
+        &admin(&env, &id, "utterances", json!({"utterances": "one"})).await,
+        400,
+        400006,
+    );
+    assert_error(
+        &admin(&env, &id, "user_turn", json!({"duration_ms": 3_600_000})).await,
+        400,
+        400006,
+    );
+    assert_error(
+        &admin(&env, &id, "user_turn", json!({"duration_ms": -1})).await,
+        400,
+        400006,
+    );
+    let too_many: Vec<String> = (0..1001).map(|i| i.to_string()).collect();
+    assert_error(
+        &admin(&env, &id, "utterances", json!({"utterances": too_many})).await,
+        400,
+        400006,
+    );
+    let opened = admin(&env, &id, "user_turn", json!({"duration_ms": 5000})).await;
+    assert_eq!(opened, (200, json!({"started": true, "ends_in_ms": 5000})));
+    assert_error(&admin(&env, &id, "user_turn", json!({})).await, 400, 400006);
+    let (new_token, new_id) = env.new_session().await;
+    assert_error(
+        &admin(&env, &new_id, "user_turn", json!({})).await,
+        400,
+        10001,
+    );
+    env.post("/v1/streaming.stop", &token, json!({"session_id": id}))
+        .await;
+    assert_error(
+        &admin(&env, &id, "utterances", json!({"utterances": []})).await,
+        400,
+        10005,
+    );
+    let _ = new_token;
+}
