@@ -43,7 +43,50 @@ pub struct Viewer {
     events: mpsc::Receiver<DataChannelEvent>,
     leave: watch::Receiver<Option<i32>>,
     connected: watch::Receiver<bool>,
+    /// Requests for the signalling loop to send.
+    requests: mpsc::Sender<lk::signal_request::Message>,
+    /// Responses other than `leave` (answers, `trackPublished`, pongs).
+    responses: mpsc::Receiver<lk::signal_response::Message>,
     _pc: Arc<dyn PeerConnection>,
+}
+
+/// The client's publisher connection with its `_reliable` channel: what HeyGen's LiveKit
+/// transport uses to send text and push-to-talk.
+pub struct PublisherChannel {
+    channel: Arc<dyn DataChannel>,
+    _pc: Arc<dyn PeerConnection>,
+}
+
+impl std::fmt::Debug for PublisherChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublisherChannel").finish_non_exhaustive()
+    }
+}
+
+impl PublisherChannel {
+    /// Sends raw bytes on `_reliable`, as livekit-client's `publishData` does with an encoded
+    /// `DataPacket`.
+    ///
+    /// # Panics
+    /// When the channel is closed.
+    pub async fn send_raw(&self, bytes: &[u8]) {
+        self.channel
+            .send(bytes::BytesMut::from(bytes))
+            .await
+            .expect("publisher channel open");
+    }
+
+    /// Sends `payload` as a user packet, as `publishData(payload, {reliable: true})` does.
+    pub async fn publish(&self, payload: &[u8]) {
+        let packet = lk::DataPacket {
+            value: Some(lk::data_packet::Value::User(lk::UserPacket {
+                payload: payload.to_vec(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        self.send_raw(&packet.encode_to_vec()).await;
+    }
 }
 
 impl std::fmt::Debug for Viewer {
@@ -189,7 +232,9 @@ impl Viewer {
         send(&mut socket, lk::signal_request::Message::Answer(answer)).await;
 
         let (leave_tx, leave) = watch::channel(None);
-        tokio::spawn(signal_loop(socket, leave_tx));
+        let (requests, requests_rx) = mpsc::channel(16);
+        let (responses_tx, responses) = mpsc::channel(64);
+        tokio::spawn(signal_loop(socket, leave_tx, requests_rx, responses_tx));
 
         let mut up = connected.clone();
         tokio::time::timeout(VIEWER_TIMEOUT, up.wait_for(|c| *c))
@@ -202,8 +247,105 @@ impl Viewer {
             events,
             leave,
             connected,
+            requests,
+            responses,
             _pc: pc,
         }
+    }
+
+    /// Sends one signalling request.
+    ///
+    /// # Panics
+    /// When the signalling socket has closed.
+    pub async fn signal(&self, message: lk::signal_request::Message) {
+        self.requests
+            .send(message)
+            .await
+            .expect("signalling loop running");
+    }
+
+    /// The next signalling response other than `leave`.
+    ///
+    /// # Panics
+    /// When none arrives within [`VIEWER_TIMEOUT`].
+    pub async fn next_response(&mut self) -> lk::signal_response::Message {
+        tokio::time::timeout(VIEWER_TIMEOUT, self.responses.recv())
+            .await
+            .expect("a signalling response in time")
+            .expect("signalling open")
+    }
+
+    /// Opens a publisher connection the way livekit-client does on its first `publishData`:
+    /// creates `_reliable`, offers (numbered `offer_id`), waits for the answer and the channel.
+    ///
+    /// # Panics
+    /// When any step fails, the answer does not echo `offer_id`, or a wait times out.
+    pub async fn open_publisher(&mut self, offer_id: u32) -> PublisherChannel {
+        let mut media_engine = MediaEngine::default();
+        media_engine.register_default_codecs().expect("codecs");
+        let settings = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .with_include_loopback_candidate(true)
+            .build();
+        let (gathered_tx, mut gathered) = watch::channel(false);
+        let (connected_tx, _connected) = watch::channel(false);
+        let (events_tx, _events) = mpsc::channel(1);
+        let handler = Arc::new(Handler {
+            events: events_tx,
+            media: Arc::new(MediaCounts::default()),
+            connected: connected_tx,
+            gathered: gathered_tx,
+        });
+        let pc: Arc<dyn PeerConnection> = Arc::new(
+            PeerConnectionBuilder::new()
+                .with_configuration(RTCConfigurationBuilder::new().build())
+                .with_media_engine(media_engine)
+                .with_setting_engine(settings)
+                .with_handler(handler)
+                .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+                .build()
+                .await
+                .expect("publisher peer"),
+        );
+        let channel = pc
+            .create_data_channel("_reliable", None)
+            .await
+            .expect("_reliable");
+        let offer = pc.create_offer(None).await.expect("offer");
+        pc.set_local_description(offer).await.expect("apply offer");
+        let _ = tokio::time::timeout(VIEWER_TIMEOUT, gathered.wait_for(|g| *g)).await;
+        let local = pc.local_description().await.expect("local description");
+        self.signal(lk::signal_request::Message::Offer(lk::SessionDescription {
+            r#type: "offer".into(),
+            sdp: local.sdp,
+            id: offer_id,
+            ..Default::default()
+        }))
+        .await;
+        let answer = loop {
+            match self.next_response().await {
+                lk::signal_response::Message::Answer(answer) => break answer,
+                _ => continue,
+            }
+        };
+        assert_eq!(answer.id, offer_id, "the answer names the offer it answers");
+        pc.set_remote_description(RTCSessionDescription::answer(answer.sdp).expect("answer SDP"))
+            .await
+            .expect("apply answer");
+        let (open_tx, mut open) = watch::channel(false);
+        let poller = Arc::clone(&channel);
+        tokio::spawn(async move {
+            while let Some(event) = poller.poll().await {
+                if let ChannelEvent::OnOpen = event {
+                    open_tx.send_replace(true);
+                }
+            }
+        });
+        tokio::time::timeout(VIEWER_TIMEOUT, open.wait_for(|o| *o))
+            .await
+            .expect("publisher channel opens in time")
+            .expect("channel");
+        PublisherChannel { channel, _pc: pc }
     }
 
     pub fn is_connected(&self) -> bool {
@@ -261,18 +403,30 @@ async fn next_response(socket: &mut Socket) -> Option<lk::signal_response::Messa
     }
 }
 
-/// Answers nothing but records `leave`; pings keep the server's view of the client alive.
-async fn signal_loop(mut socket: Socket, leave: watch::Sender<Option<i32>>) {
+/// Records `leave`, hands other responses to the viewer, sends the viewer's requests; pings
+/// keep the server's view of the client alive.
+async fn signal_loop(
+    mut socket: Socket,
+    leave: watch::Sender<Option<i32>>,
+    mut requests: mpsc::Receiver<lk::signal_request::Message>,
+    responses: mpsc::Sender<lk::signal_response::Message>,
+) {
     let mut ping = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
             _ = ping.tick() => send(&mut socket, lk::signal_request::Message::Ping(0)).await,
+            Some(request) = requests.recv() => send(&mut socket, request).await,
             frame = socket.next() => match frame {
-                Some(Ok(Message::Binary(bytes))) => {
-                    if let Ok(lk::SignalResponse { message: Some(lk::signal_response::Message::Leave(l)) }) = lk::SignalResponse::decode(&bytes[..]) {
+                Some(Ok(Message::Binary(bytes))) => match lk::SignalResponse::decode(&bytes[..]) {
+                    Ok(lk::SignalResponse { message: Some(lk::signal_response::Message::Leave(l)) }) => {
                         leave.send_replace(Some(l.reason));
                     }
-                }
+                    Ok(lk::SignalResponse { message: Some(lk::signal_response::Message::Pong(_)) }) => {}
+                    Ok(lk::SignalResponse { message: Some(other) }) => {
+                        let _ = responses.try_send(other);
+                    }
+                    _ => {}
+                },
                 Some(Ok(_)) => {}
                 _ => return,
             },

@@ -2,6 +2,7 @@
 //! `user_stop`, transcripts go out over LiveKit data, the avatar answers; push-to-talk, silence
 //! prompts, the admin control, and audio nobody can hear.
 
+use livekit_protocol as lk;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -30,6 +31,35 @@ async fn admin(env: &TestEnv, id: &str, action: &str, body: Value) -> (u16, Valu
         Some(body),
     )
     .await
+}
+
+/// A started v2 session whose room a viewer has joined: `(token, session id, viewer)`.
+async fn joined(env: &TestEnv) -> (String, String, Viewer) {
+    let token = env.token().await;
+    let (_, created) = env
+        .post(
+            "/v1/streaming.new",
+            &token,
+            json!({"version": "v2", "quality": "low"}),
+        )
+        .await;
+    let data = &created["data"];
+    let id = data["session_id"].as_str().unwrap().to_owned();
+    env.post("/v1/streaming.start", &token, json!({"session_id": id}))
+        .await;
+    let viewer = Viewer::join(
+        data["url"].as_str().unwrap(),
+        data["access_token"].as_str().unwrap(),
+    )
+    .await;
+    (token, id, viewer)
+}
+
+fn fast() -> ServerConfig {
+    ServerConfig {
+        words_per_minute: 600.0,
+        ..ServerConfig::default()
+    }
 }
 
 /// A spoken second as the SDK sends it: silence, 800 ms of speech, then silence past the
@@ -207,28 +237,8 @@ async fn without_silence_response_there_are_no_prompts() {
 #[tokio::test]
 async fn an_injected_turn_reaches_the_room_and_the_socket_in_order() {
     // Admin control: a scripted transcript, then a turn without a microphone.
-    let env = TestEnv::with_config(ServerConfig {
-        words_per_minute: 600.0,
-        ..ServerConfig::default()
-    })
-    .await;
-    let token = env.token().await;
-    let (_, created) = env
-        .post(
-            "/v1/streaming.new",
-            &token,
-            json!({"version": "v2", "quality": "low"}),
-        )
-        .await;
-    let data = &created["data"];
-    let id = data["session_id"].as_str().unwrap().to_owned();
-    env.post("/v1/streaming.start", &token, json!({"session_id": id}))
-        .await;
-    let mut viewer = Viewer::join(
-        data["url"].as_str().unwrap(),
-        data["access_token"].as_str().unwrap(),
-    )
-    .await;
+    let env = TestEnv::with_config(fast()).await;
+    let (token, id, mut viewer) = joined(&env).await;
     let mut socket = connect(&env.chat_url(&id, &token, "")).await;
 
     let scripted = admin(
@@ -327,4 +337,100 @@ async fn admin_voice_control_refuses_bad_requests_with_heygen_errors() {
         10005,
     );
     let _ = new_token;
+}
+
+#[tokio::test]
+async fn livekit_text_becomes_a_talk_task_and_bad_packets_are_dropped() {
+    // heygen-api.md §8.3, livekit.md §2.9: speak() on the LiveKit transport publishes
+    // JSON.stringify(text) on the client's publisher `_reliable`.
+    let env = TestEnv::with_config(fast()).await;
+    let (token, id, mut viewer) = joined(&env).await;
+    let channel = viewer.open_publisher(7).await;
+    for junk in [&b"\xff\x00garbage"[..], b""] {
+        channel.send_raw(junk).await;
+    }
+    for payload in [
+        &b"not json"[..],
+        b"{\"text\":1}",
+        b"\"   \"",
+        br#""push_to_talk:start""#,
+    ] {
+        channel.publish(payload).await;
+    }
+    channel.publish(br#""hello avatar""#).await;
+    assert!(matches!(
+        viewer.next_event().await,
+        DataChannelEvent::AvatarStartTalking { .. }
+    ));
+    let session = dump(&env, &id).await;
+    assert_eq!(session["user_turns"], 0, "push-to-talk is off: {session}");
+    assert_success(
+        &env.post(
+            "/v1/streaming.keep_alive",
+            &token,
+            json!({"session_id": id}),
+        )
+        .await,
+    );
+}
+
+#[tokio::test]
+async fn push_to_talk_over_livekit_opens_and_closes_a_turn() {
+    let env = TestEnv::with_config(fast()).await;
+    let (token, id, mut viewer) = joined(&env).await;
+    let mut socket =
+        connect(&env.chat_url(&id, &token, "&arch_version=v2&push_to_talk=true")).await;
+    admin(
+        &env,
+        &id,
+        "utterances",
+        json!({"utterances": ["Held to talk"]}),
+    )
+    .await;
+    let channel = viewer.open_publisher(1).await;
+    channel.publish(br#""push_to_talk:start""#).await;
+    assert_eq!(next_event(&mut socket).await["event_type"], "user_start");
+    channel.publish(br#""push_to_talk:stop""#).await;
+    assert_eq!(next_event(&mut socket).await["event_type"], "user_stop");
+    let DataChannelEvent::UserTalkingMessage { message, .. } = viewer.next_event().await else {
+        panic!("expected the transcript");
+    };
+    assert_eq!(message, "Held to talk");
+}
+
+#[tokio::test]
+async fn add_track_is_published_with_a_track_sid() {
+    // livekit.md §2.9: the microphone publish waits for trackPublished with the request's cid.
+    let env = TestEnv::with_config(fast()).await;
+    let (_, _, mut viewer) = joined(&env).await;
+    viewer
+        .signal(lk::signal_request::Message::AddTrack(lk::AddTrackRequest {
+            cid: "mic-cid".into(),
+            name: "microphone".into(),
+            r#type: lk::TrackType::Audio as i32,
+            source: lk::TrackSource::Microphone as i32,
+            ..Default::default()
+        }))
+        .await;
+    let published = loop {
+        if let lk::signal_response::Message::TrackPublished(p) = viewer.next_response().await {
+            break p;
+        }
+    };
+    assert_eq!(published.cid, "mic-cid");
+    let track = published.track.expect("track info");
+    assert!(track.sid.starts_with("TR_"), "{}", track.sid);
+    assert_eq!(track.r#type, lk::TrackType::Audio as i32);
+    assert_eq!(track.source, lk::TrackSource::Microphone as i32);
+    // A publisher offer that is not SDP is refused without ending the room.
+    viewer
+        .signal(lk::signal_request::Message::Offer(lk::SessionDescription {
+            r#type: "offer".into(),
+            sdp: "not sdp".into(),
+            id: 3,
+            ..Default::default()
+        }))
+        .await;
+    viewer.open_publisher(4).await;
+    assert!(viewer.is_connected());
 }
