@@ -5,7 +5,9 @@ pub mod bare_channel;
 
 use axum::body::Body;
 use axum::http::Request;
-use serde_json::json;
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use std::time::Duration;
 use understudy_server::{MockServer, ServerConfig};
 
 /// Bench key; any key works on the default configuration.
@@ -79,3 +81,88 @@ pub fn health() -> Request<Body> {
         .body(Body::empty())
         .expect("request")
 }
+
+/// Sends `body` as JSON with one auth header; returns the parsed answer.
+pub async fn post_json(client: &reqwest::Client, url: String, auth: (&str, &str), body: Value) -> Value {
+    client
+        .post(url)
+        .header(auth.0, auth.1)
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// Mints a token, creates and starts a session; returns `(token, session id, url, access token)`.
+pub async fn start_session(client: &reqwest::Client, base: &str) -> (String, String, String, String) {
+    let token = post_json(
+        client,
+        format!("{base}/v1/streaming.create_token"),
+        ("x-api-key", "bench"),
+        json!({}),
+    )
+    .await;
+    let token = token["data"]["token"].as_str().expect("token").to_owned();
+    let bearer = format!("Bearer {token}");
+    let new = post_json(
+        client,
+        format!("{base}/v1/streaming.new"),
+        ("authorization", &bearer),
+        json!({"version": "v2", "quality": "low", "disable_idle_timeout": true}),
+    )
+    .await;
+    let data = &new["data"];
+    let id = data["session_id"].as_str().expect("id").to_owned();
+    post_json(
+        client,
+        format!("{base}/v1/streaming.start"),
+        ("authorization", &bearer),
+        json!({"session_id": id}),
+    )
+    .await;
+    (
+        token,
+        id,
+        data["url"].as_str().expect("url").to_owned(),
+        data["access_token"].as_str().expect("jwt").to_owned(),
+    )
+}
+
+
+pub fn record(hist: &std::sync::Mutex<Histogram<u64>>, took: Duration) {
+    let _ = hist
+        .lock()
+        .expect("histogram")
+        .record(took.as_micros() as u64);
+}
+
+pub type Samples = std::sync::Mutex<Histogram<u64>>;
+
+/// Percentiles of every sample criterion took (warm-up included), and each path's ratio of
+/// means to the bare channel.
+pub fn report(bare: &Samples, paths: &[(&str, &Samples)]) {
+    let bare = bare.lock().expect("histogram");
+    let line = |name: &str, h: &Histogram<u64>| {
+        println!(
+            "{name}: n={} p50={}us p90={}us p99={}us max={}us",
+            h.len(),
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.9),
+            h.value_at_quantile(0.99),
+            h.max()
+        );
+    };
+    line("bare_data_channel", &bare);
+    for (name, samples) in paths {
+        let h = samples.lock().expect("histogram");
+        line(name, &h);
+        println!(
+            "{name} / bare_data_channel (means): {:.2}",
+            h.mean() / bare.mean()
+        );
+    }
+}
+

@@ -11,64 +11,16 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hdrhistogram::Histogram;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use understudy_benches::bare_channel::BareChannel;
-use understudy_benches::http_client;
+use understudy_benches::{http_client, post_json, record, report, start_session};
 use understudy_e2e::livekit_viewer::Viewer;
 use understudy_proto::events::DataChannelEvent;
 use understudy_server::{MockServer, ServerConfig};
-
-async fn post(client: &reqwest::Client, url: String, auth: (&str, &str), body: Value) -> Value {
-    client
-        .post(url)
-        .header(auth.0, auth.1)
-        .json(&body)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json")
-}
-
-/// Mints a token, creates and starts a session; returns `(token, session id, url, access token)`.
-async fn start_session(client: &reqwest::Client, base: &str) -> (String, String, String, String) {
-    let token = post(
-        client,
-        format!("{base}/v1/streaming.create_token"),
-        ("x-api-key", "bench"),
-        json!({}),
-    )
-    .await;
-    let token = token["data"]["token"].as_str().expect("token").to_owned();
-    let bearer = format!("Bearer {token}");
-    let new = post(
-        client,
-        format!("{base}/v1/streaming.new"),
-        ("authorization", &bearer),
-        json!({"version": "v2", "quality": "low", "disable_idle_timeout": true}),
-    )
-    .await;
-    let data = &new["data"];
-    let id = data["session_id"].as_str().expect("id").to_owned();
-    post(
-        client,
-        format!("{base}/v1/streaming.start"),
-        ("authorization", &bearer),
-        json!({"session_id": id}),
-    )
-    .await;
-    (
-        token,
-        id,
-        data["url"].as_str().expect("url").to_owned(),
-        data["access_token"].as_str().expect("jwt").to_owned(),
-    )
-}
 
 fn latency(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -139,7 +91,7 @@ fn latency(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let started = Instant::now();
-                    let task = post(&client, format!("{base}/v1/streaming.task"), ("authorization", &bearer), json!({"session_id": id, "text": "hello there", "task_mode": "async", "task_type": "repeat"})).await;
+                    let task = post_json(&client, format!("{base}/v1/streaming.task"), ("authorization", &bearer), json!({"session_id": id, "text": "hello there", "task_mode": "async", "task_type": "repeat"})).await;
                     let task_id = task["data"]["task_id"].as_str().expect("task id").to_owned();
                     loop {
                         if let DataChannelEvent::AvatarStartTalking { task_id: t } = viewer.next_event().await {
@@ -151,7 +103,7 @@ fn latency(c: &mut Criterion) {
                     let took = started.elapsed();
                     record(&hist, took);
                     total += took;
-                    post(&client, format!("{base}/v1/streaming.interrupt"), ("authorization", &bearer), json!({"session_id": id})).await;
+                    post_json(&client, format!("{base}/v1/streaming.interrupt"), ("authorization", &bearer), json!({"session_id": id})).await;
                     while !matches!(viewer.next_event().await, DataChannelEvent::AvatarStopTalking { .. }) {}
                 }
                 total
@@ -190,7 +142,7 @@ fn latency(c: &mut Criterion) {
                     let took = started.elapsed();
                     record(&hist, took);
                     total += took;
-                    post(
+                    post_json(
                         &client,
                         format!("{base}/v1/streaming.interrupt"),
                         ("authorization", &bearer),
@@ -224,7 +176,7 @@ fn latency(c: &mut Criterion) {
                 let started = Instant::now();
                 for _ in 0..iters {
                     let (token, id, _, _) = start_session(&client, &base).await;
-                    post(
+                    post_json(
                         &client,
                         format!("{base}/v1/streaming.stop"),
                         ("authorization", &format!("Bearer {token}")),
@@ -249,7 +201,7 @@ fn latency(c: &mut Criterion) {
                         tokio::time::sleep(Duration::from_micros(200)).await;
                     }
                     total += started.elapsed();
-                    post(
+                    post_json(
                         &client,
                         format!("{base}/v1/streaming.stop"),
                         ("authorization", &format!("Bearer {token}")),
@@ -262,40 +214,6 @@ fn latency(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-fn record(hist: &std::sync::Mutex<Histogram<u64>>, took: Duration) {
-    let _ = hist
-        .lock()
-        .expect("histogram")
-        .record(took.as_micros() as u64);
-}
-
-type Samples = std::sync::Mutex<Histogram<u64>>;
-
-/// Percentiles of every sample criterion took (warm-up included), and each path's ratio of
-/// means to the bare channel.
-fn report(bare: &Samples, paths: &[(&str, &Samples)]) {
-    let bare = bare.lock().expect("histogram");
-    let line = |name: &str, h: &Histogram<u64>| {
-        println!(
-            "{name}: n={} p50={}us p90={}us p99={}us max={}us",
-            h.len(),
-            h.value_at_quantile(0.5),
-            h.value_at_quantile(0.9),
-            h.value_at_quantile(0.99),
-            h.max()
-        );
-    };
-    line("bare_data_channel", &bare);
-    for (name, samples) in paths {
-        let h = samples.lock().expect("histogram");
-        line(name, &h);
-        println!(
-            "{name} / bare_data_channel (means): {:.2}",
-            h.mean() / bare.mean()
-        );
-    }
 }
 
 criterion_group!(benches, latency);

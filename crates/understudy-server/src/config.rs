@@ -67,6 +67,10 @@ pub struct ServerConfig {
     pub silence_prompt_after: Duration,
     /// Prompts per silence before the server stops prompting. Default 3 [INF].
     pub silence_prompts: u32,
+    /// How far ahead of the wall clock a client's audio may run before frames are dropped
+    /// (floods are held to real time). Default 2 s; raise it to feed recorded audio faster
+    /// than real time.
+    pub max_audio_ahead: Duration,
 }
 
 impl Default for ServerConfig {
@@ -89,6 +93,7 @@ impl Default for ServerConfig {
             barge_in: true,
             silence_prompt_after: Duration::from_secs(15),
             silence_prompts: 3,
+            max_audio_ahead: Duration::from_secs(2),
         }
     }
 }
@@ -100,22 +105,29 @@ pub enum ConfigError {
     SpeakingRate(f64),
     #[error("{0} must be longer than zero")]
     ZeroDuration(&'static str),
+    #[error("the VAD threshold must be a level in dBFS at or below 0, got {0}")]
+    VadThreshold(f64),
 }
 
 impl ServerConfig {
     /// Checks the values that would make the mock misbehave rather than fail loudly.
     ///
     /// # Errors
-    /// A non-positive speaking rate or a zero duration limit, idle timeout or token lifetime.
+    /// A non-positive speaking rate; a zero duration limit, idle timeout, token lifetime,
+    /// silence delay or VAD hangover; a VAD threshold above 0 dBFS.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !(self.words_per_minute.is_finite() && self.words_per_minute > 0.0) {
             return Err(ConfigError::SpeakingRate(self.words_per_minute));
+        }
+        if !(self.vad.threshold_dbfs.is_finite() && self.vad.threshold_dbfs <= 0.0) {
+            return Err(ConfigError::VadThreshold(self.vad.threshold_dbfs));
         }
         for (name, value) in [
             ("session duration limit", self.session_duration_limit),
             ("idle timeout", self.default_idle_timeout),
             ("token lifetime", self.token_ttl),
             ("silence prompt delay", self.silence_prompt_after),
+            ("VAD hangover", self.vad.hangover),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::ZeroDuration(name));

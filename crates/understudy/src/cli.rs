@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
-use understudy_server::{AuthPolicy, MockServerBuilder, ServerConfig, TlsSource};
+use understudy_server::{AuthPolicy, MockServerBuilder, ServerConfig, TlsSource, VadConfig};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -95,6 +95,25 @@ pub struct ServeArgs {
     /// (for REST-only clients that never join).
     #[arg(long)]
     pub connect_on_start: bool,
+    /// Voice: RMS level (dBFS) at or above which microphone audio counts as speech.
+    #[arg(long, default_value_t = -40.0, allow_negative_numbers = true)]
+    pub vad_threshold_dbfs: f64,
+    /// Voice: milliseconds of silence that end a user turn.
+    #[arg(long, default_value_t = 600)]
+    pub vad_hangover_ms: u64,
+    /// Voice: keep talking when the user starts speaking (default: the user cuts the avatar).
+    #[arg(long)]
+    pub no_barge_in: bool,
+    /// Voice: seconds of quiet before a `user_silence` prompt (with `silence_response=true`).
+    #[arg(long, default_value_t = 15)]
+    pub silence_prompt_after: u64,
+    /// Voice: prompts per silence before the server stops prompting.
+    #[arg(long, default_value_t = 3)]
+    pub silence_prompts: u32,
+    /// Voice: milliseconds a client's audio may run ahead of the wall clock before frames are
+    /// dropped; raise it to feed recorded audio faster than real time.
+    #[arg(long, default_value_t = 2000)]
+    pub max_audio_ahead_ms: u64,
 }
 
 /// A validated `serve` invocation.
@@ -135,6 +154,15 @@ impl ServeArgs {
             is_paid: self.paid,
             reply_seed: self.reply_seed,
             connect_on_start: self.connect_on_start,
+            vad: VadConfig {
+                threshold_dbfs: self.vad_threshold_dbfs,
+                hangover: Duration::from_millis(self.vad_hangover_ms),
+                ..VadConfig::default()
+            },
+            barge_in: !self.no_barge_in,
+            silence_prompt_after: Duration::from_secs(self.silence_prompt_after),
+            silence_prompts: self.silence_prompts,
+            max_audio_ahead: Duration::from_millis(self.max_audio_ahead_ms),
             ..ServerConfig::default()
         };
         config.validate().context("invalid server configuration")?;

@@ -3,9 +3,9 @@
 //! become the session's user turns.
 //!
 //! Floods are held to real time by a budget of audio: it refills with the wall clock up to
-//! [`MAX_AUDIO_AHEAD`], every frame spends its own length, and a frame the budget cannot pay for
-//! is dropped and counted. So a client sending faster than it records cannot make turns faster
-//! than a person speaks.
+//! `ServerConfig::max_audio_ahead` (2 s by default), every frame spends its own length, and a
+//! frame the budget cannot pay for is dropped. So a client sending faster than it records
+//! cannot make turns faster than a person speaks.
 
 use super::turns::{self, TurnRefused};
 use super::vad::{EnergyVad, VadEvent};
@@ -13,8 +13,6 @@ use crate::state::AppState;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// How far ahead of the wall clock a source's audio may run (jitter, bursts after a stall).
-pub const MAX_AUDIO_AHEAD: Duration = Duration::from_secs(2);
 /// The highest sample rate accepted (and the lowest, [`MIN_SAMPLE_RATE`]): what browsers and
 /// Opus produce.
 pub const MAX_SAMPLE_RATE: u32 = 48_000;
@@ -38,18 +36,21 @@ pub struct Listener {
     vad: EnergyVad,
     muted: bool,
     budget: Duration,
+    max_budget: Duration,
     refilled_at: Instant,
 }
 
 impl Listener {
     pub fn new(state: AppState, session_id: String) -> Self {
         let vad = EnergyVad::new(state.config().vad);
+        let max_budget = state.config().max_audio_ahead;
         Self {
             state,
             session_id,
             vad,
             muted: false,
-            budget: MAX_AUDIO_AHEAD,
+            budget: max_budget,
+            max_budget,
             refilled_at: Instant::now(),
         }
     }
@@ -58,7 +59,7 @@ impl Listener {
     /// [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`]).
     pub fn hear(&mut self, samples: &[i16], sample_rate: u32) -> Heard {
         let now = Instant::now();
-        self.budget = (self.budget + (now - self.refilled_at)).min(MAX_AUDIO_AHEAD);
+        self.budget = (self.budget + (now - self.refilled_at)).min(self.max_budget);
         self.refilled_at = now;
         let length = Duration::from_secs_f64(samples.len() as f64 / f64::from(sample_rate.max(1)));
         if length > self.budget {

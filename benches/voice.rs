@@ -1,0 +1,162 @@
+//! Voice costs, each beside a baseline measured in the same run:
+//! - `vad/speech_frame`, `vad/silent_frame`: the energy detector on one SDK audio frame
+//!   (512 samples at 16 kHz), against `vad/decode_frame`: decoding that frame's pipecat
+//!   protobuf, which the server does for every frame anyway.
+//! - `turn_latency/user_stop_to_start_talking`: the chat-socket frame that completes a turn's
+//!   hangover until the viewer holds the answer's `avatar_start_talking`, against
+//!   `turn_latency/bare_data_channel`: one message between two plain webrtc-rs peers.
+//!
+//! Run: `cargo bench -p understudy-benches --bench voice`
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use futures_util::SinkExt;
+use hdrhistogram::Histogram;
+use prost::Message as _;
+use serde_json::json;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+use understudy_benches::bare_channel::BareChannel;
+use understudy_benches::{http_client, post_json, record, report, start_session};
+use understudy_e2e::chat_client::{FRAME_SAMPLES, audio_frames};
+use understudy_e2e::livekit_viewer::Viewer;
+use understudy_proto::events::DataChannelEvent;
+use understudy_proto::pipecat::{Frame, FrameKind};
+use understudy_server::{EnergyVad, MockServer, ServerConfig, VadConfig};
+
+fn samples_of(frame: &[u8]) -> Vec<i16> {
+    match Frame::decode(frame).expect("frame").frame {
+        Some(FrameKind::Audio(audio)) => audio
+            .audio
+            .chunks_exact(2)
+            .map(|p| i16::from_le_bytes([p[0], p[1]]))
+            .collect(),
+        _ => unreachable!("audio_frames makes audio frames"),
+    }
+}
+
+fn vad(c: &mut Criterion) {
+    let speech = audio_frames(32, true).remove(0);
+    let silence = audio_frames(32, false).remove(0);
+    let (speech_pcm, silent_pcm) = (samples_of(&speech), samples_of(&silence));
+    assert_eq!(speech_pcm.len(), FRAME_SAMPLES);
+    let mut group = c.benchmark_group("vad");
+    group.bench_function("decode_frame", |b| {
+        b.iter(|| black_box(Frame::decode(black_box(&speech[..])).expect("frame")))
+    });
+    // A detector mid-turn, so every frame does the full work of a live conversation.
+    let fresh = || {
+        let mut vad = EnergyVad::new(VadConfig::default());
+        vad.push(&speech_pcm, 16_000);
+        vad.push(&speech_pcm, 16_000);
+        vad
+    };
+    group.bench_function("speech_frame", |b| {
+        b.iter_batched_ref(
+            fresh,
+            |vad| black_box(vad.push(black_box(&speech_pcm), 16_000)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("silent_frame", |b| {
+        b.iter_batched_ref(
+            fresh,
+            |vad| black_box(vad.push(black_box(&silent_pcm), 16_000)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+fn turn_latency(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let config = ServerConfig {
+        concurrency_limit: 0,
+        words_per_minute: 6000.0,
+        // Recorded audio is sent faster than real time.
+        max_audio_ahead: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let server = runtime
+        .block_on(MockServer::builder().config(config).start())
+        .expect("mock");
+    let base = server.uri();
+    let client = http_client();
+    let (token, id, url, access) = runtime.block_on(start_session(&client, &base));
+    let viewer = Arc::new(Mutex::new(runtime.block_on(Viewer::join(&url, &access))));
+    let bare = Arc::new(Mutex::new(runtime.block_on(BareChannel::connect())));
+    let chat_url = format!(
+        "{}/v1/ws/streaming.chat?session_id={id}&session_token={token}",
+        base.replace("http://", "ws://")
+    );
+    let chat = Arc::new(Mutex::new(
+        runtime
+            .block_on(tokio_tungstenite::connect_async(chat_url))
+            .expect("chat socket")
+            .0,
+    ));
+    // A turn: 96 ms of speech (past the 60 ms attack), then silence up to the frame that
+    // completes the 600 ms hangover: 19 frames of 32 ms.
+    let mut lead_in = audio_frames(96, true);
+    let mut silence = audio_frames(19 * 32, false);
+    let last = silence.pop().expect("frames");
+    lead_in.extend(silence);
+
+    let bare_hist = Arc::new(std::sync::Mutex::new(Histogram::new(3).expect("histogram")));
+    let turn_hist = Arc::new(std::sync::Mutex::new(Histogram::new(3).expect("histogram")));
+    let mut group = c.benchmark_group("turn_latency");
+    group.bench_function("bare_data_channel", |b| {
+        b.to_async(&runtime).iter_custom(|iters| {
+            let (bare, hist) = (Arc::clone(&bare), Arc::clone(&bare_hist));
+            async move {
+                let mut bare = bare.lock().await;
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let started = Instant::now();
+                    bare.sender
+                        .send(bytes::BytesMut::from(&b"{\"type\":\"avatar_start_talking\"}"[..]))
+                        .await
+                        .expect("send");
+                    bare.received.recv().await.expect("message");
+                    let took = started.elapsed();
+                    record(&hist, took);
+                    total += took;
+                }
+                total
+            }
+        })
+    });
+    group.bench_function("user_stop_to_start_talking", |b| {
+        b.to_async(&runtime).iter_custom(|iters| {
+            let (viewer, chat, hist) = (Arc::clone(&viewer), Arc::clone(&chat), Arc::clone(&turn_hist));
+            let (client, base, token, id) = (client.clone(), base.clone(), token.clone(), id.clone());
+            let (lead_in, last) = (lead_in.clone(), last.clone());
+            async move {
+                let (mut viewer, mut chat) = (viewer.lock().await, chat.lock().await);
+                let bearer = format!("Bearer {token}");
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    for frame in &lead_in {
+                        chat.send(Message::Binary(frame.clone().into())).await.expect("send");
+                    }
+                    let started = Instant::now();
+                    chat.send(Message::Binary(last.clone().into())).await.expect("send");
+                    while !matches!(viewer.next_event().await, DataChannelEvent::AvatarStartTalking { .. }) {}
+                    let took = started.elapsed();
+                    record(&hist, took);
+                    total += took;
+                    post_json(&client, format!("{base}/v1/streaming.interrupt"), ("authorization", &bearer), json!({"session_id": id})).await;
+                    while !matches!(viewer.next_event().await, DataChannelEvent::AvatarStopTalking { .. }) {}
+                }
+                total
+            }
+        })
+    });
+    group.finish();
+    report(&bare_hist, &[("user_stop_to_start_talking", &turn_hist)]);
+}
+
+criterion_group!(benches, vad, turn_latency);
+criterion_main!(benches);
