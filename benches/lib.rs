@@ -83,7 +83,12 @@ pub fn health() -> Request<Body> {
 }
 
 /// Sends `body` as JSON with one auth header; returns the parsed answer.
-pub async fn post_json(client: &reqwest::Client, url: String, auth: (&str, &str), body: Value) -> Value {
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: String,
+    auth: (&str, &str),
+    body: Value,
+) -> Value {
     client
         .post(url)
         .header(auth.0, auth.1)
@@ -97,7 +102,10 @@ pub async fn post_json(client: &reqwest::Client, url: String, auth: (&str, &str)
 }
 
 /// Mints a token, creates and starts a session; returns `(token, session id, url, access token)`.
-pub async fn start_session(client: &reqwest::Client, base: &str) -> (String, String, String, String) {
+pub async fn start_session(
+    client: &reqwest::Client,
+    base: &str,
+) -> (String, String, String, String) {
     let token = post_json(
         client,
         format!("{base}/v1/streaming.create_token"),
@@ -130,7 +138,6 @@ pub async fn start_session(client: &reqwest::Client, base: &str) -> (String, Str
         data["access_token"].as_str().expect("jwt").to_owned(),
     )
 }
-
 
 pub fn record(hist: &std::sync::Mutex<Histogram<u64>>, took: Duration) {
     let _ = hist
@@ -165,4 +172,3 @@ pub fn report(bare: &Samples, paths: &[(&str, &Samples)]) {
         );
     }
 }
-

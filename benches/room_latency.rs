@@ -4,6 +4,9 @@
 //!   `bare_data_channel`: one message between two plain webrtc-rs peers.
 //! - `chat_socket_speak_to_start_talking`: the same over the chat WebSocket, the path SDK
 //!   2.0.13+ takes for its default `speak()` (talk, async): no HTTP request per utterance.
+//! - `livekit_data_speak_to_start_talking`: the same as a LiveKit data packet on the client's
+//!   publisher `_reliable`, the path `speak()` takes on the SDK's LiveKit transport: data
+//!   channel in, data channel out.
 //! - `create_token_to_first_frame`: create_token, new, start, join, until the first video RTP
 //!   packet arrives, against `create_token_to_new`: just the REST calls.
 //!
@@ -43,6 +46,11 @@ fn latency(c: &mut Criterion) {
     let speak_hist = Arc::new(std::sync::Mutex::new(
         Histogram::<u64>::new(3).expect("histogram"),
     ));
+    let data_hist = Arc::new(std::sync::Mutex::new(
+        Histogram::<u64>::new(3).expect("histogram"),
+    ));
+    let publisher =
+        Arc::new(runtime.block_on(async { viewer.lock().await.open_publisher(1).await }));
     let socket_hist = Arc::new(std::sync::Mutex::new(
         Histogram::<u64>::new(3).expect("histogram"),
     ));
@@ -52,7 +60,9 @@ fn latency(c: &mut Criterion) {
     );
     let chat = Arc::new(Mutex::new(
         runtime
-            .block_on(tokio_tungstenite::connect_async(chat_url))
+            .block_on(tokio_tungstenite::connect_async_with_config(
+                chat_url, None, true,
+            ))
             .expect("chat socket")
             .0,
     ));
@@ -158,10 +168,52 @@ fn latency(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function("livekit_data_speak_to_start_talking", |b| {
+        b.to_async(&runtime).iter_custom(|iters| {
+            let (viewer, publisher, client, base, token, id) = (
+                Arc::clone(&viewer),
+                Arc::clone(&publisher),
+                client.clone(),
+                base.clone(),
+                token.clone(),
+                id.clone(),
+            );
+            let hist = Arc::clone(&data_hist);
+            async move {
+                let mut viewer = viewer.lock().await;
+                let bearer = format!("Bearer {token}");
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let started = Instant::now();
+                    publisher.publish(br#""hello there""#).await;
+                    while !matches!(
+                        viewer.next_event().await,
+                        DataChannelEvent::AvatarStartTalking { .. }
+                    ) {}
+                    let took = started.elapsed();
+                    record(&hist, took);
+                    total += took;
+                    post_json(
+                        &client,
+                        format!("{base}/v1/streaming.interrupt"),
+                        ("authorization", &bearer),
+                        json!({"session_id": id}),
+                    )
+                    .await;
+                    while !matches!(
+                        viewer.next_event().await,
+                        DataChannelEvent::AvatarStopTalking { .. }
+                    ) {}
+                }
+                total
+            }
+        })
+    });
     group.finish();
     report(
         &bare_hist,
         &[
+            ("livekit_data_speak_to_start_talking", &data_hist),
             ("speak_to_start_talking", &speak_hist),
             ("chat_socket_speak_to_start_talking", &socket_hist),
         ],
@@ -188,19 +240,33 @@ fn latency(c: &mut Criterion) {
             }
         })
     });
+    let phases = Arc::new(std::sync::Mutex::new(Vec::<[Duration; 7]>::new()));
     group.bench_function("create_token_to_first_frame", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
-            let (client, base) = (client.clone(), base.clone());
+            let (client, base, phases) = (client.clone(), base.clone(), Arc::clone(&phases));
             async move {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let started = Instant::now();
                     let (token, id, url, access) = start_session(&client, &base).await;
+                    let rest = started.elapsed();
                     let viewer = Viewer::join(&url, &access).await;
+                    let joined = started.elapsed();
                     while viewer.media.video_packets.load(Ordering::Relaxed) == 0 {
                         tokio::time::sleep(Duration::from_micros(200)).await;
                     }
-                    total += started.elapsed();
+                    let took = started.elapsed();
+                    total += took;
+                    let t = viewer.timings;
+                    phases.lock().expect("phases").push([
+                        rest,
+                        joined - t.connected,
+                        t.join,
+                        t.offer - t.join,
+                        t.answered - t.offer,
+                        t.connected - t.answered,
+                        took - joined,
+                    ]);
                     post_json(
                         &client,
                         format!("{base}/v1/streaming.stop"),
@@ -214,6 +280,34 @@ fn latency(c: &mut Criterion) {
         })
     });
     group.finish();
+    report_phases(&phases.lock().expect("phases"));
+}
+
+/// Where create_token -> first frame goes, as the mean of every sample.
+fn report_phases(samples: &[[Duration; 7]]) {
+    const NAMES: [&str; 7] = [
+        "REST: create_token, new, start",
+        "signalling socket connect",
+        "JoinResponse",
+        "subscriber offer (server peer built, candidates gathered)",
+        "viewer answer (its peer built, candidates gathered)",
+        "ICE + DTLS to connected",
+        "connected to first video packet",
+    ];
+    if samples.is_empty() {
+        return;
+    }
+    println!(
+        "create_token_to_first_frame breakdown (mean of {} samples):",
+        samples.len()
+    );
+    for (i, name) in NAMES.iter().enumerate() {
+        let sum: Duration = samples.iter().map(|s| s[i]).sum();
+        println!(
+            "  {name}: {:.2} ms",
+            sum.as_secs_f64() * 1000.0 / samples.len() as f64
+        );
+    }
 }
 
 criterion_group!(benches, latency);

@@ -93,7 +93,9 @@ fn turn_latency(c: &mut Criterion) {
     );
     let chat = Arc::new(Mutex::new(
         runtime
-            .block_on(tokio_tungstenite::connect_async(chat_url))
+            .block_on(tokio_tungstenite::connect_async_with_config(
+                chat_url, None, true,
+            ))
             .expect("chat socket")
             .0,
     ));
@@ -116,7 +118,9 @@ fn turn_latency(c: &mut Criterion) {
                 for _ in 0..iters {
                     let started = Instant::now();
                     bare.sender
-                        .send(bytes::BytesMut::from(&b"{\"type\":\"avatar_start_talking\"}"[..]))
+                        .send(bytes::BytesMut::from(
+                            &b"{\"type\":\"avatar_start_talking\"}"[..],
+                        ))
                         .await
                         .expect("send");
                     bare.received.recv().await.expect("message");
@@ -130,8 +134,13 @@ fn turn_latency(c: &mut Criterion) {
     });
     group.bench_function("user_stop_to_start_talking", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
-            let (viewer, chat, hist) = (Arc::clone(&viewer), Arc::clone(&chat), Arc::clone(&turn_hist));
-            let (client, base, token, id) = (client.clone(), base.clone(), token.clone(), id.clone());
+            let (viewer, chat, hist) = (
+                Arc::clone(&viewer),
+                Arc::clone(&chat),
+                Arc::clone(&turn_hist),
+            );
+            let (client, base, token, id) =
+                (client.clone(), base.clone(), token.clone(), id.clone());
             let (lead_in, last) = (lead_in.clone(), last.clone());
             async move {
                 let (mut viewer, mut chat) = (viewer.lock().await, chat.lock().await);
@@ -139,16 +148,32 @@ fn turn_latency(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     for frame in &lead_in {
-                        chat.send(Message::Binary(frame.clone().into())).await.expect("send");
+                        chat.send(Message::Binary(frame.clone().into()))
+                            .await
+                            .expect("send");
                     }
                     let started = Instant::now();
-                    chat.send(Message::Binary(last.clone().into())).await.expect("send");
-                    while !matches!(viewer.next_event().await, DataChannelEvent::AvatarStartTalking { .. }) {}
+                    chat.send(Message::Binary(last.clone().into()))
+                        .await
+                        .expect("send");
+                    while !matches!(
+                        viewer.next_event().await,
+                        DataChannelEvent::AvatarStartTalking { .. }
+                    ) {}
                     let took = started.elapsed();
                     record(&hist, took);
                     total += took;
-                    post_json(&client, format!("{base}/v1/streaming.interrupt"), ("authorization", &bearer), json!({"session_id": id})).await;
-                    while !matches!(viewer.next_event().await, DataChannelEvent::AvatarStopTalking { .. }) {}
+                    post_json(
+                        &client,
+                        format!("{base}/v1/streaming.interrupt"),
+                        ("authorization", &bearer),
+                        json!({"session_id": id}),
+                    )
+                    .await;
+                    while !matches!(
+                        viewer.next_event().await,
+                        DataChannelEvent::AvatarStopTalking { .. }
+                    ) {}
                 }
                 total
             }

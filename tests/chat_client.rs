@@ -36,10 +36,14 @@ impl TestEnv {
 /// # Panics
 /// When the upgrade fails or takes longer than [`WAIT`].
 pub async fn connect(url: &str) -> Socket {
-    let (socket, response) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
-        .await
-        .expect("in time")
-        .expect("upgrade");
+    // As browsers do: no Nagle delay on small frames.
+    let (socket, response) = tokio::time::timeout(
+        WAIT,
+        tokio_tungstenite::connect_async_with_config(url, None, true),
+    )
+    .await
+    .expect("in time")
+    .expect("upgrade");
     assert_eq!(response.status(), 101);
     socket
 }

@@ -37,8 +37,22 @@ pub struct MediaCounts {
     pub audio_tracks: AtomicU64,
 }
 
+/// When each step of [`Viewer::join`] finished, from the signalling socket being open.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JoinTimings {
+    /// The JoinResponse arrived.
+    pub join: Duration,
+    /// The subscriber offer arrived.
+    pub offer: Duration,
+    /// Our answer was made (local gathering included) and sent.
+    pub answered: Duration,
+    /// The peer connection reached connected (ICE and DTLS done).
+    pub connected: Duration,
+}
+
 pub struct Viewer {
     pub join: lk::JoinResponse,
+    pub timings: JoinTimings,
     pub media: Arc<MediaCounts>,
     events: mpsc::Receiver<DataChannelEvent>,
     leave: watch::Receiver<Option<i32>>,
@@ -170,16 +184,20 @@ impl Viewer {
     pub async fn join(url: &str, access_token: &str) -> Viewer {
         let rtc_url =
             format!("{url}/rtc?access_token={access_token}&auto_subscribe=1&sdk=rust&protocol=15");
-        let (mut socket, _) =
-            tokio::time::timeout(VIEWER_TIMEOUT, tokio_tungstenite::connect_async(rtc_url))
-                .await
-                .expect("signalling connects in time")
-                .expect("signalling upgrade");
+        let (mut socket, _) = tokio::time::timeout(
+            VIEWER_TIMEOUT,
+            tokio_tungstenite::connect_async_with_config(rtc_url, None, true),
+        )
+        .await
+        .expect("signalling connects in time")
+        .expect("signalling upgrade");
 
+        let started = std::time::Instant::now();
         let join = match next_response(&mut socket).await {
             Some(lk::signal_response::Message::Join(join)) => join,
             other => panic!("the first signalling message must be join, got {other:?}"),
         };
+        let join_at = started.elapsed();
         let offer = match next_response(&mut socket).await {
             Some(lk::signal_response::Message::Offer(offer)) => offer,
             other => panic!("expected the subscriber offer, got {other:?}"),
@@ -229,7 +247,9 @@ impl Viewer {
             sdp: local.sdp,
             ..Default::default()
         };
+        let offer_at = started.elapsed();
         send(&mut socket, lk::signal_request::Message::Answer(answer)).await;
+        let answered_at = started.elapsed();
 
         let (leave_tx, leave) = watch::channel(None);
         let (requests, requests_rx) = mpsc::channel(16);
@@ -243,6 +263,12 @@ impl Viewer {
             .expect("peer");
         Viewer {
             join,
+            timings: JoinTimings {
+                join: join_at,
+                offer: offer_at,
+                answered: answered_at,
+                connected: started.elapsed(),
+            },
             media,
             events,
             leave,

@@ -7,6 +7,7 @@ use crate::routes::{Scheme, app};
 use crate::state::AppState;
 use crate::tls::{TlsError, TlsMaterial, TlsSource};
 use axum::Extension;
+use axum::serve::ListenerExt as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -98,6 +99,10 @@ impl MockServerBuilder {
                 let router = app(state.clone()).layer(Extension(Scheme::Http));
                 let stop = shutdown.clone();
                 tracker.spawn(async move {
+                    // Small messages (events, answers) go out at once, not after Nagle's wait.
+                    let listener = listener.tap_io(|stream| {
+                        let _ = stream.set_nodelay(true);
+                    });
                     let served = axum::serve(listener, router)
                         .with_graceful_shutdown(stop.cancelled_owned());
                     if let Err(err) = served.await {
@@ -122,8 +127,11 @@ impl MockServerBuilder {
                 let local = listener
                     .local_addr()
                     .map_err(|source| StartError::Bind { addr, source })?;
-                let server = axum_server::from_tcp_rustls(listener, rustls_config)
-                    .map_err(|source| StartError::Bind { addr, source })?;
+                let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(rustls_config)
+                    .acceptor(axum_server::accept::NoDelayAcceptor::new());
+                let server = axum_server::from_tcp(listener)
+                    .map_err(|source| StartError::Bind { addr, source })?
+                    .acceptor(acceptor);
                 let handle = axum_server::Handle::new();
                 let router = app(state.clone()).layer(Extension(Scheme::Https));
                 let serving = server
