@@ -1,9 +1,12 @@
-//! CPU and memory per added media session, at 50 and 200 concurrent talking sessions.
+//! CPU and memory per added media session, at 50, 200 and 500 concurrent talking sessions.
 //!
 //! Sessions are low quality (640x360 H264 + Opus) and kept talking. Each is watched by an
-//! in-process webrtc-rs viewer, so the figures include the viewer's receive cost: an upper
-//! bound for the server alone. The baseline is the same process with no session, measured in
-//! the same run. Bounded: at most 200 sessions, 5 s per measurement, then it stops.
+//! in-process webrtc-rs viewer. The server runs on a runtime of its own whose threads are named
+//! `srv`, the viewers on threads named `viewer`, so the CPU of each side is read apart from
+//! `/proc/self/task/*/stat`; memory is the whole process (an upper bound for the server). The
+//! viewers' audio packets, against the 50 per second each session should send, show whether
+//! the server kept real time. The baseline is the same process with no session, measured in the
+//! same run. Bounded: at most 500 sessions, 5 s per measurement, then it stops.
 //!
 //! Run: `cargo bench -p understudy-benches --bench sessions_scale`
 
@@ -14,43 +17,87 @@ use understudy_e2e::livekit_viewer::Viewer;
 use understudy_server::{MockServer, ServerConfig};
 
 const WINDOW: Duration = Duration::from_secs(5);
-const STEPS: [usize; 2] = [50, 200];
+const STEPS: [usize; 3] = [50, 200, 500];
+/// Opus packets per second per session (20 ms each).
+const AUDIO_PACKETS_PER_SECOND: f64 = 50.0;
 const JOIN_BATCH: usize = 20;
 
-/// `(user + system CPU seconds, resident MiB)` of this process, from /proc.
-fn usage() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|u| u.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|s| s.parse::<f64>().ok())
-            .unwrap_or(0.0);
+/// User + system CPU seconds of this process's threads whose name starts with `prefix`.
+fn thread_cpu(prefix: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    let mut ticks = 0.0;
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if !stat[open + 1..close].starts_with(prefix) {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        for index in [11, 12] {
+            ticks += fields
+                .get(index)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0);
+        }
+    }
+    ticks / 100.0
+}
+
+/// Resident MiB of this process.
+fn rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let rss_kib: f64 = status
+    status
         .lines()
         .find(|l| l.starts_with("VmRSS:"))
         .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    (ticks / 100.0, rss_kib / 1024.0)
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
 }
 
-/// CPU used during `WINDOW`, as a fraction of one core, and the RSS at its end.
-async fn measure() -> (f64, f64) {
-    let (cpu0, _) = usage();
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    /// Fractions of one core over the window.
+    server_cpu: f64,
+    viewer_cpu: f64,
+    rss: f64,
+    /// Audio packets the viewers received over the window, against what was due.
+    delivered: f64,
+}
+
+/// Usage over [`WINDOW`] with `viewers` watching.
+async fn measure(viewers: &[Viewer]) -> Usage {
+    let packets = || -> u64 {
+        viewers
+            .iter()
+            .map(|v| {
+                v.media
+                    .audio_packets
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .sum()
+    };
+    let (server0, viewer0, packets0) = (thread_cpu("srv"), thread_cpu("viewer"), packets());
     let started = Instant::now();
     tokio::time::sleep(WINDOW).await;
-    let (cpu1, rss) = usage();
-    ((cpu1 - cpu0) / started.elapsed().as_secs_f64(), rss)
+    let seconds = started.elapsed().as_secs_f64();
+    let due = AUDIO_PACKETS_PER_SECOND * seconds * viewers.len() as f64;
+    Usage {
+        server_cpu: (thread_cpu("srv") - server0) / seconds,
+        viewer_cpu: (thread_cpu("viewer") - viewer0) / seconds,
+        rss: rss_mib(),
+        delivered: if due > 0.0 {
+            (packets() - packets0) as f64 / due
+        } else {
+            1.0
+        },
+    }
 }
 
 async fn talking_session(client: &reqwest::Client, base: &str) -> Viewer {
@@ -113,17 +160,36 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        let config = ServerConfig { concurrency_limit: 0, session_duration_limit: Duration::from_secs(3600), ..Default::default() };
-        let server = MockServer::builder().config(config).start().await.expect("mock");
-        let base = server.uri();
+    let server_runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("srv")
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    let viewer_runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("viewer")
+        .enable_all()
+        .build()
+        .expect("viewer runtime");
+    let config = ServerConfig {
+        concurrency_limit: 0,
+        session_duration_limit: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let server = server_runtime
+        .block_on(MockServer::builder().config(config).start())
+        .expect("mock");
+    let base = server.uri();
+    viewer_runtime.block_on(async {
         let client = http_client();
         // Let the shared media finish encoding before the baseline.
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let (base_cpu, base_rss) = measure().await;
-        println!("baseline (no session): cpu {:.1}% of a core, rss {base_rss:.1} MiB", base_cpu * 100.0);
-
+        let baseline = measure(&[]).await;
+        println!(
+            "baseline (no session): server {:.1}% of a core, viewers {:.1}%, rss {:.1} MiB",
+            baseline.server_cpu * 100.0,
+            baseline.viewer_cpu * 100.0,
+            baseline.rss
+        );
         let mut viewers = Vec::new();
         for target in STEPS {
             while viewers.len() < target {
@@ -132,16 +198,19 @@ fn main() {
                 viewers.extend(futures_util::future::join_all(joins).await);
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let (cpu, rss) = measure().await;
+            let usage = measure(&viewers).await;
             let n = viewers.len() as f64;
             println!(
-                "{target} talking sessions: cpu {:.1}% of a core ({:.2}% per session), rss {rss:.1} MiB ({:.2} MiB per session over baseline)",
-                cpu * 100.0,
-                (cpu - base_cpu) * 100.0 / n,
-                (rss - base_rss) / n
+                "{target} talking sessions: server {:.1}% of a core ({:.3}% per session), viewers {:.1}%, rss {:.1} MiB ({:.2} MiB per session over baseline, viewers included), audio delivered {:.1}% of due",
+                usage.server_cpu * 100.0,
+                (usage.server_cpu - baseline.server_cpu) * 100.0 / n,
+                usage.viewer_cpu * 100.0,
+                usage.rss,
+                (usage.rss - baseline.rss) / n,
+                usage.delivered * 100.0
             );
         }
         drop(viewers);
-        server.shutdown().await;
     });
+    server_runtime.block_on(server.shutdown());
 }

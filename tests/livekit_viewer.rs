@@ -210,6 +210,7 @@ impl Viewer {
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_include_loopback_candidate(true)
+            .with_ice_connection_attempts(Some(Duration::from_millis(10)), None)
             .build();
         let (events_tx, events) = mpsc::channel(1024);
         let (connected_tx, connected) = watch::channel(false);
