@@ -91,14 +91,16 @@ fn turn_latency(c: &mut Criterion) {
         "{}/v1/ws/streaming.chat?session_id={id}&session_token={token}",
         base.replace("http://", "ws://")
     );
-    let chat = Arc::new(Mutex::new(
-        runtime
-            .block_on(tokio_tungstenite::connect_async_with_config(
-                chat_url, None, true,
-            ))
-            .expect("chat socket")
-            .0,
-    ));
+    let (chat, mut chat_events) = runtime
+        .block_on(tokio_tungstenite::connect_async_with_config(
+            chat_url, None, true,
+        ))
+        .expect("chat socket")
+        .0
+        .split();
+    // The socket's user_start / user_stop are read and dropped, so they never back up.
+    runtime.spawn(async move { while chat_events.next().await.is_some() {} });
+    let chat = Arc::new(Mutex::new(chat));
     // A turn: 96 ms of speech (past the 60 ms attack), then silence up to the frame that
     // completes the 600 ms hangover: 19 frames of 32 ms.
     let mut lead_in = audio_frames(96, true);
