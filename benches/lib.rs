@@ -148,6 +148,21 @@ pub fn record(hist: &std::sync::Mutex<Histogram<u64>>, took: Duration) {
 
 pub type Samples = std::sync::Mutex<Histogram<u64>>;
 
+/// An empty histogram of microseconds.
+pub fn new_samples() -> Samples {
+    std::sync::Mutex::new(Histogram::new(3).expect("histogram"))
+}
+
+/// How long [`settle`] pauses.
+pub const IDLE_PAUSE: Duration = Duration::from_millis(2);
+
+/// Pauses long enough for the runtime's worker threads to park and for an avatar that just
+/// stopped talking to finish sending its idle key frame, so that the next sample starts from
+/// an idle process, as each utterance of a real conversation does.
+pub async fn settle() {
+    tokio::time::sleep(IDLE_PAUSE).await;
+}
+
 /// Percentiles of every sample criterion took (warm-up included), and each path's ratio of
 /// means to the bare channel.
 pub fn report(bare: &Samples, paths: &[(&str, &Samples)]) {

@@ -7,23 +7,112 @@
 //! - `livekit_data_speak_to_start_talking`: the same as a LiveKit data packet on the client's
 //!   publisher `_reliable`, the path `speak()` takes on the SDK's LiveKit transport: data
 //!   channel in, data channel out.
+//!
+//! The event paths are measured twice: back to back under criterion (every thread awake, as
+//! under steady traffic) and then from idle, with a pause before each sample (threads parked,
+//! as between the utterances of a conversation); each pass has its own bare-channel baseline.
 //! - `create_token_to_first_frame`: create_token, new, start, join, until the first video RTP
 //!   packet arrives, against `create_token_to_new`: just the REST calls.
 //!
 //! Run: `cargo bench -p understudy-benches --bench room_latency`
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hdrhistogram::Histogram;
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
 use understudy_benches::bare_channel::BareChannel;
-use understudy_benches::{http_client, post_json, record, report, start_session};
-use understudy_e2e::livekit_viewer::Viewer;
+use understudy_benches::{
+    IDLE_PAUSE, http_client, new_samples, post_json, record, report, settle, start_session,
+};
+use understudy_e2e::livekit_viewer::{PublisherChannel, Viewer};
 use understudy_proto::events::DataChannelEvent;
 use understudy_server::{MockServer, ServerConfig};
+
+/// How a bench client asks the avatar to speak.
+enum Speaker {
+    /// POST `streaming.task` (repeat, async).
+    Http,
+    /// A pipecat `TextFrame` on the chat WebSocket.
+    ChatSocket(ChatSocket),
+    /// A LiveKit user packet on the client's publisher `_reliable`.
+    LiveKitData(PublisherChannel),
+}
+
+type ChatSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One connected session with a viewer, and what each sample needs to speak and interrupt.
+struct Room {
+    client: reqwest::Client,
+    base: String,
+    bearer: String,
+    id: String,
+    viewer: Viewer,
+}
+
+impl Room {
+    /// Speaks, waits for `avatar_start_talking` at the viewer, then interrupts and waits for
+    /// `avatar_stop_talking`; returns the time from speak to start talking.
+    async fn sample(&mut self, speaker: &mut Speaker) -> Duration {
+        use futures_util::SinkExt;
+        use prost::Message as _;
+        let started = Instant::now();
+        match speaker {
+            Speaker::Http => {
+                post_json(
+                    &self.client,
+                    format!("{}/v1/streaming.task", self.base),
+                    ("authorization", &self.bearer),
+                    json!({"session_id": self.id, "text": "hello there", "task_mode": "async", "task_type": "repeat"}),
+                )
+                .await;
+            }
+            Speaker::ChatSocket(chat) => {
+                let frame = understudy_proto::pipecat::Frame::text("hello there").encode_to_vec();
+                chat.send(Message::Binary(frame.into()))
+                    .await
+                    .expect("send");
+            }
+            Speaker::LiveKitData(publisher) => publisher.publish(br#""hello there""#).await,
+        }
+        while !matches!(
+            self.viewer.next_event().await,
+            DataChannelEvent::AvatarStartTalking { .. }
+        ) {}
+        let took = started.elapsed();
+        post_json(
+            &self.client,
+            format!("{}/v1/streaming.interrupt", self.base),
+            ("authorization", &self.bearer),
+            json!({"session_id": self.id}),
+        )
+        .await;
+        while !matches!(
+            self.viewer.next_event().await,
+            DataChannelEvent::AvatarStopTalking { .. }
+        ) {}
+        took
+    }
+}
+
+/// One message from one plain webrtc-rs peer to the other.
+async fn bare_sample(bare: &mut BareChannel) -> Duration {
+    let started = Instant::now();
+    bare.sender
+        .send(bytes::BytesMut::from(
+            &b"{\"type\":\"avatar_start_talking\"}"[..],
+        ))
+        .await
+        .expect("send");
+    bare.received.recv().await.expect("message");
+    started.elapsed()
+}
+
+/// Samples per path in the from-idle pass.
+const IDLE_SAMPLES: usize = 1000;
 
 fn latency(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -38,35 +127,41 @@ fn latency(c: &mut Criterion) {
     let base = server.uri();
     let client = http_client();
     let (token, id, url, access) = runtime.block_on(start_session(&client, &base));
-    let viewer = Arc::new(Mutex::new(runtime.block_on(Viewer::join(&url, &access))));
-    let bare = Arc::new(Mutex::new(runtime.block_on(BareChannel::connect())));
-    let bare_hist = Arc::new(std::sync::Mutex::new(
-        Histogram::<u64>::new(3).expect("histogram"),
-    ));
-    let speak_hist = Arc::new(std::sync::Mutex::new(
-        Histogram::<u64>::new(3).expect("histogram"),
-    ));
-    let data_hist = Arc::new(std::sync::Mutex::new(
-        Histogram::<u64>::new(3).expect("histogram"),
-    ));
-    let publisher =
-        Arc::new(runtime.block_on(async { viewer.lock().await.open_publisher(1).await }));
-    let socket_hist = Arc::new(std::sync::Mutex::new(
-        Histogram::<u64>::new(3).expect("histogram"),
-    ));
+    let mut viewer = runtime.block_on(Viewer::join(&url, &access));
+    let publisher = runtime.block_on(viewer.open_publisher(1));
     let chat_url = format!(
         "{}/v1/ws/streaming.chat?session_id={id}&session_token={token}",
         base.replace("http://", "ws://")
     );
-    let chat = Arc::new(Mutex::new(
-        runtime
-            .block_on(tokio_tungstenite::connect_async_with_config(
-                chat_url, None, true,
-            ))
-            .expect("chat socket")
-            .0,
-    ));
+    let chat = runtime
+        .block_on(tokio_tungstenite::connect_async_with_config(
+            chat_url, None, true,
+        ))
+        .expect("chat socket")
+        .0;
+    let room = Arc::new(Mutex::new(Room {
+        client: client.clone(),
+        base: base.clone(),
+        bearer: format!("Bearer {token}"),
+        id,
+        viewer,
+    }));
+    let bare = Arc::new(Mutex::new(runtime.block_on(BareChannel::connect())));
+    let paths = [
+        (
+            "livekit_data_speak_to_start_talking",
+            Speaker::LiveKitData(publisher),
+        ),
+        ("speak_to_start_talking", Speaker::Http),
+        (
+            "chat_socket_speak_to_start_talking",
+            Speaker::ChatSocket(chat),
+        ),
+    ]
+    .map(|(name, speaker)| (name, Arc::new(Mutex::new(speaker)), Arc::new(new_samples())));
 
+    // Back to back: every thread is awake, as under steady traffic.
+    let bare_hist = Arc::new(new_samples());
     let mut group = c.benchmark_group("event_latency");
     group.bench_function("bare_data_channel", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
@@ -75,15 +170,7 @@ fn latency(c: &mut Criterion) {
                 let mut bare = bare.lock().await;
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let started = Instant::now();
-                    bare.sender
-                        .send(bytes::BytesMut::from(
-                            &b"{\"type\":\"avatar_start_talking\"}"[..],
-                        ))
-                        .await
-                        .expect("send");
-                    bare.received.recv().await.expect("message");
-                    let took = started.elapsed();
+                    let took = bare_sample(&mut bare).await;
                     record(&hist, took);
                     total += took;
                 }
@@ -91,133 +178,56 @@ fn latency(c: &mut Criterion) {
             }
         })
     });
-    group.bench_function("speak_to_start_talking", |b| {
-        b.to_async(&runtime).iter_custom(|iters| {
-            let (viewer, client, base, token, id) = (Arc::clone(&viewer), client.clone(), base.clone(), token.clone(), id.clone());
-            let hist = Arc::clone(&speak_hist);
-            async move {
-                let mut viewer = viewer.lock().await;
-                let bearer = format!("Bearer {token}");
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let started = Instant::now();
-                    let task = post_json(&client, format!("{base}/v1/streaming.task"), ("authorization", &bearer), json!({"session_id": id, "text": "hello there", "task_mode": "async", "task_type": "repeat"})).await;
-                    let task_id = task["data"]["task_id"].as_str().expect("task id").to_owned();
-                    loop {
-                        if let DataChannelEvent::AvatarStartTalking { task_id: t } = viewer.next_event().await {
-                            if t == task_id {
-                                break;
-                            }
-                        }
+    for (name, speaker, hist) in &paths {
+        group.bench_function(*name, |b| {
+            b.to_async(&runtime).iter_custom(|iters| {
+                let (room, speaker, hist) =
+                    (Arc::clone(&room), Arc::clone(speaker), Arc::clone(hist));
+                async move {
+                    let (mut room, mut speaker) = (room.lock().await, speaker.lock().await);
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let took = room.sample(&mut speaker).await;
+                        record(&hist, took);
+                        total += took;
                     }
-                    let took = started.elapsed();
-                    record(&hist, took);
-                    total += took;
-                    post_json(&client, format!("{base}/v1/streaming.interrupt"), ("authorization", &bearer), json!({"session_id": id})).await;
-                    while !matches!(viewer.next_event().await, DataChannelEvent::AvatarStopTalking { .. }) {}
+                    total
                 }
-                total
-            }
-        })
-    });
-    group.bench_function("chat_socket_speak_to_start_talking", |b| {
-        b.to_async(&runtime).iter_custom(|iters| {
-            let (viewer, chat, client, base, token, id) = (
-                Arc::clone(&viewer),
-                Arc::clone(&chat),
-                client.clone(),
-                base.clone(),
-                token.clone(),
-                id.clone(),
-            );
-            let hist = Arc::clone(&socket_hist);
-            async move {
-                use futures_util::SinkExt;
-                use prost::Message as _;
-                let (mut viewer, mut chat) = (viewer.lock().await, chat.lock().await);
-                let frame = understudy_proto::pipecat::Frame::text("hello there").encode_to_vec();
-                let bearer = format!("Bearer {token}");
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let started = Instant::now();
-                    chat.send(tokio_tungstenite::tungstenite::Message::Binary(
-                        frame.clone().into(),
-                    ))
-                    .await
-                    .expect("send");
-                    while !matches!(
-                        viewer.next_event().await,
-                        DataChannelEvent::AvatarStartTalking { .. }
-                    ) {}
-                    let took = started.elapsed();
-                    record(&hist, took);
-                    total += took;
-                    post_json(
-                        &client,
-                        format!("{base}/v1/streaming.interrupt"),
-                        ("authorization", &bearer),
-                        json!({"session_id": id}),
-                    )
-                    .await;
-                    while !matches!(
-                        viewer.next_event().await,
-                        DataChannelEvent::AvatarStopTalking { .. }
-                    ) {}
-                }
-                total
-            }
-        })
-    });
-    group.bench_function("livekit_data_speak_to_start_talking", |b| {
-        b.to_async(&runtime).iter_custom(|iters| {
-            let (viewer, publisher, client, base, token, id) = (
-                Arc::clone(&viewer),
-                Arc::clone(&publisher),
-                client.clone(),
-                base.clone(),
-                token.clone(),
-                id.clone(),
-            );
-            let hist = Arc::clone(&data_hist);
-            async move {
-                let mut viewer = viewer.lock().await;
-                let bearer = format!("Bearer {token}");
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let started = Instant::now();
-                    publisher.publish(br#""hello there""#).await;
-                    while !matches!(
-                        viewer.next_event().await,
-                        DataChannelEvent::AvatarStartTalking { .. }
-                    ) {}
-                    let took = started.elapsed();
-                    record(&hist, took);
-                    total += took;
-                    post_json(
-                        &client,
-                        format!("{base}/v1/streaming.interrupt"),
-                        ("authorization", &bearer),
-                        json!({"session_id": id}),
-                    )
-                    .await;
-                    while !matches!(
-                        viewer.next_event().await,
-                        DataChannelEvent::AvatarStopTalking { .. }
-                    ) {}
-                }
-                total
-            }
-        })
-    });
+            })
+        });
+    }
     group.finish();
+    println!("back to back (every sample criterion took, warm-up included):");
     report(
         &bare_hist,
-        &[
-            ("livekit_data_speak_to_start_talking", &data_hist),
-            ("speak_to_start_talking", &speak_hist),
-            ("chat_socket_speak_to_start_talking", &socket_hist),
-        ],
+        &paths.each_ref().map(|(name, _, hist)| (*name, &**hist)),
     );
+
+    // From idle: a pause before each sample lets the runtime's threads park, as between the
+    // utterances of a real conversation; waking them is part of what a client waits for.
+    let (idle_bare, idle_paths) = runtime.block_on(async {
+        let idle_bare = new_samples();
+        let mut bare = bare.lock().await;
+        for _ in 0..IDLE_SAMPLES {
+            settle().await;
+            record(&idle_bare, bare_sample(&mut bare).await);
+        }
+        let mut room = room.lock().await;
+        let mut idle_paths = Vec::new();
+        for (name, speaker, _) in &paths {
+            let samples = new_samples();
+            let mut speaker = speaker.lock().await;
+            for _ in 0..IDLE_SAMPLES {
+                settle().await;
+                record(&samples, room.sample(&mut speaker).await);
+            }
+            idle_paths.push((*name, samples));
+        }
+        (idle_bare, idle_paths)
+    });
+    println!("from idle ({IDLE_SAMPLES} samples each, {IDLE_PAUSE:?} pause before each):");
+    let idle_paths: Vec<_> = idle_paths.iter().map(|(name, h)| (*name, h)).collect();
+    report(&idle_bare, &idle_paths);
 
     let mut group = c.benchmark_group("session_start");
     group.sample_size(10);

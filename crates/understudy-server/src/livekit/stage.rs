@@ -140,9 +140,12 @@ pub async fn run(
                 let was_talking = stage.narrator.is_talking();
                 let now = Instant::now();
                 stage.narrate(&state, &session_id, now);
-                // Events first: they are a few bytes, the key frame is several packets.
+                // Events first: they are a few bytes, the key frame is several packets. The
+                // yield lets the peer's driver put the event on the wire before the frame's
+                // packets queue behind it (about 50 µs of a speak's latency otherwise).
                 stage.flush().await;
                 if stage.narrator.is_talking() != was_talking {
+                    tokio::task::yield_now().await;
                     stage.send_frame(video.as_deref()).await;
                     next_frame_at = now + FRAME_INTERVAL;
                 }
