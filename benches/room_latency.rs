@@ -36,7 +36,7 @@ enum Speaker {
     /// POST `streaming.task` (repeat, async).
     Http,
     /// A pipecat `TextFrame` on the chat WebSocket.
-    ChatSocket(ChatSocket),
+    ChatSocket(Box<ChatSocket>),
     /// A LiveKit user packet on the client's publisher `_reliable`.
     LiveKitData(PublisherChannel),
 }
@@ -155,7 +155,7 @@ fn latency(c: &mut Criterion) {
         ("speak_to_start_talking", Speaker::Http),
         (
             "chat_socket_speak_to_start_talking",
-            Speaker::ChatSocket(chat),
+            Speaker::ChatSocket(Box::new(chat)),
         ),
     ]
     .map(|(name, speaker)| (name, Arc::new(Mutex::new(speaker)), Arc::new(new_samples())));
