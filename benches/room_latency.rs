@@ -59,6 +59,7 @@ impl Room {
     async fn sample(&mut self, speaker: &mut Speaker) -> Duration {
         use futures_util::SinkExt;
         use prost::Message as _;
+        let text_frame = understudy_proto::pipecat::Frame::text("hello there").encode_to_vec();
         let started = Instant::now();
         match speaker {
             Speaker::Http => {
@@ -71,8 +72,7 @@ impl Room {
                 .await;
             }
             Speaker::ChatSocket(chat) => {
-                let frame = understudy_proto::pipecat::Frame::text("hello there").encode_to_vec();
-                chat.send(Message::Binary(frame.into()))
+                chat.send(Message::Binary(text_frame.into()))
                     .await
                     .expect("send");
             }
