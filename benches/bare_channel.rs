@@ -72,6 +72,20 @@ impl std::fmt::Debug for BareChannel {
 }
 
 impl BareChannel {
+    /// Sends one event-sized message and returns the time until the other peer holds it.
+    ///
+    /// # Panics
+    /// When the channel has closed.
+    pub async fn sample(&mut self) -> Duration {
+        let started = std::time::Instant::now();
+        self.sender
+            .send(BytesMut::from(&b"{\"type\":\"avatar_start_talking\"}"[..]))
+            .await
+            .expect("send");
+        self.received.recv().await.expect("message");
+        started.elapsed()
+    }
+
     /// Connects two peers and opens one ordered, reliable channel between them.
     ///
     /// # Panics

@@ -148,6 +148,22 @@ pub fn record(hist: &std::sync::Mutex<Histogram<u64>>, took: Duration) {
 
 pub type Samples = std::sync::Mutex<Histogram<u64>>;
 
+/// A client of the chat WebSocket, as the benches hold it.
+pub type ChatSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the session's chat WebSocket with `TCP_NODELAY`, as browsers do.
+pub async fn chat_socket(base: &str, session_id: &str, token: &str) -> ChatSocket {
+    let url = format!(
+        "{}/v1/ws/streaming.chat?session_id={session_id}&session_token={token}",
+        base.replace("http://", "ws://")
+    );
+    tokio_tungstenite::connect_async_with_config(url, None, true)
+        .await
+        .expect("chat socket")
+        .0
+}
+
 /// An empty histogram of microseconds.
 pub fn new_samples() -> Samples {
     std::sync::Mutex::new(Histogram::new(3).expect("histogram"))

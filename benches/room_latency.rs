@@ -25,7 +25,8 @@ use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use understudy_benches::bare_channel::BareChannel;
 use understudy_benches::{
-    IDLE_PAUSE, http_client, new_samples, post_json, record, report, settle, start_session,
+    ChatSocket, IDLE_PAUSE, chat_socket, http_client, new_samples, post_json, record, report,
+    settle, start_session,
 };
 use understudy_e2e::livekit_viewer::{PublisherChannel, Viewer};
 use understudy_proto::events::DataChannelEvent;
@@ -40,9 +41,6 @@ enum Speaker {
     /// A LiveKit user packet on the client's publisher `_reliable`.
     LiveKitData(PublisherChannel),
 }
-
-type ChatSocket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// One connected session with a viewer, and what each sample needs to speak and interrupt.
 struct Room {
@@ -98,19 +96,6 @@ impl Room {
     }
 }
 
-/// One message from one plain webrtc-rs peer to the other.
-async fn bare_sample(bare: &mut BareChannel) -> Duration {
-    let started = Instant::now();
-    bare.sender
-        .send(bytes::BytesMut::from(
-            &b"{\"type\":\"avatar_start_talking\"}"[..],
-        ))
-        .await
-        .expect("send");
-    bare.received.recv().await.expect("message");
-    started.elapsed()
-}
-
 /// Samples per path in the from-idle pass.
 const IDLE_SAMPLES: usize = 1000;
 
@@ -129,16 +114,7 @@ fn latency(c: &mut Criterion) {
     let (token, id, url, access) = runtime.block_on(start_session(&client, &base));
     let mut viewer = runtime.block_on(Viewer::join(&url, &access));
     let publisher = runtime.block_on(viewer.open_publisher(1));
-    let chat_url = format!(
-        "{}/v1/ws/streaming.chat?session_id={id}&session_token={token}",
-        base.replace("http://", "ws://")
-    );
-    let chat = runtime
-        .block_on(tokio_tungstenite::connect_async_with_config(
-            chat_url, None, true,
-        ))
-        .expect("chat socket")
-        .0;
+    let chat = runtime.block_on(chat_socket(&base, &id, &token));
     let room = Arc::new(Mutex::new(Room {
         client: client.clone(),
         base: base.clone(),
@@ -170,7 +146,7 @@ fn latency(c: &mut Criterion) {
                 let mut bare = bare.lock().await;
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let took = bare_sample(&mut bare).await;
+                    let took = bare.sample().await;
                     record(&hist, took);
                     total += took;
                 }
@@ -210,7 +186,7 @@ fn latency(c: &mut Criterion) {
         let mut bare = bare.lock().await;
         for _ in 0..IDLE_SAMPLES {
             settle().await;
-            record(&idle_bare, bare_sample(&mut bare).await);
+            record(&idle_bare, bare.sample().await);
         }
         let mut room = room.lock().await;
         let mut idle_paths = Vec::new();

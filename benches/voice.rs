@@ -10,7 +10,6 @@
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use futures_util::{SinkExt, StreamExt};
-use hdrhistogram::Histogram;
 use prost::Message as _;
 use serde_json::json;
 use std::hint::black_box;
@@ -19,7 +18,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use understudy_benches::bare_channel::BareChannel;
-use understudy_benches::{http_client, post_json, record, report, start_session};
+use understudy_benches::{
+    chat_socket, http_client, new_samples, post_json, record, report, start_session,
+};
 use understudy_e2e::chat_client::{FRAME_SAMPLES, audio_frames};
 use understudy_e2e::livekit_viewer::Viewer;
 use understudy_proto::events::DataChannelEvent;
@@ -87,17 +88,7 @@ fn turn_latency(c: &mut Criterion) {
     let (token, id, url, access) = runtime.block_on(start_session(&client, &base));
     let viewer = Arc::new(Mutex::new(runtime.block_on(Viewer::join(&url, &access))));
     let bare = Arc::new(Mutex::new(runtime.block_on(BareChannel::connect())));
-    let chat_url = format!(
-        "{}/v1/ws/streaming.chat?session_id={id}&session_token={token}",
-        base.replace("http://", "ws://")
-    );
-    let (chat, mut chat_events) = runtime
-        .block_on(tokio_tungstenite::connect_async_with_config(
-            chat_url, None, true,
-        ))
-        .expect("chat socket")
-        .0
-        .split();
+    let (chat, mut chat_events) = runtime.block_on(chat_socket(&base, &id, &token)).split();
     // The socket's user_start / user_stop are read and dropped, so they never back up.
     runtime.spawn(async move { while chat_events.next().await.is_some() {} });
     let chat = Arc::new(Mutex::new(chat));
@@ -108,8 +99,8 @@ fn turn_latency(c: &mut Criterion) {
     let last = silence.pop().expect("frames");
     lead_in.extend(silence);
 
-    let bare_hist = Arc::new(std::sync::Mutex::new(Histogram::new(3).expect("histogram")));
-    let turn_hist = Arc::new(std::sync::Mutex::new(Histogram::new(3).expect("histogram")));
+    let bare_hist = Arc::new(new_samples());
+    let turn_hist = Arc::new(new_samples());
     let mut group = c.benchmark_group("turn_latency");
     group.bench_function("bare_data_channel", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
@@ -118,15 +109,7 @@ fn turn_latency(c: &mut Criterion) {
                 let mut bare = bare.lock().await;
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let started = Instant::now();
-                    bare.sender
-                        .send(bytes::BytesMut::from(
-                            &b"{\"type\":\"avatar_start_talking\"}"[..],
-                        ))
-                        .await
-                        .expect("send");
-                    bare.received.recv().await.expect("message");
-                    let took = started.elapsed();
+                    let took = bare.sample().await;
                     record(&hist, took);
                     total += took;
                 }

@@ -204,6 +204,19 @@ impl TestEnv {
         (token, id)
     }
 
+    /// Asserts that the session outlived whatever the test threw at it: `keep_alive` succeeds.
+    pub async fn assert_alive(&self, token: &str, session_id: &str) {
+        assert_success(
+            &self
+                .post(
+                    "/v1/streaming.keep_alive",
+                    token,
+                    json!({"session_id": session_id}),
+                )
+                .await,
+        );
+    }
+
     /// The session's state as `/v2/streaming.list` reports it.
     pub async fn status_of(&self, token: &str, session_id: &str) -> String {
         let (_, body) = self.get("/v2/streaming.list?page_size=100", token).await;

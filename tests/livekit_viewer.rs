@@ -203,37 +203,17 @@ impl Viewer {
             other => panic!("expected the subscriber offer, got {other:?}"),
         };
 
-        let mut media_engine = MediaEngine::default();
-        media_engine.register_default_codecs().expect("codecs");
-        let registry = register_default_interceptors(Registry::new(), &mut media_engine)
-            .expect("interceptors");
-        let settings = SettingEngineBuilder::new()
-            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-            .with_include_loopback_candidate(true)
-            .with_ice_connection_attempts(Some(Duration::from_millis(10)), None)
-            .build();
         let (events_tx, events) = mpsc::channel(1024);
         let (connected_tx, connected) = watch::channel(false);
         let (gathered_tx, mut gathered) = watch::channel(false);
         let media = Arc::new(MediaCounts::default());
-        let handler = Arc::new(Handler {
+        let pc = loopback_peer(Handler {
             events: events_tx,
             media: Arc::clone(&media),
             connected: connected_tx,
             gathered: gathered_tx,
-        });
-        let pc: Arc<dyn PeerConnection> = Arc::new(
-            PeerConnectionBuilder::new()
-                .with_configuration(RTCConfigurationBuilder::new().build())
-                .with_media_engine(media_engine)
-                .with_setting_engine(settings)
-                .with_interceptor_registry(registry)
-                .with_handler(handler)
-                .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
-                .build()
-                .await
-                .expect("viewer peer"),
-        );
+        })
+        .await;
         pc.set_remote_description(RTCSessionDescription::offer(offer.sdp).expect("offer SDP"))
             .await
             .expect("apply offer");
@@ -308,32 +288,16 @@ impl Viewer {
     /// # Panics
     /// When any step fails, the answer does not echo `offer_id`, or a wait times out.
     pub async fn open_publisher(&mut self, offer_id: u32) -> PublisherChannel {
-        let mut media_engine = MediaEngine::default();
-        media_engine.register_default_codecs().expect("codecs");
-        let settings = SettingEngineBuilder::new()
-            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-            .with_include_loopback_candidate(true)
-            .build();
         let (gathered_tx, mut gathered) = watch::channel(false);
         let (connected_tx, _connected) = watch::channel(false);
         let (events_tx, _events) = mpsc::channel(1);
-        let handler = Arc::new(Handler {
+        let pc = loopback_peer(Handler {
             events: events_tx,
             media: Arc::new(MediaCounts::default()),
             connected: connected_tx,
             gathered: gathered_tx,
-        });
-        let pc: Arc<dyn PeerConnection> = Arc::new(
-            PeerConnectionBuilder::new()
-                .with_configuration(RTCConfigurationBuilder::new().build())
-                .with_media_engine(media_engine)
-                .with_setting_engine(settings)
-                .with_handler(handler)
-                .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
-                .build()
-                .await
-                .expect("publisher peer"),
-        );
+        })
+        .await;
         let channel = pc
             .create_data_channel("_reliable", None)
             .await
@@ -459,4 +423,31 @@ async fn signal_loop(
             },
         }
     }
+}
+
+/// A webrtc-rs peer on 127.0.0.1 as a browser would be on loopback: default codecs and
+/// interceptors, no mDNS, loopback candidates, and ICE checks every 10 ms while connecting
+/// (webrtc-rs's default 200 ms would be most of a join).
+async fn loopback_peer(handler: Handler) -> Arc<dyn PeerConnection> {
+    let mut media_engine = MediaEngine::default();
+    media_engine.register_default_codecs().expect("codecs");
+    let registry =
+        register_default_interceptors(Registry::new(), &mut media_engine).expect("interceptors");
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .with_include_loopback_candidate(true)
+        .with_ice_connection_attempts(Some(Duration::from_millis(10)), None)
+        .build();
+    Arc::new(
+        PeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_media_engine(media_engine)
+            .with_setting_engine(settings)
+            .with_interceptor_registry(registry)
+            .with_handler(Arc::new(handler))
+            .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+            .build()
+            .await
+            .expect("loopback peer"),
+    )
 }

@@ -102,14 +102,7 @@ async fn a_body_over_one_mebibyte_is_413() {
         )
         .await;
     assert_error(&answer, 413, 413);
-    assert_success(
-        &env.post(
-            "/v1/streaming.keep_alive",
-            &token,
-            json!({"session_id": id}),
-        )
-        .await,
-    );
+    env.assert_alive(&token, &id).await;
 }
 
 #[tokio::test]

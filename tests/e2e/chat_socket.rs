@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use understudy_e2e::chat_client::{WAIT, connect};
-use understudy_e2e::{TestEnv, assert_success, tls_config};
+use understudy_e2e::{TestEnv, tls_config};
 use understudy_proto::pipecat::Frame;
 
 /// The HTTP status and HeyGen body of a refused upgrade.
@@ -89,14 +89,7 @@ async fn garbage_and_unknown_frames_are_dropped_without_harm() {
         }
     }
     assert!(speaking_task(&env).await.is_null(), "nothing was spoken");
-    assert_success(
-        &env.post(
-            "/v1/streaming.keep_alive",
-            &token,
-            json!({"session_id": id}),
-        )
-        .await,
-    );
+    env.assert_alive(&token, &id).await;
 }
 
 #[tokio::test]

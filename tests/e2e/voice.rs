@@ -10,7 +10,7 @@ use understudy_e2e::chat_client::{
     audio_frame, audio_frames, close_frame, connect, next_event, round_trip, send_all,
 };
 use understudy_e2e::livekit_viewer::Viewer;
-use understudy_e2e::{TestEnv, assert_error, assert_success, rest_config};
+use understudy_e2e::{TestEnv, assert_error, rest_config};
 use understudy_proto::events::DataChannelEvent;
 use understudy_server::ServerConfig;
 
@@ -131,14 +131,7 @@ async fn audio_nobody_can_hear_closes_the_socket_with_1007() {
         assert!(frame.reason.contains(why), "{}", frame.reason);
     }
     // The session is unharmed.
-    assert_success(
-        &env.post(
-            "/v1/streaming.keep_alive",
-            &token,
-            json!({"session_id": id}),
-        )
-        .await,
-    );
+    env.assert_alive(&token, &id).await;
 }
 
 #[tokio::test]
@@ -364,14 +357,7 @@ async fn livekit_text_becomes_a_talk_task_and_bad_packets_are_dropped() {
     ));
     let session = dump(&env, &id).await;
     assert_eq!(session["user_turns"], 0, "push-to-talk is off: {session}");
-    assert_success(
-        &env.post(
-            "/v1/streaming.keep_alive",
-            &token,
-            json!({"session_id": id}),
-        )
-        .await,
-    );
+    env.assert_alive(&token, &id).await;
 }
 
 #[tokio::test]
