@@ -148,6 +148,31 @@ pub fn record(hist: &std::sync::Mutex<Histogram<u64>>, took: Duration) {
 
 pub type Samples = std::sync::Mutex<Histogram<u64>>;
 
+/// Adds the baseline to `group`: `bare_data_channel`, one message between two plain webrtc-rs
+/// peers, every sample also recorded in `hist`.
+pub fn bench_bare_channel(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    bare: &std::sync::Arc<tokio::sync::Mutex<bare_channel::BareChannel>>,
+    hist: &std::sync::Arc<Samples>,
+) {
+    group.bench_function("bare_data_channel", |b| {
+        b.to_async(runtime).iter_custom(|iters| {
+            let (bare, hist) = (std::sync::Arc::clone(bare), std::sync::Arc::clone(hist));
+            async move {
+                let mut bare = bare.lock().await;
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let took = bare.sample().await;
+                    record(&hist, took);
+                    total += took;
+                }
+                total
+            }
+        })
+    });
+}
+
 /// A client of the chat WebSocket, as the benches hold it.
 pub type ChatSocket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

@@ -25,8 +25,8 @@ use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use understudy_benches::bare_channel::BareChannel;
 use understudy_benches::{
-    ChatSocket, IDLE_PAUSE, chat_socket, http_client, new_samples, post_json, record, report,
-    settle, start_session,
+    ChatSocket, IDLE_PAUSE, bench_bare_channel, chat_socket, http_client, new_samples, post_json,
+    record, report, settle, start_session,
 };
 use understudy_e2e::livekit_viewer::{PublisherChannel, Viewer};
 use understudy_proto::events::DataChannelEvent;
@@ -139,21 +139,7 @@ fn latency(c: &mut Criterion) {
     // Back to back: every thread is awake, as under steady traffic.
     let bare_hist = Arc::new(new_samples());
     let mut group = c.benchmark_group("event_latency");
-    group.bench_function("bare_data_channel", |b| {
-        b.to_async(&runtime).iter_custom(|iters| {
-            let (bare, hist) = (Arc::clone(&bare), Arc::clone(&bare_hist));
-            async move {
-                let mut bare = bare.lock().await;
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let took = bare.sample().await;
-                    record(&hist, took);
-                    total += took;
-                }
-                total
-            }
-        })
-    });
+    bench_bare_channel(&mut group, &runtime, &bare, &bare_hist);
     for (name, speaker, hist) in &paths {
         group.bench_function(*name, |b| {
             b.to_async(&runtime).iter_custom(|iters| {

@@ -19,7 +19,8 @@ use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use understudy_benches::bare_channel::BareChannel;
 use understudy_benches::{
-    chat_socket, http_client, new_samples, post_json, record, report, start_session,
+    bench_bare_channel, chat_socket, http_client, new_samples, post_json, record, report,
+    start_session,
 };
 use understudy_e2e::chat_client::{FRAME_SAMPLES, audio_frames};
 use understudy_e2e::livekit_viewer::Viewer;
@@ -102,21 +103,7 @@ fn turn_latency(c: &mut Criterion) {
     let bare_hist = Arc::new(new_samples());
     let turn_hist = Arc::new(new_samples());
     let mut group = c.benchmark_group("turn_latency");
-    group.bench_function("bare_data_channel", |b| {
-        b.to_async(&runtime).iter_custom(|iters| {
-            let (bare, hist) = (Arc::clone(&bare), Arc::clone(&bare_hist));
-            async move {
-                let mut bare = bare.lock().await;
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let took = bare.sample().await;
-                    record(&hist, took);
-                    total += took;
-                }
-                total
-            }
-        })
-    });
+    bench_bare_channel(&mut group, &runtime, &bare, &bare_hist);
     group.bench_function("user_stop_to_start_talking", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
             let (viewer, chat, hist) = (

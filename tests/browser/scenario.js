@@ -52,22 +52,30 @@ function namesFor(events, taskId) {
   return events.filter((e) => e.detail && e.detail.task_id === taskId).map((e) => e.name);
 }
 
-async function runSdk({ base, apiKey }) {
-  const SDK = window.SDK;
-  const StreamingAvatar = SDK.default;
-  const { StreamingEvents, TaskType, TaskMode, AvatarQuality } = SDK;
-  const result = {};
-  const events = [];
+// A StreamingAvatar of the page's SDK with a fresh token, recording every event it emits in
+// order; `streamReady()` resolves to STREAM_READY's MediaStream.
+async function recordingAvatar(base, apiKey) {
+  const { default: StreamingAvatar, StreamingEvents } = window.SDK;
   const avatar = new StreamingAvatar({ token: await mintToken(base, apiKey), basePath: base });
+  const events = [];
   for (const name of Object.values(StreamingEvents)) {
     avatar.on(name, (e) => events.push({ name, detail: e.detail, at: performance.now() }));
   }
   let stream = null;
   avatar.on(StreamingEvents.STREAM_READY, (e) => { stream = e.detail; });
+  return { avatar, events, streamReady: () => waitFor(() => stream, 20000, 'STREAM_READY') };
+}
+
+async function runSdk({ base, apiKey }) {
+  const SDK = window.SDK;
+  const StreamingAvatar = SDK.default;
+  const { TaskType, TaskMode, AvatarQuality } = SDK;
+  const result = {};
+  const { avatar, events, streamReady } = await recordingAvatar(base, apiKey);
 
   const session = await avatar.createStartAvatar({ avatarName: 'default', quality: AvatarQuality.Low });
   result.session_id = session && session.session_id;
-  await waitFor(() => stream, 20000, 'STREAM_READY');
+  const stream = await streamReady();
   result.tracks = { video: stream.getVideoTracks().length, audio: stream.getAudioTracks().length };
   const video = await attach(stream);
   result.size = [video.videoWidth, video.videoHeight];

@@ -6,17 +6,9 @@
 const USER_EVENTS = ['user_start', 'user_talking_message', 'user_stop', 'user_end_message'];
 
 async function runVoice({ base, apiKey, transport, pushToTalk }) {
-  const SDK = window.SDK;
-  const StreamingAvatar = SDK.default;
-  const { StreamingEvents, AvatarQuality, VoiceChatTransport } = SDK;
+  const { AvatarQuality, VoiceChatTransport } = window.SDK;
   const result = {};
-  const events = [];
-  const avatar = new StreamingAvatar({ token: await mintToken(base, apiKey), basePath: base });
-  for (const name of Object.values(StreamingEvents)) {
-    avatar.on(name, (e) => events.push({ name, detail: e.detail, at: performance.now() }));
-  }
-  let stream = null;
-  avatar.on(StreamingEvents.STREAM_READY, (e) => { stream = e.detail; });
+  const { avatar, events, streamReady } = await recordingAvatar(base, apiKey);
   const startsSince = (index) => events.slice(index).filter((e) => e.name === 'user_start').length;
 
   const session = await avatar.createStartAvatar({
@@ -25,8 +17,7 @@ async function runVoice({ base, apiKey, transport, pushToTalk }) {
     voiceChatTransport: transport === 'livekit' ? VoiceChatTransport.LIVEKIT : VoiceChatTransport.WEBSOCKET,
     enablePushToTalk: pushToTalk,
   });
-  await waitFor(() => stream, 20000, 'STREAM_READY');
-  await attach(stream);
+  await attach(await streamReady());
   if (transport === 'livekit') {
     // speak() in TALK + ASYNC travels as a LiveKit data packet on this transport.
     const before = events.length;
