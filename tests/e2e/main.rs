@@ -13,6 +13,7 @@ mod livekit_http;
 mod properties;
 mod room;
 mod sdk;
+mod sdk_realtime;
 mod sessions;
 mod snapshots;
 mod tasks;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 use streaming_avatar::proto::rest::session::NewSessionRequest;
-use streaming_avatar::{Error, SpeakRequest, StreamingAvatar};
+use streaming_avatar::{Error, SessionOptions, SpeakRequest, StreamingAvatar};
 use understudy_e2e::{KEY, TestEnv};
 use understudy_server::ServerConfig;
 
@@ -30,52 +30,68 @@ async fn the_sdk_runs_a_whole_session() {
     })
     .await;
     let avatar = sdk_for(&env).await;
-    let session = avatar
-        .create_start_avatar(&NewSessionRequest {
-            avatar_name: Some("default".into()),
-            ..Default::default()
-        })
+    // REST only: this mock connects sessions on `start`, nobody joins the room.
+    let mut session = avatar
+        .create_start_avatar_with(
+            &NewSessionRequest {
+                avatar_name: Some("default".into()),
+                ..Default::default()
+            },
+            SessionOptions::default().join_room(false),
+        )
         .await
         .unwrap();
-    assert!(session.access_token.is_some());
+    assert!(session.info().access_token.is_some());
     let listed = avatar.list_sessions().await.unwrap();
-    assert_eq!(listed.sessions[0].session_id, session.session_id);
+    assert_eq!(listed.sessions[0].session_id, session.session_id());
 
-    let task = avatar
+    let task = session
         .speak(&SpeakRequest::repeat("one two three").sync())
         .await
-        .unwrap();
+        .unwrap()
+        .expect("HTTP answers the task");
     assert!(task.duration_ms > 0.0);
-    avatar.speak(&SpeakRequest::talk("hello")).await.unwrap();
-    avatar.interrupt().await.unwrap();
-    avatar.start_listening().await.unwrap();
-    avatar.stop_listening().await.unwrap();
-    avatar.keep_alive().await.unwrap();
+    // TALK + ASYNC goes over the chat socket, as SDK 2.1.0 sends it: no task in the answer.
+    assert!(
+        session
+            .speak(&SpeakRequest::talk("hello"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    session.interrupt().await.unwrap();
+    session.start_listening().await.unwrap();
+    session.stop_listening().await.unwrap();
+    session.keep_alive().await.unwrap();
     assert_eq!(avatar.list_avatars().await.unwrap()[0].avatar_id, "default");
     assert_eq!(avatar.list_session_history(1, 10).await.unwrap().total, 1);
-    avatar.stop_avatar().await.unwrap();
-    assert!(avatar.session_id().is_none());
+    session.stop().await.unwrap();
+    assert_eq!(session.running_tasks(), 0);
+    assert!(avatar.list_sessions().await.unwrap().sessions.is_empty());
 }
 
 #[tokio::test]
 async fn heygen_errors_reach_the_sdk_intact() {
     let env = TestEnv::start().await;
     let avatar = sdk_for(&env).await;
-    avatar
+    let mut session = avatar
         .new_session(&NewSessionRequest::default())
         .await
         .unwrap();
-    let id = avatar.session_id().unwrap();
+    let info = session.info().clone();
 
     // A task before start: 10001.
-    let err = avatar.speak(&SpeakRequest::repeat("hi")).await.unwrap_err();
+    let err = session
+        .speak(&SpeakRequest::repeat("hi"))
+        .await
+        .unwrap_err();
     assert_eq!((err.status(), err.code()), (Some(400), Some(10001)));
 
-    avatar.stop_avatar().await.unwrap();
-    avatar.attach_session(id);
-    let err = avatar.keep_alive().await.unwrap_err();
+    session.stop().await.unwrap();
+    let mut again = avatar.attach_session(info, SessionOptions::default());
+    let err = again.keep_alive().await.unwrap_err();
     assert!(err.is_session_closed(), "{err}");
-    let err = avatar.stop_avatar().await.unwrap_err();
+    let err = again.stop().await.unwrap_err();
     assert!(err.is_session_not_found(), "{err}");
 
     let bad = StreamingAvatar::builder()
@@ -98,7 +114,7 @@ async fn the_sdk_sees_the_concurrency_limit() {
         ..understudy_e2e::rest_config()
     })
     .await;
-    sdk_for(&env)
+    let _first = sdk_for(&env)
         .await
         .new_session(&NewSessionRequest::default())
         .await

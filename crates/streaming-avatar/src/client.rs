@@ -1,41 +1,20 @@
-//! `StreamingAvatar`: a cheap, cloneable handle over one HTTP client and, like the official SDK,
-//! the id of the session it is driving. Its methods map one-to-one onto the REST endpoints.
+//! `StreamingAvatar`: the account-level client, a cheap, cloneable handle over one HTTP client
+//! and the credentials. It mints tokens, lists, and makes [`Session`]s; everything a session
+//! does lives on the session, which owns its id, room and chat socket.
 
 use crate::error::{ApiFailure, Error};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use std::sync::{Arc, Mutex};
+use crate::rest::{Credentials, Rest, decode};
+use crate::session::{Session, SessionOptions};
+use std::sync::Arc;
 use std::time::Duration;
-use understudy_proto::rest::SessionIdRequest;
+use understudy_proto::TokenEnvelope;
 use understudy_proto::rest::avatar::StreamingAvatarInfo;
 use understudy_proto::rest::list::{ListSessionsData, SessionHistoryPage};
-use understudy_proto::rest::session::{
-    NewSessionData, NewSessionRequest, StartSessionRequest, VideoEncoding,
-};
-use understudy_proto::rest::task::{TaskData, TaskMode, TaskRequest, TaskType};
+use understudy_proto::rest::session::{NewSessionData, NewSessionRequest, VideoEncoding};
 use understudy_proto::rest::token::{CreateTokenData, CreateTokenRequest};
-use understudy_proto::{ApiEnvelope, SUCCESS_CODE, TokenEnvelope};
 
 /// The real service.
 pub const DEFAULT_BASE_PATH: &str = "https://api.heygen.com";
-
-/// How the client authenticates.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credentials {
-    /// A session token from `create_token`, sent as `Authorization: Bearer`; what browsers hold.
-    Token(String),
-    /// The account's API key, sent as `X-Api-Key`; only servers should hold it.
-    ApiKey(String),
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Credentials::Token(_) => f.write_str("Token(<redacted>)"),
-            Credentials::ApiKey(_) => f.write_str("ApiKey(<redacted>)"),
-        }
-    }
-}
 
 /// What `speak` sends: the text, and the official SDK's `taskType` / `taskMode`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +23,8 @@ pub struct SpeakRequest {
     pub task_type: TaskType,
     pub task_mode: TaskMode,
 }
+
+use understudy_proto::rest::task::{TaskMode, TaskType};
 
 impl SpeakRequest {
     /// Say `text` verbatim, answering at once (`repeat`, `async`).
@@ -135,34 +116,32 @@ impl StreamingAvatarBuilder {
                 self.base_path
             )));
         }
+        let tls = crate::tls::client_config(&self.extra_roots_pem)?;
+        let mut socket_tls = tls.clone();
+        // WebSockets upgrade over HTTP/1.1 only.
+        socket_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(crate::tls::client_config(&self.extra_roots_pem)?)
+            .tls_backend_preconfigured(tls)
             .timeout(self.timeout)
             .build()
             .map_err(|e| Error::Config(e.to_string()))?;
         Ok(StreamingAvatar {
-            inner: Arc::new(Inner {
+            rest: Rest::new(
                 http,
-                base_path: self.base_path.trim_end_matches('/').to_owned(),
+                self.base_path.trim_end_matches('/').to_owned(),
                 credentials,
-                session_id: Mutex::new(None),
-            }),
+            ),
+            socket_tls: Arc::new(socket_tls),
         })
     }
 }
 
-/// A client of the Streaming Avatar API. Clones share the connection pool and the session.
+/// A client of the Streaming Avatar API. Clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct StreamingAvatar {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    http: reqwest::Client,
-    base_path: String,
-    credentials: Credentials,
-    session_id: Mutex<Option<String>>,
+    rest: Rest,
+    /// TLS for the signalling and chat sockets (same roots as HTTP, HTTP/1.1 only).
+    socket_tls: Arc<rustls::ClientConfig>,
 }
 
 impl StreamingAvatar {
@@ -179,29 +158,19 @@ impl StreamingAvatar {
     }
 
     pub fn base_path(&self) -> &str {
-        &self.inner.base_path
+        self.rest.base_path()
     }
 
-    /// The session this client drives, once `new_session` or `attach_session` set it.
-    pub fn session_id(&self) -> Option<String> {
-        self.inner
-            .session_id
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    pub fn credentials(&self) -> &Credentials {
+        self.rest.credentials()
     }
 
-    /// Drive a session created elsewhere (e.g. by a backend), like SDK 2.0.15's `startAvatar`.
-    pub fn attach_session(&self, session_id: impl Into<String>) {
-        *self
-            .inner
-            .session_id
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(session_id.into());
+    pub(crate) fn rest(&self) -> &Rest {
+        &self.rest
     }
 
-    fn require_session(&self) -> Result<String, Error> {
-        self.session_id().ok_or(Error::NoSession)
+    pub(crate) fn socket_tls(&self) -> Arc<rustls::ClientConfig> {
+        Arc::clone(&self.socket_tls)
     }
 
     /// `POST /v1/streaming.create_token`: trade the API key for a one-session token.
@@ -209,11 +178,12 @@ impl StreamingAvatar {
     /// # Errors
     /// [`Error::ApiKeyRequired`] on a token client; otherwise any API or transport failure.
     pub async fn create_token(&self) -> Result<String, Error> {
-        if !matches!(self.inner.credentials, Credentials::ApiKey(_)) {
+        if !matches!(self.rest.credentials(), Credentials::ApiKey(_)) {
             return Err(Error::ApiKeyRequired);
         }
-        let url = self.url("/v1/streaming.create_token");
+        let url = self.rest.url("/v1/streaming.create_token");
         let (status, body) = self
+            .rest
             .send(
                 reqwest::Method::POST,
                 &url,
@@ -232,109 +202,73 @@ impl StreamingAvatar {
         }
     }
 
-    /// `POST /v1/streaming.new`. Like the official SDK it fills `version: "v2"`,
-    /// `video_encoding: "H264"` and `source: "sdk"` when unset, and remembers the session id.
+    /// `POST /v1/streaming.new` with the default [`SessionOptions`]: a session in state `new`,
+    /// not yet started. Like the official SDK it fills `version: "v2"`, `video_encoding:
+    /// "H264"` and `source: "sdk"` when unset.
     ///
     /// # Errors
     /// Any API failure (401, 10007 concurrency, 400006 bad params) or transport failure.
-    pub async fn new_session(&self, request: &NewSessionRequest) -> Result<NewSessionData, Error> {
+    pub async fn new_session(&self, request: &NewSessionRequest) -> Result<Session, Error> {
+        self.new_session_with(request, SessionOptions::default())
+            .await
+    }
+
+    /// `POST /v1/streaming.new` with `options`, which also fill the request's voice-transport
+    /// and silence fields (`ia_is_livekit_transport`, `silence_response`) as the SDK does.
+    ///
+    /// # Errors
+    /// As [`StreamingAvatar::new_session`].
+    pub async fn new_session_with(
+        &self,
+        request: &NewSessionRequest,
+        options: SessionOptions,
+    ) -> Result<Session, Error> {
         let mut request = request.clone();
         request.version.get_or_insert_with(|| "v2".to_owned());
         request.video_encoding.get_or_insert(VideoEncoding::H264);
         request.source.get_or_insert_with(|| "sdk".to_owned());
-        let data: NewSessionData = self.call("/v1/streaming.new", &request).await?;
-        self.attach_session(data.session_id.clone());
-        Ok(data)
+        request
+            .ia_is_livekit_transport
+            .get_or_insert(options.voice_chat_transport == crate::VoiceChatTransport::LiveKit);
+        request
+            .silence_response
+            .get_or_insert(options.use_silence_prompt);
+        let data: NewSessionData = self.rest.call("/v1/streaming.new", &request).await?;
+        Ok(Session::new(self.clone(), data, options))
     }
 
-    /// `POST /v1/streaming.start` for the current session.
+    /// `new_session` then [`Session::start`]: the official SDK's `createStartAvatar`. Returns
+    /// once the room is joined and the chat socket is open; `StreamReady` follows when both of
+    /// the avatar's tracks are subscribed.
     ///
     /// # Errors
-    /// [`Error::NoSession`], or the API's state errors (10002, 10003, 10005).
-    pub async fn start_session(&self) -> Result<(), Error> {
-        let session_id = self.require_session()?;
-        self.call_empty(
-            "/v1/streaming.start",
-            &StartSessionRequest {
-                session_id,
-                sdp: None,
-            },
-        )
-        .await
+    /// The first failure; a session that was created but could not start is stopped.
+    pub async fn create_start_avatar(&self, request: &NewSessionRequest) -> Result<Session, Error> {
+        self.create_start_avatar_with(request, SessionOptions::default())
+            .await
     }
 
-    /// `new_session` then `start_session`: the REST half of the SDK's `createStartAvatar`.
+    /// [`StreamingAvatar::create_start_avatar`] with options.
     ///
     /// # Errors
-    /// The first failure of the two calls.
-    pub async fn create_start_avatar(
+    /// As [`StreamingAvatar::create_start_avatar`].
+    pub async fn create_start_avatar_with(
         &self,
         request: &NewSessionRequest,
-    ) -> Result<NewSessionData, Error> {
-        let data = self.new_session(request).await?;
-        self.start_session().await?;
-        Ok(data)
+        options: SessionOptions,
+    ) -> Result<Session, Error> {
+        let mut session = self.new_session_with(request, options).await?;
+        if let Err(e) = session.start().await {
+            let _ = session.stop().await;
+            return Err(e);
+        }
+        Ok(session)
     }
 
-    /// `POST /v1/streaming.task`.
-    ///
-    /// # Errors
-    /// [`Error::NoSession`], 400006 before the client joined, 10005 once closed.
-    pub async fn speak(&self, request: &SpeakRequest) -> Result<TaskData, Error> {
-        let body = TaskRequest {
-            session_id: self.require_session()?,
-            text: request.text.clone(),
-            task_type: Some(request.task_type),
-            task_mode: Some(request.task_mode),
-            interrupt: None,
-        };
-        self.call("/v1/streaming.task", &body).await
-    }
-
-    /// `POST /v1/streaming.interrupt`.
-    ///
-    /// # Errors
-    /// [`Error::NoSession`] or the API's state errors.
-    pub async fn interrupt(&self) -> Result<(), Error> {
-        self.session_call("/v1/streaming.interrupt").await
-    }
-
-    /// `POST /v1/streaming.start_listening`.
-    ///
-    /// # Errors
-    /// [`Error::NoSession`] or the API's state errors.
-    pub async fn start_listening(&self) -> Result<(), Error> {
-        self.session_call("/v1/streaming.start_listening").await
-    }
-
-    /// `POST /v1/streaming.stop_listening`.
-    ///
-    /// # Errors
-    /// [`Error::NoSession`] or the API's state errors.
-    pub async fn stop_listening(&self) -> Result<(), Error> {
-        self.session_call("/v1/streaming.stop_listening").await
-    }
-
-    /// `POST /v1/streaming.keep_alive`: resets the idle timeout.
-    ///
-    /// # Errors
-    /// [`Error::NoSession`] or the API's state errors.
-    pub async fn keep_alive(&self) -> Result<(), Error> {
-        self.session_call("/v1/streaming.keep_alive").await
-    }
-
-    /// `POST /v1/streaming.stop`; forgets the session once the server has closed it.
-    ///
-    /// # Errors
-    /// [`Error::NoSession`], or 400004 for a session that had already ended.
-    pub async fn stop_avatar(&self) -> Result<(), Error> {
-        self.session_call("/v1/streaming.stop").await?;
-        *self
-            .inner
-            .session_id
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = None;
-        Ok(())
+    /// Drives a session created elsewhere (e.g. by a backend), as SDK 2.x's `startAvatar(…,
+    /// sessionInfo)` does: call [`Session::start`] next, or only the REST calls.
+    pub fn attach_session(&self, info: NewSessionData, options: SessionOptions) -> Session {
+        Session::new(self.clone(), info, options)
     }
 
     /// `GET /v1/streaming.list`: the account's live sessions.
@@ -342,7 +276,7 @@ impl StreamingAvatar {
     /// # Errors
     /// Any API or transport failure.
     pub async fn list_sessions(&self) -> Result<ListSessionsData, Error> {
-        self.get("/v1/streaming.list").await
+        self.rest.get("/v1/streaming.list").await
     }
 
     /// `GET /v2/streaming.list?page=&page_size=`: the account's session history.
@@ -354,10 +288,13 @@ impl StreamingAvatar {
         page: u64,
         page_size: u64,
     ) -> Result<SessionHistoryPage, Error> {
-        let url = self.url(&format!(
+        let url = self.rest.url(&format!(
             "/v2/streaming.list?page={page}&page_size={page_size}"
         ));
-        let (status, body) = self.send::<()>(reqwest::Method::GET, &url, None).await?;
+        let (status, body) = self
+            .rest
+            .send::<()>(reqwest::Method::GET, &url, None)
+            .await?;
         decode(&url, status, &body)
     }
 
@@ -366,105 +303,6 @@ impl StreamingAvatar {
     /// # Errors
     /// Any API or transport failure.
     pub async fn list_avatars(&self) -> Result<Vec<StreamingAvatarInfo>, Error> {
-        self.get("/v1/streaming/avatar.list").await
+        self.rest.get("/v1/streaming/avatar.list").await
     }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.inner.base_path)
-    }
-
-    async fn session_call(&self, path: &str) -> Result<(), Error> {
-        let body = SessionIdRequest::new(self.require_session()?);
-        self.call_empty(path, &body).await
-    }
-
-    async fn call<B: Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T, Error> {
-        let url = self.url(path);
-        let (status, text) = self.send(reqwest::Method::POST, &url, Some(body)).await?;
-        unwrap_data(&url, status, text)
-    }
-
-    async fn call_empty<B: Serialize>(&self, path: &str, body: &B) -> Result<(), Error> {
-        let url = self.url(path);
-        let (status, text) = self.send(reqwest::Method::POST, &url, Some(body)).await?;
-        let envelope: ApiEnvelope<serde_json::Value> = decode(&url, status, &text)?;
-        check_code(status, &envelope, text)
-    }
-
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
-        let url = self.url(path);
-        let (status, text) = self.send::<()>(reqwest::Method::GET, &url, None).await?;
-        unwrap_data(&url, status, text)
-    }
-
-    /// Sends one request; a non-2xx status becomes [`Error::Api`] with HeyGen's code and message.
-    async fn send<B: Serialize>(
-        &self,
-        method: reqwest::Method,
-        url: &str,
-        body: Option<&B>,
-    ) -> Result<(u16, String), Error> {
-        let mut request = self.inner.http.request(method, url);
-        request = match &self.inner.credentials {
-            Credentials::Token(token) => request.bearer_auth(token),
-            Credentials::ApiKey(key) => request.header("x-api-key", key),
-        };
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let transport = |e: reqwest::Error| Error::Transport {
-            url: url.to_owned(),
-            source: Box::new(e),
-        };
-        let response = request.send().await.map_err(transport)?;
-        let status = response.status().as_u16();
-        let text = response.text().await.map_err(transport)?;
-        if !(200..300).contains(&status) {
-            let parsed: Option<understudy_proto::ErrorBody> = serde_json::from_str(&text).ok();
-            return Err(Error::Api(ApiFailure {
-                status,
-                code: parsed.as_ref().map(|b| b.code),
-                message: parsed.map(|b| b.message),
-                body: text,
-            }));
-        }
-        Ok((status, text))
-    }
-}
-
-fn decode<T: DeserializeOwned>(url: &str, status: u16, body: &str) -> Result<T, Error> {
-    serde_json::from_str(body).map_err(|source| Error::Decode {
-        url: url.to_owned(),
-        status,
-        body: body.to_owned(),
-        source,
-    })
-}
-
-/// A 2xx whose envelope `code` is not 100 is still a failure (users saw it on the real service).
-fn check_code<T>(status: u16, envelope: &ApiEnvelope<T>, body: String) -> Result<(), Error> {
-    if envelope.code == SUCCESS_CODE {
-        return Ok(());
-    }
-    Err(Error::Api(ApiFailure {
-        status,
-        code: Some(envelope.code),
-        message: Some(envelope.message.clone()),
-        body,
-    }))
-}
-
-fn unwrap_data<T: DeserializeOwned>(url: &str, status: u16, body: String) -> Result<T, Error> {
-    let envelope: ApiEnvelope<T> = decode(url, status, &body)?;
-    check_code(status, &envelope, body.clone())?;
-    envelope.data.ok_or_else(|| Error::Decode {
-        url: url.to_owned(),
-        status,
-        body,
-        source: serde::de::Error::custom("the envelope has no data"),
-    })
 }

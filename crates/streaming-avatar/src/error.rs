@@ -1,5 +1,6 @@
 //! The SDK's one error type. HeyGen's answers stay inspectable (HTTP status, `code`, `message`,
-//! raw body); transport and TLS details are boxed so no reqwest type leaks into the API.
+//! raw body); transport and TLS details are boxed so no reqwest, tungstenite or webrtc type
+//! leaks into the API; the room, the chat socket and voice have variants of their own.
 
 use std::error::Error as StdError;
 
@@ -38,15 +39,33 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// A session call before `new_session` (or after `stop_avatar`).
-    #[error("no session: call new_session or attach_session first")]
-    NoSession,
     /// `create_token` on a client built with a session token instead of an API key.
     #[error("this call needs an API key; the client holds a session token")]
     ApiKeyRequired,
     /// The builder was given something unusable.
     #[error("invalid client configuration: {0}")]
     Config(String),
+    /// The LiveKit room could not be joined or used: signalling refused or broke, a message
+    /// that is not LiveKit's protocol, or a WebRTC failure.
+    #[error("room: {0}")]
+    Room(String),
+    /// The room ended: the server sent `leave`, the signalling socket closed, or pings went
+    /// unanswered for the server's `ping_timeout`.
+    #[error("the room was disconnected: {0}")]
+    Disconnected(crate::events::DisconnectReason),
+    /// The chat WebSocket (`/v1/ws/streaming.chat`) could not be opened or has closed.
+    #[error("chat socket: {0}")]
+    ChatSocket(String),
+    /// Voice chat could not start or read its audio (an unreadable WAV, no transport).
+    #[error("voice chat: {0}")]
+    Voice(String),
+    /// A call needs something the session does not have yet (or any more): the room, the chat
+    /// socket, an active voice chat, push-to-talk enabled. Says which.
+    #[error("{0}")]
+    NotReady(&'static str),
+    /// A wait for the server ran out of time.
+    #[error("timed out waiting for {0}")]
+    Timeout(&'static str),
 }
 
 impl Error {
@@ -87,6 +106,11 @@ impl Error {
     /// `10007`: the account's concurrent-session limit.
     pub fn is_concurrency_limit(&self) -> bool {
         self.code() == Some(10007)
+    }
+
+    /// Whether the room has ended under the session.
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, Error::Disconnected(_))
     }
 
     /// `10006` or `400004`: the session is unknown or gone.

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use streaming_avatar::proto::rest::session::NewSessionRequest;
-use streaming_avatar::{Error, SpeakRequest, StreamingAvatar};
+use streaming_avatar::{Error, Session, SpeakRequest, StreamingAvatar};
 use wiremock::matchers::{body_json, header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -20,7 +20,7 @@ fn token_client(server: &MockServer) -> StreamingAvatar {
         .unwrap()
 }
 
-async fn with_session(server: &MockServer) -> StreamingAvatar {
+async fn with_session(server: &MockServer) -> Session {
     Mock::given(method("POST"))
         .and(path("/v1/streaming.new"))
         .respond_with(ok(
@@ -28,12 +28,10 @@ async fn with_session(server: &MockServer) -> StreamingAvatar {
         ))
         .mount(server)
         .await;
-    let client = token_client(server);
-    client
+    token_client(server)
         .new_session(&NewSessionRequest::default())
         .await
-        .unwrap();
-    client
+        .unwrap()
 }
 
 #[tokio::test]
@@ -80,15 +78,15 @@ async fn new_session_fills_the_sdk_defaults_and_uses_bearer_auth() {
         avatar_name: Some("Wayne".into()),
         ..Default::default()
     };
-    let data = client.new_session(&request).await.unwrap();
-    assert_eq!(data.session_id, "s-1");
-    assert_eq!(client.session_id().as_deref(), Some("s-1"));
+    let session = client.new_session(&request).await.unwrap();
+    assert_eq!(session.session_id(), "s-1");
+    assert_eq!(session.info().url.as_deref(), Some("ws://x"));
 }
 
 #[tokio::test]
 async fn speak_sends_text_type_and_mode_for_the_current_session() {
     let server = MockServer::start().await;
-    let client = with_session(&server).await;
+    let session = with_session(&server).await;
     Mock::given(method("POST"))
         .and(path("/v1/streaming.task"))
         .and(body_json(
@@ -98,10 +96,11 @@ async fn speak_sends_text_type_and_mode_for_the_current_session() {
         .expect(1)
         .mount(&server)
         .await;
-    let task = client
+    let task = session
         .speak(&SpeakRequest::repeat("hi").sync())
         .await
-        .unwrap();
+        .unwrap()
+        .expect("an HTTP task answers its task");
     assert_eq!(task.task_id, "t-1");
     assert_eq!(task.duration_ms, 400.0);
 }
@@ -109,7 +108,7 @@ async fn speak_sends_text_type_and_mode_for_the_current_session() {
 #[tokio::test]
 async fn session_calls_post_the_session_id() {
     let server = MockServer::start().await;
-    let client = with_session(&server).await;
+    let mut session = with_session(&server).await;
     for route in [
         "start",
         "interrupt",
@@ -126,33 +125,26 @@ async fn session_calls_post_the_session_id() {
             .mount(&server)
             .await;
     }
-    client.start_session().await.unwrap();
-    client.interrupt().await.unwrap();
-    client.start_listening().await.unwrap();
-    client.stop_listening().await.unwrap();
-    client.keep_alive().await.unwrap();
-    client.stop_avatar().await.unwrap();
-    assert_eq!(client.session_id(), None, "stop forgets the session");
-}
-
-#[tokio::test]
-async fn session_calls_without_a_session_fail_locally() {
-    let server = MockServer::start().await;
-    let err = token_client(&server).interrupt().await.unwrap_err();
-    assert!(matches!(err, Error::NoSession));
-    assert!(server.received_requests().await.unwrap().is_empty());
+    session.start_session().await.unwrap();
+    session.interrupt().await.unwrap();
+    session.start_listening().await.unwrap();
+    session.stop_listening().await.unwrap();
+    session.keep_alive().await.unwrap();
+    session.stop().await.unwrap();
+    session.stop().await.unwrap(); // a second stop sends nothing (expect(1) above)
+    assert_eq!(session.running_tasks(), 0);
 }
 
 #[tokio::test]
 async fn heygen_errors_keep_status_code_message_and_body() {
     let server = MockServer::start().await;
-    let client = with_session(&server).await;
+    let session = with_session(&server).await;
     let body = json!({"code": 10005, "message": "session state wrong: closed"});
     Mock::given(path("/v1/streaming.task"))
         .respond_with(ResponseTemplate::new(400).set_body_json(&body))
         .mount(&server)
         .await;
-    let err = client.speak(&SpeakRequest::talk("hi")).await.unwrap_err();
+    let err = session.speak(&SpeakRequest::talk("hi")).await.unwrap_err();
     assert_eq!(err.status(), Some(400));
     assert_eq!(err.code(), Some(10005));
     assert_eq!(err.message(), Some("session state wrong: closed"));

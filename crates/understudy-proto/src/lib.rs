@@ -3,13 +3,15 @@
 //!
 //! Everything here is plain data: serde types for the REST bodies and envelopes
 //! (`heygen-api.md` §2-§3), the error catalogue (§5), the session states (§6), the event types
-//! (§7-§8) and the `pipecat.Frame` protobuf spoken on the chat WebSocket (§8.2).
+//! (§7-§8), the `pipecat.Frame` protobuf spoken on the chat WebSocket (§8.2), and the synthetic
+//! avatar's video marker that the mock draws and clients read back.
 //!
 //! Invariant: this crate performs no I/O and depends on no runtime.
 
 pub mod envelope;
 pub mod errors;
 pub mod events;
+pub mod marker;
 pub mod pipecat;
 pub mod rest;
 pub mod state;

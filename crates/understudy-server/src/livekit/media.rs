@@ -322,8 +322,9 @@ mod tests {
                     height: 360,
                     rgb,
                 };
-                assert_eq!(picture::reads_talking(&picture), talking, "frame {i}");
-                assert_eq!(picture::read_counter(&picture), i, "frame {i}");
+                let marker = picture::read_marker(&picture).expect("a marker");
+                assert_eq!(marker.talking, talking, "frame {i}");
+                assert_eq!(usize::from(marker.counter), i, "frame {i}");
             }
         }
     }

@@ -1,11 +1,8 @@
-//! Draws the synthetic avatar: a face whose mouth opens and closes only while talking, a state
-//! marker (top-left square: green while talking, grey while idle) and a frame counter (a row of
-//! eight black/white cells at the bottom left, most significant bit first) that a test can read
-//! from decoded pixels.
+//! Draws the synthetic avatar: a face whose mouth opens and closes only while talking, and the
+//! marker whose layout `understudy_proto::marker` defines (a state square and a frame counter)
+//! so that any client can read both back from decoded pixels.
 
-/// Colour of the state marker while talking, and while idle (RGB).
-pub const TALKING_MARKER: [u8; 3] = [0, 220, 0];
-pub const IDLE_MARKER: [u8; 3] = [128, 128, 128];
+use understudy_proto::marker::{self, COUNTER_BITS, IDLE_COLOR, Marker, RgbView, TALKING_COLOR};
 
 /// An RGB frame, 3 bytes a pixel, row-major.
 #[derive(Debug, Clone)]
@@ -69,11 +66,6 @@ pub fn mouth_opening(index: usize) -> f32 {
     0.15 + 0.85 * (0.5 - 0.5 * phase.cos())
 }
 
-/// Side of the state marker and of one counter cell, for a frame of this height.
-pub fn cell_size(height: usize) -> usize {
-    (height / 12).max(8)
-}
-
 /// Frame `index` of the idle or talking loop at `width` x `height`.
 pub fn draw(width: usize, height: usize, talking: bool, index: usize) -> Picture {
     let mut p = Picture::new(width, height);
@@ -107,16 +99,16 @@ pub fn draw(width: usize, height: usize, talking: bool, index: usize) -> Picture
         [120, 30, 40],
     );
 
-    let cell = cell_size(height);
+    let cell = marker::cell_size(height);
     p.rect(
         0,
         0,
         cell * 2,
         cell * 2,
-        if talking { TALKING_MARKER } else { IDLE_MARKER },
+        if talking { TALKING_COLOR } else { IDLE_COLOR },
     );
-    for bit in 0..8 {
-        let on = (index >> (7 - bit)) & 1 == 1;
+    for bit in 0..COUNTER_BITS {
+        let on = marker::counter_bit(index, bit);
         p.rect(
             bit * cell,
             height - cell,
@@ -128,21 +120,13 @@ pub fn draw(width: usize, height: usize, talking: bool, index: usize) -> Picture
     p
 }
 
-/// Reads the frame counter back from a picture (decoded or not).
-pub fn read_counter(p: &Picture) -> usize {
-    let cell = cell_size(p.height);
-    (0..8).fold(0, |acc, bit| {
-        let [r, g, b] = p.pixel(bit * cell + cell / 2, p.height - cell / 2);
-        let on = (r as u32 + g as u32 + b as u32) / 3 > 128;
-        (acc << 1) | usize::from(on)
+/// Reads the marker back from a picture (decoded or not).
+pub fn read_marker(p: &Picture) -> Option<Marker> {
+    marker::read(RgbView {
+        width: p.width,
+        height: p.height,
+        rgb: &p.rgb,
     })
-}
-
-/// Whether a picture's state marker says talking.
-pub fn reads_talking(p: &Picture) -> bool {
-    let cell = cell_size(p.height);
-    let [r, g, b] = p.pixel(cell, cell);
-    g > 150 && r < 100 && b < 100
 }
 
 #[cfg(test)]
@@ -153,10 +137,11 @@ mod tests {
     fn the_marker_and_counter_read_back() {
         let idle = draw(640, 360, false, 5);
         let talking = draw(640, 360, true, 17);
-        assert!(!reads_talking(&idle));
-        assert!(reads_talking(&talking));
-        assert_eq!(read_counter(&idle), 5);
-        assert_eq!(read_counter(&talking), 17);
+        let (idle, talking) = (read_marker(&idle).unwrap(), read_marker(&talking).unwrap());
+        assert!(!idle.talking);
+        assert!(talking.talking);
+        assert_eq!(idle.counter, 5);
+        assert_eq!(talking.counter, 17);
     }
 
     #[test]
