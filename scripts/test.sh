@@ -23,9 +23,36 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 INSTA_UPDATE=no cargo test --workspace --locked
 
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+
+step "Rust SDK examples against understudy serve on its defaults"
+cargo build -p understudy -p streaming-avatar --examples --locked
+binary="$target_dir/debug/understudy"
+"$binary" serve --no-https >"$target_dir/examples-serve.log" 2>&1 &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && break
+  sleep 0.1
+done
+python3 - "$target_dir/examples-speech.wav" <<'PY'
+import math, struct, sys, wave
+# One second of a loud 220 Hz tone at 16 kHz: what the mock's detector takes for speech.
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
+    w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / 16000))) for i in range(16000)))
+PY
+"$target_dir/debug/examples/talk" --base-path http://127.0.0.1:8080 --frame-png "$target_dir/examples-talking.png" >"$target_dir/examples-talk.jsonl"
+grep -q '"event":"avatar_start_talking"' "$target_dir/examples-talk.jsonl"
+for transport in websocket livekit; do
+  "$target_dir/debug/examples/voice" --base-path http://127.0.0.1:8080 --wav "$target_dir/examples-speech.wav" --transport "$transport" >"$target_dir/examples-voice-$transport.jsonl"
+  grep -q '"event":"user_stop"' "$target_dir/examples-voice-$transport.jsonl"
+done
+kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+trap - EXIT
+echo "examples passed: talk, voice over websocket and livekit"
+
 step "browser suite: the official SDK in headless Chromium"
-cargo build -p understudy --locked
-binary="$PWD/target/debug/understudy"
 if [ "$(id -u)" -ne 0 ]; then
   # The SDK dials wss://<basePath host> on port 443, so the mock must bind it.
   sudo setcap cap_net_bind_service=+ep "$binary"

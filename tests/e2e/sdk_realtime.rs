@@ -483,3 +483,46 @@ async fn garbage_from_a_signalling_server_is_an_error_never_a_panic() {
         let _ = session.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_readme_quick_start_runs_against_mock_server_start() {
+    let server = understudy_server::MockServer::start().await;
+    let backend = StreamingAvatar::builder()
+        .base_path(server.uri())
+        .api_key("demo")
+        .build()
+        .unwrap();
+    let token = backend.create_token().await.unwrap();
+    let avatar = StreamingAvatar::builder()
+        .base_path(server.uri())
+        .token(token)
+        .build()
+        .unwrap();
+    let mut session = avatar
+        .create_start_avatar(&NewSessionRequest {
+            avatar_name: Some("default".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut events = session.events();
+    session
+        .speak(&SpeakRequest::repeat("Hello from Rust"))
+        .await
+        .unwrap();
+    let start = events
+        .wait_for(WAIT, |e| {
+            matches!(e, StreamingEvent::AvatarStartTalking { .. })
+        })
+        .await
+        .unwrap();
+    assert!(start.seq > 0);
+    session.stop().await.unwrap();
+    assert!(
+        server
+            .received_requests()
+            .iter()
+            .any(|r| r.path == "/v1/streaming.stop")
+    );
+    server.shutdown().await;
+}
