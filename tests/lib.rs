@@ -3,6 +3,7 @@
 
 pub mod chat_client;
 pub mod livekit_viewer;
+pub mod sdk_events;
 
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -172,6 +173,46 @@ impl TestEnv {
 
     pub async fn token(&self) -> String {
         self.token_for(KEY).await
+    }
+
+    /// The Rust SDK with a fresh session token, as an app's front end holds it.
+    pub async fn sdk(&self) -> streaming_avatar::StreamingAvatar {
+        streaming_avatar::StreamingAvatar::builder()
+            .base_path(self.server.uri())
+            .token(self.token().await)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("SDK client")
+    }
+
+    /// A session started through the SDK (room joined, chat socket open) and its events from
+    /// before the start, so none is missed; also the token that owns it.
+    pub async fn sdk_session(
+        &self,
+        request: streaming_avatar::proto::rest::session::NewSessionRequest,
+        options: streaming_avatar::SessionOptions,
+    ) -> (
+        streaming_avatar::Session,
+        streaming_avatar::EventStream,
+        String,
+    ) {
+        let token = self.token().await;
+        let client = streaming_avatar::StreamingAvatar::builder()
+            .base_path(self.server.uri())
+            .token(token.clone())
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("SDK client");
+        let mut session = client
+            .new_session_with(&request, options)
+            .await
+            .expect("streaming.new");
+        let events = session.events();
+        session
+            .start()
+            .await
+            .expect("the session starts and joins its room");
+        (session, events, token)
     }
 
     /// A v2 session in state `new`, with its own token.

@@ -1,17 +1,21 @@
-//! The LiveKit room (`livekit.md` §2, `heygen-api.md` §6-§7): a viewer joins with the
-//! `streaming.new` credentials, gets the avatar and its two tracks, the session connects, tasks
-//! are narrated over `_reliable` in order, and stop ends the room with ROOM_DELETED.
+//! The LiveKit room (`livekit.md` §2, `heygen-api.md` §6-§7), joined through the Rust SDK: the
+//! client gets the avatar and its two tracks, the session connects, tasks are narrated over
+//! `_reliable` in order, and stop ends the room with ROOM_DELETED. What the SDK would never send
+//! (bad tokens, resumes, garbage) goes over raw sockets.
 
 use serde_json::json;
-use std::sync::atomic::Ordering;
-use understudy_e2e::livekit_viewer::Viewer;
+use streaming_avatar::proto::rest::session::NewSessionRequest;
+use streaming_avatar::{DisconnectReason, SessionOptions, SpeakPath, SpeakRequest, StreamingEvent};
+use understudy_e2e::sdk_events::{next_from_room, next_named};
 use understudy_e2e::{TestEnv, assert_error, assert_success};
-use understudy_proto::events::DataChannelEvent;
 use understudy_server::ServerConfig;
 
-/// livekit-protocol `DisconnectReason.ROOM_DELETED` and `SERVER_SHUTDOWN`.
-const ROOM_DELETED: i32 = 5;
-const SERVER_SHUTDOWN: i32 = 3;
+fn low() -> NewSessionRequest {
+    NewSessionRequest {
+        quality: Some(streaming_avatar::proto::rest::session::Quality::Low),
+        ..Default::default()
+    }
+}
 
 /// A started session whose client has not joined yet: `(token, session id, url, access token)`.
 async fn started(env: &TestEnv) -> (String, String, String, String) {
@@ -64,77 +68,81 @@ async fn a_task_before_the_client_joins_gets_400006() {
 #[tokio::test]
 async fn joining_the_room_connects_the_session_and_shows_the_avatar() {
     let env = TestEnv::with_config(ServerConfig::default()).await;
-    let (token, id, url, access) = started(&env).await;
-    let viewer = Viewer::join(&url, &access).await;
-    assert!(viewer.is_connected());
-    assert!(viewer.join.subscriber_primary);
-    assert!(!viewer.join.server_info.as_ref().unwrap().version.is_empty());
-    let avatar = &viewer.join.other_participants[0];
+    let (mut session, mut events, token) = env.sdk_session(low(), SessionOptions::default()).await;
+    let join = session.join_info().unwrap().clone();
+    assert!(join.subscriber_primary);
+    assert!(!join.server_version.is_empty());
+    let avatar = &join.others[0];
     assert!(avatar.sid.starts_with("PA_"));
-    assert_eq!(avatar.tracks.len(), 2);
-    assert!(avatar.tracks.iter().all(|t| t.sid.starts_with("TR_")));
-    assert_eq!(viewer.join.room.as_ref().unwrap().name, id);
-    assert_eq!(env.status_of(&token, &id).await, "connected");
+    assert_eq!(avatar.track_sids.len(), 2);
+    assert!(avatar.track_sids.iter().all(|t| t.starts_with("TR_")));
+    assert_eq!(join.room_name, session.session_id());
+    assert_eq!(
+        env.status_of(&token, session.session_id()).await,
+        "connected"
+    );
 
-    // Both tracks carry RTP: H264 frames and Opus packets from the shared loops.
-    let deadline = tokio::time::Instant::now() + understudy_e2e::livekit_viewer::VIEWER_TIMEOUT;
-    loop {
-        let video = viewer.media.video_packets.load(Ordering::Relaxed);
-        let audio = viewer.media.audio_packets.load(Ordering::Relaxed);
-        if video > 25 && audio > 25 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "media never flowed: video {video}, audio {audio}"
+    // Both tracks carry RTP: whole H264 frames and Opus packets from the shared loops.
+    next_named(&mut events, "stream_ready").await;
+    let (mut video, mut audio) = (session.video(), session.audio());
+    for _ in 0..25 {
+        let frame = tokio::time::timeout(understudy_e2e::sdk_events::EVENT_WAIT, video.next())
+            .await
+            .expect("video flows")
+            .expect("video")
+            .expect("the test keeps up");
+        assert_eq!(
+            frame.codec,
+            streaming_avatar::media::frames::VideoCodec::H264
         );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let packet = tokio::time::timeout(understudy_e2e::sdk_events::EVENT_WAIT, audio.next())
+            .await
+            .expect("audio flows")
+            .expect("audio")
+            .expect("the test keeps up");
+        assert!(!packet.data.is_empty());
     }
-    assert_eq!(viewer.media.video_tracks.load(Ordering::Relaxed), 1);
-    assert_eq!(viewer.media.audio_tracks.load(Ordering::Relaxed), 1);
+    session.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_task_is_narrated_over_reliable_in_order() {
     // §7.1-§7.2, issue order: start, talking messages, end message, stop.
     let env = TestEnv::with_config(fast()).await;
-    let (token, id, url, access) = started(&env).await;
-    let mut viewer = Viewer::join(&url, &access).await;
-    let (_, task) = env
-        .post(
-            "/v1/streaming.task",
-            &token,
-            json!({"session_id": id, "text": "one two three four five", "task_mode": "async"}),
-        )
-        .await;
-    let task_id = task["data"]["task_id"].as_str().unwrap().to_owned();
+    let (mut session, mut events, _) = env.sdk_session(low(), SessionOptions::default()).await;
+    let task = session
+        .speak(&SpeakRequest::repeat("one two three four five"))
+        .await
+        .unwrap()
+        .unwrap();
+    let task_id = task.task_id;
 
     assert_eq!(
-        viewer.next_event().await,
-        DataChannelEvent::AvatarStartTalking {
+        next_from_room(&mut events).await,
+        StreamingEvent::AvatarStartTalking {
             task_id: task_id.clone()
         }
     );
     let mut said = String::new();
     let stop = loop {
-        match viewer.next_event().await {
-            DataChannelEvent::AvatarTalkingMessage {
+        match next_from_room(&mut events).await {
+            StreamingEvent::AvatarTalkingMessage {
                 task_id: t,
                 message,
             } => {
                 assert_eq!(t, task_id);
                 said.push_str(&message);
             }
-            DataChannelEvent::AvatarEndMessage { task_id: t } => {
+            StreamingEvent::AvatarEndMessage { task_id: t } => {
                 assert_eq!(t, task_id);
-                break viewer.next_event().await;
+                break next_from_room(&mut events).await;
             }
             other => panic!("unexpected {other:?}"),
         }
     };
     assert_eq!(said, "one two three four five");
     match stop {
-        DataChannelEvent::AvatarStopTalking {
+        StreamingEvent::AvatarStopTalking {
             task_id: t,
             duration_ms,
         } => {
@@ -146,6 +154,7 @@ async fn a_task_is_narrated_over_reliable_in_order() {
         }
         other => panic!("expected avatar_stop_talking, got {other:?}"),
     }
+    session.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -155,27 +164,17 @@ async fn interrupt_stops_the_narration_at_once() {
         ..ServerConfig::default()
     })
     .await;
-    let (token, id, url, access) = started(&env).await;
-    let mut viewer = Viewer::join(&url, &access).await;
-    env.post("/v1/streaming.task", &token, json!({"session_id": id, "text": "a long sentence of many words that takes a while", "task_mode": "async"}))
-        .await;
-    assert!(matches!(
-        viewer.next_event().await,
-        DataChannelEvent::AvatarStartTalking { .. }
-    ));
-    assert_success(
-        &env.post("/v1/streaming.interrupt", &token, json!({"session_id": id}))
-            .await,
-    );
-    let stop = loop {
-        match viewer.next_event().await {
-            DataChannelEvent::AvatarTalkingMessage { .. }
-            | DataChannelEvent::AvatarEndMessage { .. } => continue,
-            other => break other,
-        }
-    };
-    match stop {
-        DataChannelEvent::AvatarStopTalking { duration_ms, .. } => {
+    let (mut session, mut events, _) = env.sdk_session(low(), SessionOptions::default()).await;
+    session
+        .speak(&SpeakRequest::repeat(
+            "a long sentence of many words that takes a while",
+        ))
+        .await
+        .unwrap();
+    next_named(&mut events, "avatar_start_talking").await;
+    session.interrupt().await.unwrap();
+    match next_named(&mut events, "avatar_stop_talking").await {
+        StreamingEvent::AvatarStopTalking { duration_ms, .. } => {
             assert!(
                 duration_ms.unwrap() < 5_000.0,
                 "cut well before the 10 s the text takes"
@@ -183,19 +182,21 @@ async fn interrupt_stops_the_narration_at_once() {
         }
         other => panic!("expected avatar_stop_talking, got {other:?}"),
     }
+    session.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn stop_deletes_the_room() {
     // livekit.md §2.7: stop sends leave{ROOM_DELETED}; heygen-api.md §6.
     let env = TestEnv::with_config(ServerConfig::default()).await;
-    let (token, id, url, access) = started(&env).await;
-    let mut viewer = Viewer::join(&url, &access).await;
-    assert_success(
-        &env.post("/v1/streaming.stop", &token, json!({"session_id": id}))
-            .await,
+    let (mut session, mut events, _) = env.sdk_session(low(), SessionOptions::default()).await;
+    session.stop().await.unwrap();
+    assert_eq!(
+        next_named(&mut events, "stream_disconnected").await,
+        StreamingEvent::StreamDisconnected {
+            reason: DisconnectReason::RoomDeleted
+        }
     );
-    assert_eq!(viewer.left().await, ROOM_DELETED);
 }
 
 #[tokio::test]
@@ -231,35 +232,26 @@ async fn talk_replies_draw_on_the_sessions_knowledge_base() {
         )
         .await;
     let kb_id = kb.1["data"]["id"].as_str().unwrap().to_owned();
-    let token = env.token().await;
-    let (_, body) = env
-        .post(
-            "/v1/streaming.new",
-            &token,
-            json!({"version": "v2", "knowledge_base_id": kb_id}),
-        )
-        .await;
-    let data = &body["data"];
-    let id = data["session_id"].as_str().unwrap();
-    env.post("/v1/streaming.start", &token, json!({"session_id": id}))
-        .await;
-    let mut viewer = Viewer::join(
-        data["url"].as_str().unwrap(),
-        data["access_token"].as_str().unwrap(),
-    )
-    .await;
-    env.post("/v1/streaming.task", &token, json!({"session_id": id, "text": "what do you sell", "task_type": "talk", "task_mode": "async"}))
-        .await;
+    let request = NewSessionRequest {
+        knowledge_base_id: Some(kb_id),
+        ..Default::default()
+    };
+    let (mut session, mut events, _) = env.sdk_session(request, SessionOptions::default()).await;
+    session
+        .speak_via(SpeakPath::Http, &SpeakRequest::talk("what do you sell"))
+        .await
+        .unwrap();
     let mut said = String::new();
     loop {
-        match viewer.next_event().await {
-            DataChannelEvent::AvatarTalkingMessage { message, .. } => said.push_str(&message),
-            DataChannelEvent::AvatarStopTalking { .. } => break,
+        match next_from_room(&mut events).await {
+            StreamingEvent::AvatarTalkingMessage { message, .. } => said.push_str(&message),
+            StreamingEvent::AvatarStopTalking { .. } => break,
             _ => {}
         }
     }
     assert!(said.contains("what do you sell"), "{said}");
     assert!(said.ends_with("We sell green tea."), "{said}");
+    session.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -332,17 +324,19 @@ async fn shutdown_with_a_live_room_ends_every_task() {
         http: understudy_e2e::http_client(None),
         server,
     };
-    let (token, id, url, access) = started(&env).await;
-    let mut viewer = Viewer::join(&url, &access).await;
-    env.post(
-        "/v1/streaming.task",
-        &token,
-        json!({"session_id": id, "text": "talking while the server stops", "task_mode": "async"}),
-    )
-    .await;
+    let (session, mut events, _) = env.sdk_session(low(), SessionOptions::default()).await;
+    session
+        .speak(&SpeakRequest::repeat("talking while the server stops"))
+        .await
+        .unwrap();
     let TestEnv { server, .. } = env;
     tokio::time::timeout(std::time::Duration::from_secs(15), server.shutdown())
         .await
         .expect("shutdown completes");
-    assert_eq!(viewer.left().await, SERVER_SHUTDOWN);
+    assert_eq!(
+        next_named(&mut events, "stream_disconnected").await,
+        StreamingEvent::StreamDisconnected {
+            reason: DisconnectReason::ServerShutdown
+        }
+    );
 }

@@ -75,6 +75,7 @@ async fn a_started_session_is_connected_and_streams_every_avatar_event() {
         .await
         .unwrap();
     let mut events = session.events();
+    let mut quality = session.events();
     session.start().await.unwrap();
     assert_eq!(
         next_named(&mut events, "stream_ready").await,
@@ -82,10 +83,7 @@ async fn a_started_session_is_connected_and_streams_every_avatar_event() {
     );
     let join = session.join_info().unwrap();
     assert_eq!(join.room_name, session.session_id());
-    assert!(
-        !join.other_identities.is_empty(),
-        "the avatar is in the room"
-    );
+    assert!(!join.others.is_empty(), "the avatar is in the room");
     let timings = session.start_timings();
     assert!(
         timings.started <= timings.room && timings.room <= timings.socket,
@@ -139,7 +137,7 @@ async fn a_started_session_is_connected_and_streams_every_avatar_event() {
     };
     assert_ne!(task_id, task.task_id);
     assert_eq!(
-        next_named(&mut events, "connection_quality_changed").await,
+        next_named(&mut quality, "connection_quality_changed").await,
         StreamingEvent::ConnectionQualityChanged {
             quality: streaming_avatar::ConnectionQuality::Good
         }
@@ -180,10 +178,14 @@ async fn decoded_frames_show_the_avatar_idle_then_talking() {
     let mut video = session.video();
     let mut decoder = VideoDecoder::new().unwrap();
     let mut next_marker = async || loop {
-        let frame = tokio::time::timeout(WAIT, video.next())
+        let next = tokio::time::timeout(WAIT, video.next())
             .await
             .unwrap()
             .unwrap();
+        let Ok(frame) = next else {
+            decoder.gap(); // this test fell behind the stream: resume at a key frame
+            continue;
+        };
         if let Some(picture) = decoder.decode(&frame).unwrap() {
             return picture
                 .marker()

@@ -5,11 +5,14 @@
 use livekit_protocol as lk;
 use serde_json::{Value, json};
 use std::time::Duration;
+use streaming_avatar::proto::rest::session::NewSessionRequest;
+use streaming_avatar::{PcmSource, SessionOptions, StreamingEvent, VoiceChatTransport};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use understudy_e2e::chat_client::{
     audio_frame, audio_frames, close_frame, connect, next_event, round_trip, send_all,
 };
 use understudy_e2e::livekit_viewer::Viewer;
+use understudy_e2e::sdk_events::{next_from_room, next_named};
 use understudy_e2e::{TestEnv, assert_error, rest_config};
 use understudy_proto::events::DataChannelEvent;
 use understudy_server::ServerConfig;
@@ -33,7 +36,8 @@ async fn admin(env: &TestEnv, id: &str, action: &str, body: Value) -> (u16, Valu
     .await
 }
 
-/// A started v2 session whose room a viewer has joined: `(token, session id, viewer)`.
+/// A started v2 session whose room the test viewer has joined, for what the SDK would never
+/// send (garbage packets, bare signalling requests): `(token, session id, viewer)`.
 async fn joined(env: &TestEnv) -> (String, String, Viewer) {
     let token = env.token().await;
     let (_, created) = env
@@ -229,10 +233,13 @@ async fn without_silence_response_there_are_no_prompts() {
 
 #[tokio::test]
 async fn an_injected_turn_reaches_the_room_and_the_socket_in_order() {
-    // Admin control: a scripted transcript, then a turn without a microphone.
+    // Admin control: a scripted transcript, then a turn without a microphone; the SDK sees the
+    // socket's and the room's events on one stream.
     let env = TestEnv::with_config(fast()).await;
-    let (token, id, mut viewer) = joined(&env).await;
-    let mut socket = connect(&env.chat_url(&id, &token, "")).await;
+    let (mut session, mut events, _) = env
+        .sdk_session(NewSessionRequest::default(), SessionOptions::default())
+        .await;
+    let id = session.session_id().to_owned();
 
     let scripted = admin(
         &env,
@@ -245,20 +252,26 @@ async fn an_injected_turn_reaches_the_room_and_the_socket_in_order() {
     let started = admin(&env, &id, "user_turn", json!({"duration_ms": 200})).await;
     assert_eq!(started.0, 200, "{}", started.1);
 
-    assert_eq!(next_event(&mut socket).await["event_type"], "user_start");
-    assert_eq!(next_event(&mut socket).await["event_type"], "user_stop");
-    let DataChannelEvent::UserTalkingMessage { task_id, message } = viewer.next_event().await
+    assert_eq!(
+        next_named(&mut events, "user_start").await,
+        StreamingEvent::UserStart
+    );
+    assert_eq!(
+        next_named(&mut events, "user_stop").await,
+        StreamingEvent::UserStop
+    );
+    let StreamingEvent::UserTalkingMessage { task_id, message } = next_from_room(&mut events).await
     else {
         panic!("expected the user's transcript first");
     };
     assert_eq!(message, "Where is the station?");
     assert_eq!(
-        viewer.next_event().await,
-        DataChannelEvent::UserEndMessage { task_id }
+        next_from_room(&mut events).await,
+        StreamingEvent::UserEndMessage { task_id }
     );
     assert!(matches!(
-        viewer.next_event().await,
-        DataChannelEvent::AvatarStartTalking { .. }
+        next_from_room(&mut events).await,
+        StreamingEvent::AvatarStartTalking { .. }
     ));
     assert_eq!(dump(&env, &id).await["scripted_utterances"], 0);
 
@@ -271,16 +284,17 @@ async fn an_injected_turn_reaches_the_room_and_the_socket_in_order() {
     )
     .await;
     loop {
-        match viewer.next_event().await {
-            DataChannelEvent::UserTalkingMessage { message, .. } => {
+        match next_from_room(&mut events).await {
+            StreamingEvent::UserTalkingMessage { message, .. } => {
                 break assert_eq!(message, "Stop, thanks");
             }
-            DataChannelEvent::AvatarTalkingMessage { .. }
-            | DataChannelEvent::AvatarEndMessage { .. }
-            | DataChannelEvent::AvatarStopTalking { .. } => {}
+            StreamingEvent::AvatarTalkingMessage { .. }
+            | StreamingEvent::AvatarEndMessage { .. }
+            | StreamingEvent::AvatarStopTalking { .. } => {}
             other => panic!("unexpected {other:?}"),
         }
     }
+    session.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -363,25 +377,38 @@ async fn livekit_text_becomes_a_talk_task_and_bad_packets_are_dropped() {
 #[tokio::test]
 async fn push_to_talk_over_livekit_opens_and_closes_a_turn() {
     let env = TestEnv::with_config(fast()).await;
-    let (token, id, mut viewer) = joined(&env).await;
-    let mut socket =
-        connect(&env.chat_url(&id, &token, "&arch_version=v2&push_to_talk=true")).await;
+    let options = SessionOptions::default()
+        .voice_chat_transport(VoiceChatTransport::LiveKit)
+        .enable_push_to_talk(true);
+    let (mut session, mut events, _) = env.sdk_session(NewSessionRequest::default(), options).await;
     admin(
         &env,
-        &id,
+        session.session_id(),
         "utterances",
         json!({"utterances": ["Held to talk"]}),
     )
     .await;
-    let channel = viewer.open_publisher(1).await;
-    channel.publish(br#""push_to_talk:start""#).await;
-    assert_eq!(next_event(&mut socket).await["event_type"], "user_start");
-    channel.publish(br#""push_to_talk:stop""#).await;
-    assert_eq!(next_event(&mut socket).await["event_type"], "user_stop");
-    let DataChannelEvent::UserTalkingMessage { message, .. } = viewer.next_event().await else {
-        panic!("expected the transcript");
+    session
+        .start_voice_chat(PcmSource::silence(), false)
+        .await
+        .unwrap();
+    session.push_to_talk_start().await.unwrap();
+    assert_eq!(
+        next_named(&mut events, "user_start").await,
+        StreamingEvent::UserStart
+    );
+    session.push_to_talk_stop().await.unwrap();
+    assert_eq!(
+        next_named(&mut events, "user_stop").await,
+        StreamingEvent::UserStop
+    );
+    let StreamingEvent::UserTalkingMessage { message, .. } =
+        next_named(&mut events, "user_talking_message").await
+    else {
+        unreachable!()
     };
     assert_eq!(message, "Held to talk");
+    session.stop().await.unwrap();
 }
 
 #[tokio::test]

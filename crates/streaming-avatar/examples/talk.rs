@@ -121,10 +121,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let mut decoder = VideoDecoder::new()?;
         let deadline = Instant::now() + timeout;
         loop {
-            let frame = tokio::time::timeout_at(deadline, video.next())
+            let next = tokio::time::timeout_at(deadline, video.next())
                 .await
                 .map_err(|_| "no talking frame in time")?
                 .ok_or("the video ended")?;
+            let Ok(frame) = next else {
+                decoder.gap(); // we fell behind: wait for a key frame
+                continue;
+            };
             let Some(picture) = decoder.decode(&frame)? else {
                 continue;
             };

@@ -230,9 +230,10 @@ impl StreamingAvatar {
         request
             .ia_is_livekit_transport
             .get_or_insert(options.voice_chat_transport == crate::VoiceChatTransport::LiveKit);
-        request
-            .silence_response
-            .get_or_insert(options.use_silence_prompt);
+        // The official SDK sends `useSilencePrompt` as given: absent unless set.
+        if options.use_silence_prompt {
+            request.silence_response.get_or_insert(true);
+        }
         let data: NewSessionData = self.rest.call("/v1/streaming.new", &request).await?;
         Ok(Session::new(self.clone(), data, options))
     }

@@ -83,7 +83,7 @@ pub use events::{
     ListenerId, StreamingEvent,
 };
 pub use rest::Credentials;
-pub use room::{JoinInfo, JoinTimings, PROTOCOL_VERSION, RoomOptions};
+pub use room::{JoinInfo, JoinTimings, PROTOCOL_VERSION, RemoteParticipant, RoomOptions};
 pub use session::{Session, SessionOptions, SpeakPath, StartTimings};
 /// The wire types this client sends and receives.
 pub use understudy_proto as proto;

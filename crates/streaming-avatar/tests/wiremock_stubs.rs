@@ -68,7 +68,7 @@ async fn new_session_fills_the_sdk_defaults_and_uses_bearer_auth() {
     Mock::given(method("POST"))
         .and(path("/v1/streaming.new"))
         .and(header("authorization", "Bearer tok"))
-        .and(body_json(json!({"avatar_name": "Wayne", "version": "v2", "video_encoding": "H264", "source": "sdk"})))
+        .and(body_json(json!({"avatar_name": "Wayne", "version": "v2", "video_encoding": "H264", "source": "sdk", "ia_is_livekit_transport": false})))
         .respond_with(ok(json!({"session_id": "s-1", "url": "ws://x", "access_token": "jwt", "sdp": null, "ice_servers": null, "ice_servers2": null})))
         .expect(1)
         .mount(&server)

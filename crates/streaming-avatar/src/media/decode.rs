@@ -36,6 +36,8 @@ pub struct DecodeError(String);
 #[cfg(feature = "h264")]
 pub struct VideoDecoder {
     h264: openh264::decoder::Decoder,
+    /// Until the first key frame, and after missed frames: skip to the next key frame.
+    waiting_for_keyframe: bool,
 }
 
 #[cfg(feature = "h264")]
@@ -51,13 +53,24 @@ impl VideoDecoder {
     /// When OpenH264 cannot be initialised.
     pub fn new() -> Result<Self, DecodeError> {
         let h264 = openh264::decoder::Decoder::new().map_err(|e| DecodeError(e.to_string()))?;
-        Ok(Self { h264 })
+        // A stream joined mid-way starts on a frame that needs the ones before it.
+        Ok(Self {
+            h264,
+            waiting_for_keyframe: true,
+        })
     }
 
-    /// Decodes a frame; `Ok(None)` when the decoder needs more before it can show a picture.
+    /// Frames were missed (the stream lagged): decode nothing until the next key frame.
+    pub fn gap(&mut self) {
+        self.waiting_for_keyframe = true;
+    }
+
+    /// Decodes a frame; `Ok(None)` when the decoder needs more before it can show a picture,
+    /// or is skipping to a key frame after a [`VideoDecoder::gap`] or a damaged frame.
     ///
     /// # Errors
-    /// A damaged frame, or a VP8 frame (this build decodes H264 only).
+    /// A damaged frame (then it skips to the next key frame), or a VP8 frame (this build
+    /// decodes H264 only).
     pub fn decode(&mut self, frame: &VideoFrame) -> Result<Option<RgbFrame>, DecodeError> {
         if frame.codec != VideoCodec::H264 {
             return Err(DecodeError(format!(
@@ -65,11 +78,18 @@ impl VideoDecoder {
                 frame.codec
             )));
         }
-        let Some(yuv) = self
-            .h264
-            .decode(&frame.data)
-            .map_err(|e| DecodeError(e.to_string()))?
-        else {
+        if self.waiting_for_keyframe && !frame.keyframe {
+            return Ok(None);
+        }
+        self.waiting_for_keyframe = false;
+        let decoded = match self.h264.decode(&frame.data) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                self.waiting_for_keyframe = true;
+                return Err(DecodeError(e.to_string()));
+            }
+        };
+        let Some(yuv) = decoded else {
             return Ok(None);
         };
         use openh264::formats::YUVSource as _;

@@ -5,6 +5,7 @@
 pub mod decode;
 pub mod frames;
 
+use crate::events::Lagged;
 use tokio::sync::broadcast;
 
 /// Video frames kept for a slow consumer: two seconds at 25 fps.
@@ -25,15 +26,14 @@ impl<T: Clone> MediaStream<T> {
         Self { receiver }
     }
 
-    /// The next item, skipping over any this stream missed by falling behind; `None` once the
-    /// room is gone.
-    pub async fn next(&mut self) -> Option<T> {
-        loop {
-            match self.receiver.recv().await {
-                Ok(item) => return Some(item),
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
+    /// The next item; `Err(Lagged(n))` once when this stream fell `n` items behind (a video
+    /// decoder then needs a key frame: [`decode::VideoDecoder::gap`]); `None` once the room is
+    /// gone.
+    pub async fn next(&mut self) -> Option<Result<T, Lagged>> {
+        match self.receiver.recv().await {
+            Ok(item) => Some(Ok(item)),
+            Err(broadcast::error::RecvError::Lagged(n)) => Some(Err(Lagged(n))),
+            Err(broadcast::error::RecvError::Closed) => None,
         }
     }
 }

@@ -36,8 +36,8 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
-    SettingEngineBuilder,
+    RTCIceCandidateInit, RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription, SettingEngineBuilder,
 };
 
 /// Between ICE checks while connecting, on loopback: webrtc-rs nominates a pair only on its next
@@ -52,6 +52,8 @@ pub(crate) struct PeerSettings {
     pub loopback: bool,
     /// STUN/TURN servers from the JoinResponse.
     pub ice_servers: Vec<lk::IceServer>,
+    /// How long an answer waits for local candidates to ride inline (the rest trickle).
+    pub answer_gathering_wait: Duration,
 }
 
 fn err(what: &'static str) -> impl Fn(webrtc::error::Error) -> Error {
@@ -110,6 +112,7 @@ struct Handler {
     target: i32,
     signals: mpsc::Sender<PeerSignal>,
     state: watch::Sender<RTCPeerConnectionState>,
+    gathered: watch::Sender<bool>,
     shared: Arc<RoomShared>,
 }
 
@@ -129,6 +132,11 @@ impl PeerConnectionEventHandler for Handler {
                 json,
             })
             .await;
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        self.gathered
+            .send_replace(state == RTCIceGatheringState::Complete);
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
@@ -243,6 +251,8 @@ async fn read_track(track: Arc<dyn TrackRemote>, shared: Arc<RoomShared>) {
 pub(crate) struct Subscriber {
     pc: Arc<dyn PeerConnection>,
     pub(crate) state: watch::Receiver<RTCPeerConnectionState>,
+    gathered: watch::Receiver<bool>,
+    gathering_wait: Duration,
 }
 
 impl std::fmt::Debug for Subscriber {
@@ -258,17 +268,25 @@ impl Subscriber {
         shared: Arc<RoomShared>,
     ) -> Result<Self, Error> {
         let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
+        let (gathered_tx, gathered) = watch::channel(false);
         let handler = Arc::new(Handler {
             target: TARGET_SUBSCRIBER,
             signals,
             state: state_tx,
+            gathered: gathered_tx,
             shared,
         });
         let pc = build_peer(settings, MediaEngine::default(), handler).await?;
-        Ok(Self { pc, state })
+        Ok(Self {
+            pc,
+            state,
+            gathered,
+            gathering_wait: settings.answer_gathering_wait,
+        })
     }
 
-    /// Applies a server offer and returns the answer's SDP; candidates follow by trickle.
+    /// Applies a server offer and returns the answer's SDP, with the local candidates gathered
+    /// within `answer_gathering_wait` inline; every candidate is also trickled, as browsers do.
     pub(crate) async fn answer(&self, offer_sdp: String) -> Result<String, Error> {
         let offer = RTCSessionDescription::offer(offer_sdp).map_err(err("offer SDP"))?;
         self.pc
@@ -285,7 +303,12 @@ impl Subscriber {
             .set_local_description(answer)
             .await
             .map_err(err("apply the answer"))?;
-        Ok(sdp)
+        if self.gathering_wait.is_zero() {
+            return Ok(sdp);
+        }
+        let mut gathered = self.gathered.clone();
+        let _ = tokio::time::timeout(self.gathering_wait, gathered.wait_for(|g| *g)).await;
+        Ok(self.pc.local_description().await.map_or(sdp, |d| d.sdp))
     }
 
     pub(crate) async fn add_remote_candidate(&self, json: &str) -> Result<(), Error> {
@@ -348,10 +371,12 @@ impl Publisher {
         shared: Arc<RoomShared>,
     ) -> Result<Self, Error> {
         let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
+        let (gathered_tx, _) = watch::channel(false);
         let handler = Arc::new(Handler {
             target: TARGET_PUBLISHER,
             signals,
             state: state_tx,
+            gathered: gathered_tx,
             shared: Arc::clone(&shared),
         });
         let pc = build_peer(settings, MediaEngine::default(), handler).await?;

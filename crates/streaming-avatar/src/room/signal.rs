@@ -102,6 +102,7 @@ pub(super) async fn join(
     let settings = PeerSettings {
         loopback,
         ice_servers: join.ice_servers.clone(),
+        answer_gathering_wait: options.answer_gathering_wait,
     };
     let (commands_tx, commands) = mpsc::channel(COMMAND_CAPACITY);
     let (signals_tx, signals) = mpsc::channel(SIGNAL_CAPACITY);
@@ -198,11 +199,17 @@ fn join_info(join: &lk::JoinResponse, options: &RoomOptions) -> Result<JoinInfo,
             .unwrap_or_default(),
         participant_sid: participant.sid.clone(),
         participant_identity: participant.identity.clone(),
-        other_identities: join
+        others: join
             .other_participants
             .iter()
-            .map(|p| p.identity.clone())
+            .map(|p| super::RemoteParticipant {
+                sid: p.sid.clone(),
+                identity: p.identity.clone(),
+                track_sids: p.tracks.iter().map(|t| t.sid.clone()).collect(),
+                track_mime_types: p.tracks.iter().map(|t| t.mime_type.clone()).collect(),
+            })
             .collect(),
+        subscriber_primary: join.subscriber_primary,
         server_version,
         server_protocol: join.server_info.as_ref().map_or(0, |s| s.protocol),
         ping_interval: if ping_interval.is_zero() && !ping_timeout.is_zero() {
