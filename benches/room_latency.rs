@@ -1,103 +1,90 @@
-//! Real-time latency, each figure beside a baseline measured in the same run:
-//! - `speak_to_start_talking`: POST `streaming.task` over loopback HTTP until the viewer holds
-//!   `avatar_start_talking` from `_reliable` (no modelled latency), against
-//!   `bare_data_channel`: one message between two plain webrtc-rs peers.
-//! - `chat_socket_speak_to_start_talking`: the same over the chat WebSocket, the path SDK
-//!   2.0.13+ takes for its default `speak()` (talk, async): no HTTP request per utterance.
-//! - `livekit_data_speak_to_start_talking`: the same as a LiveKit data packet on the client's
-//!   publisher `_reliable`, the path `speak()` takes on the SDK's LiveKit transport: data
-//!   channel in, data channel out.
+//! Real-time latency as an app sees it through the Rust SDK, each figure beside a baseline
+//! measured in the same run:
+//! - `{http,chat_socket,livekit}_speak_to_start_talking`: `Session::speak_via` on each path
+//!   (HTTP `streaming.task`; a pipecat text frame on the chat socket, SDK 2.x's default
+//!   `speak()`; a LiveKit data packet, `speak()` on the LiveKit transport) until the SDK's event
+//!   stream holds `avatar_start_talking`, stamped on receipt; against `bare_data_channel`, one
+//!   message between two plain webrtc-rs peers.
 //!
 //! The event paths are measured twice: back to back under criterion (every thread awake, as
 //! under steady traffic) and then from idle, with a pause before each sample (threads parked,
 //! as between the utterances of a conversation); each pass has its own bare-channel baseline.
-//! - `create_token_to_first_frame`: create_token, new, start, join, until the first video RTP
-//!   packet arrives, against `create_token_to_new`: just the REST calls.
+//! - `create_start_avatar_to_first_decoded_frame`: `create_start_avatar` until STREAM_READY and
+//!   the first decoded video frame, with each phase printed; against `create_token_to_new`:
+//!   the REST calls alone.
 //!
 //! Run: `cargo bench -p understudy-benches --bench room_latency`
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use serde_json::json;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
-use tokio_tungstenite::tungstenite::Message;
-use understudy_benches::bare_channel::BareChannel;
-use understudy_benches::{
-    ChatSocket, IDLE_PAUSE, bench_bare_channel, chat_socket, http_client, new_samples, post_json,
-    record, report, settle, start_session,
+use std::time::Duration;
+use streaming_avatar::media::decode::VideoDecoder;
+use streaming_avatar::proto::rest::session::NewSessionRequest;
+use streaming_avatar::{
+    EventStream, Session, SessionOptions, SpeakPath, SpeakRequest, StartTimings, StreamingAvatar,
+    StreamingEvent, VoiceChatTransport,
 };
-use understudy_e2e::livekit_viewer::{PublisherChannel, Viewer};
-use understudy_proto::events::DataChannelEvent;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+use understudy_benches::bare_channel::BareChannel;
+use understudy_benches::{IDLE_PAUSE, bench_bare_channel, new_samples, record, report, settle};
 use understudy_server::{MockServer, ServerConfig};
 
-/// How a bench client asks the avatar to speak.
-enum Speaker {
-    /// POST `streaming.task` (repeat, async).
-    Http,
-    /// A pipecat `TextFrame` on the chat WebSocket.
-    ChatSocket(Box<ChatSocket>),
-    /// A LiveKit user packet on the client's publisher `_reliable`.
-    LiveKitData(PublisherChannel),
+const WAIT: Duration = Duration::from_secs(10);
+/// Samples per path in the from-idle pass.
+const IDLE_SAMPLES: usize = 1000;
+
+/// One start: `streaming.new` answered, `start`'s steps, STREAM_READY, first decoded frame.
+type StartPhases = (Duration, StartTimings, Duration, Duration);
+
+async fn client(base: &str) -> StreamingAvatar {
+    let backend = StreamingAvatar::builder()
+        .base_path(base)
+        .api_key("bench")
+        .build()
+        .expect("client");
+    let token = backend.create_token().await.expect("token");
+    StreamingAvatar::builder()
+        .base_path(base)
+        .token(token)
+        .build()
+        .expect("client")
 }
 
-/// One connected session with a viewer, and what each sample needs to speak and interrupt.
-struct Room {
-    client: reqwest::Client,
-    base: String,
-    bearer: String,
-    id: String,
-    viewer: Viewer,
+/// A started session and its event stream.
+struct Speaker {
+    session: Session,
+    events: EventStream,
+    path: SpeakPath,
 }
 
-impl Room {
-    /// Speaks, waits for `avatar_start_talking` at the viewer, then interrupts and waits for
-    /// `avatar_stop_talking`; returns the time from speak to start talking.
-    async fn sample(&mut self, speaker: &mut Speaker) -> Duration {
-        use futures_util::SinkExt;
-        use prost::Message as _;
-        let text_frame = understudy_proto::pipecat::Frame::text("hello there").encode_to_vec();
+impl Speaker {
+    /// Speaks, returns the time to `avatar_start_talking` as the SDK received it, then
+    /// interrupts and waits for the avatar to stop.
+    async fn sample(&mut self) -> Duration {
+        let request = match self.path {
+            SpeakPath::Http => SpeakRequest::repeat("hello there"),
+            _ => SpeakRequest::talk("hello there"),
+        };
         let started = Instant::now();
-        match speaker {
-            Speaker::Http => {
-                post_json(
-                    &self.client,
-                    format!("{}/v1/streaming.task", self.base),
-                    ("authorization", &self.bearer),
-                    json!({"session_id": self.id, "text": "hello there", "task_mode": "async", "task_type": "repeat"}),
-                )
-                .await;
-            }
-            Speaker::ChatSocket(chat) => {
-                chat.send(Message::Binary(text_frame.into()))
-                    .await
-                    .expect("send");
-            }
-            Speaker::LiveKitData(publisher) => publisher.publish(br#""hello there""#).await,
-        }
-        while !matches!(
-            self.viewer.next_event().await,
-            DataChannelEvent::AvatarStartTalking { .. }
-        ) {}
-        let took = started.elapsed();
-        post_json(
-            &self.client,
-            format!("{}/v1/streaming.interrupt", self.base),
-            ("authorization", &self.bearer),
-            json!({"session_id": self.id}),
-        )
-        .await;
-        while !matches!(
-            self.viewer.next_event().await,
-            DataChannelEvent::AvatarStopTalking { .. }
-        ) {}
+        self.session
+            .speak_via(self.path, &request)
+            .await
+            .expect("speak");
+        let event = self
+            .events
+            .wait_for(WAIT, |e| matches!(e, StreamingEvent::AvatarStartTalking { .. }))
+            .await
+            .expect("avatar_start_talking");
+        let took = event.at.duration_since(started);
+        self.session.interrupt().await.expect("interrupt");
+        self.events
+            .wait_for(WAIT, |e| matches!(e, StreamingEvent::AvatarStopTalking { .. }))
+            .await
+            .expect("avatar_stop_talking");
         took
     }
 }
-
-/// Samples per path in the from-idle pass.
-const IDLE_SAMPLES: usize = 1000;
 
 fn latency(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -110,31 +97,29 @@ fn latency(c: &mut Criterion) {
         .block_on(MockServer::builder().config(config).start())
         .expect("mock");
     let base = server.uri();
-    let client = http_client();
-    let (token, id, url, access) = runtime.block_on(start_session(&client, &base));
-    let mut viewer = runtime.block_on(Viewer::join(&url, &access));
-    let publisher = runtime.block_on(viewer.open_publisher(1));
-    let chat = runtime.block_on(chat_socket(&base, &id, &token));
-    let room = Arc::new(Mutex::new(Room {
-        client: client.clone(),
-        base: base.clone(),
-        bearer: format!("Bearer {token}"),
-        id,
-        viewer,
-    }));
-    let bare = Arc::new(Mutex::new(runtime.block_on(BareChannel::connect())));
     let paths = [
-        (
-            "livekit_data_speak_to_start_talking",
-            Speaker::LiveKitData(publisher),
-        ),
-        ("speak_to_start_talking", Speaker::Http),
-        (
-            "chat_socket_speak_to_start_talking",
-            Speaker::ChatSocket(Box::new(chat)),
-        ),
+        ("livekit_data_speak_to_start_talking", SpeakPath::LiveKit, VoiceChatTransport::LiveKit),
+        ("speak_to_start_talking", SpeakPath::Http, VoiceChatTransport::WebSocket),
+        ("chat_socket_speak_to_start_talking", SpeakPath::ChatSocket, VoiceChatTransport::WebSocket),
     ]
-    .map(|(name, speaker)| (name, Arc::new(Mutex::new(speaker)), Arc::new(new_samples())));
+    .map(|(name, path, transport)| {
+        let speaker = runtime.block_on(async {
+            let options = SessionOptions::default().voice_chat_transport(transport);
+            let session = client(&base)
+                .await
+                .create_start_avatar_with(&NewSessionRequest::default(), options)
+                .await
+                .expect("session");
+            let events = session.events();
+            Speaker {
+                session,
+                events,
+                path,
+            }
+        });
+        (name, Arc::new(Mutex::new(speaker)), Arc::new(new_samples()))
+    });
+    let bare = Arc::new(Mutex::new(runtime.block_on(BareChannel::connect())));
 
     // Back to back: every thread is awake, as under steady traffic.
     let bare_hist = Arc::new(new_samples());
@@ -143,13 +128,12 @@ fn latency(c: &mut Criterion) {
     for (name, speaker, hist) in &paths {
         group.bench_function(*name, |b| {
             b.to_async(&runtime).iter_custom(|iters| {
-                let (room, speaker, hist) =
-                    (Arc::clone(&room), Arc::clone(speaker), Arc::clone(hist));
+                let (speaker, hist) = (Arc::clone(speaker), Arc::clone(hist));
                 async move {
-                    let (mut room, mut speaker) = (room.lock().await, speaker.lock().await);
+                    let mut speaker = speaker.lock().await;
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        let took = room.sample(&mut speaker).await;
+                        let took = speaker.sample().await;
                         record(&hist, took);
                         total += took;
                     }
@@ -174,14 +158,13 @@ fn latency(c: &mut Criterion) {
             settle().await;
             record(&idle_bare, bare.sample().await);
         }
-        let mut room = room.lock().await;
         let mut idle_paths = Vec::new();
         for (name, speaker, _) in &paths {
             let samples = new_samples();
             let mut speaker = speaker.lock().await;
             for _ in 0..IDLE_SAMPLES {
                 settle().await;
-                record(&samples, room.sample(&mut speaker).await);
+                record(&samples, speaker.sample().await);
             }
             idle_paths.push((*name, samples));
         }
@@ -190,62 +173,75 @@ fn latency(c: &mut Criterion) {
     println!("from idle ({IDLE_SAMPLES} samples each, {IDLE_PAUSE:?} pause before each):");
     let idle_paths: Vec<_> = idle_paths.iter().map(|(name, h)| (*name, h)).collect();
     report(&idle_bare, &idle_paths);
+    runtime.block_on(async {
+        for (_, speaker, _) in &paths {
+            let _ = speaker.lock().await.session.stop().await;
+        }
+    });
 
     let mut group = c.benchmark_group("session_start");
     group.sample_size(10);
     group.bench_function("create_token_to_new", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
-            let (client, base) = (client.clone(), base.clone());
-            async move {
-                let started = Instant::now();
-                for _ in 0..iters {
-                    let (token, id, _, _) = start_session(&client, &base).await;
-                    post_json(
-                        &client,
-                        format!("{base}/v1/streaming.stop"),
-                        ("authorization", &format!("Bearer {token}")),
-                        json!({"session_id": id}),
-                    )
-                    .await;
-                }
-                started.elapsed()
-            }
-        })
-    });
-    let phases = Arc::new(std::sync::Mutex::new(Vec::<[Duration; 7]>::new()));
-    group.bench_function("create_token_to_first_frame", |b| {
-        b.to_async(&runtime).iter_custom(|iters| {
-            let (client, base, phases) = (client.clone(), base.clone(), Arc::clone(&phases));
+            let base = base.clone();
             async move {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let started = Instant::now();
-                    let (token, id, url, access) = start_session(&client, &base).await;
-                    let rest = started.elapsed();
-                    let viewer = Viewer::join(&url, &access).await;
-                    let joined = started.elapsed();
-                    while viewer.media.video_packets.load(Ordering::Relaxed) == 0 {
-                        tokio::time::sleep(Duration::from_micros(200)).await;
-                    }
-                    let took = started.elapsed();
-                    total += took;
-                    let t = viewer.timings;
-                    phases.lock().expect("phases").push([
-                        rest,
-                        joined - t.connected,
-                        t.join,
-                        t.offer - t.join,
-                        t.answered - t.offer,
-                        t.connected - t.answered,
-                        took - joined,
-                    ]);
-                    post_json(
-                        &client,
-                        format!("{base}/v1/streaming.stop"),
-                        ("authorization", &format!("Bearer {token}")),
-                        json!({"session_id": id}),
-                    )
-                    .await;
+                    let began = Instant::now();
+                    let mut session = client(&base)
+                        .await
+                        .new_session(&NewSessionRequest::default())
+                        .await
+                        .expect("new");
+                    total += began.elapsed();
+                    session.stop().await.expect("stop");
+                }
+                total
+            }
+        })
+    });
+    let phases: Arc<std::sync::Mutex<Vec<StartPhases>>> = Arc::default();
+    group.bench_function("create_start_avatar_to_first_decoded_frame", |b| {
+        b.to_async(&runtime).iter_custom(|iters| {
+            let (base, phases) = (base.clone(), Arc::clone(&phases));
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let began = Instant::now();
+                    let avatar = client(&base).await;
+                    let mut session = avatar
+                        .new_session(&NewSessionRequest::default())
+                        .await
+                        .expect("new");
+                    let created = began.elapsed();
+                    let mut events = session.events();
+                    let mut video = session.video();
+                    session.start().await.expect("start");
+                    let ready = events
+                        .wait_for(WAIT, |e| matches!(e, StreamingEvent::StreamReady))
+                        .await
+                        .expect("stream ready")
+                        .at
+                        .duration_since(began);
+                    let mut decoder = VideoDecoder::new().expect("decoder");
+                    let first_frame = loop {
+                        let frame = tokio::time::timeout(WAIT, video.next())
+                            .await
+                            .expect("a frame in time")
+                            .expect("video")
+                            .expect("the bench keeps up");
+                        if decoder.decode(&frame).expect("decode").is_some() {
+                            break frame.received_at.duration_since(began);
+                        }
+                    };
+                    total += first_frame;
+                    phases.lock().expect("phases").push((
+                        created,
+                        session.start_timings(),
+                        ready,
+                        first_frame,
+                    ));
+                    session.stop().await.expect("stop");
                 }
                 total
             }
@@ -253,33 +249,29 @@ fn latency(c: &mut Criterion) {
     });
     group.finish();
     report_phases(&phases.lock().expect("phases"));
+    drop(runtime);
 }
 
-/// Where create_token -> first frame goes, as the mean of every sample.
-fn report_phases(samples: &[[Duration; 7]]) {
-    const NAMES: [&str; 7] = [
-        "REST: create_token, new, start",
-        "signalling socket connect",
-        "JoinResponse",
-        "subscriber offer (server peer built, candidates gathered)",
-        "viewer answer (its peer built, candidates gathered)",
-        "ICE + DTLS to connected",
-        "connected to first video packet",
-    ];
-    if samples.is_empty() {
+/// Where create_start_avatar -> first decoded frame goes, as the mean of every sample.
+fn report_phases(phases: &[StartPhases]) {
+    if phases.is_empty() {
         return;
     }
-    println!(
-        "create_token_to_first_frame breakdown (mean of {} samples):",
-        samples.len()
-    );
-    for (i, name) in NAMES.iter().enumerate() {
-        let sum: Duration = samples.iter().map(|s| s[i]).sum();
-        println!(
-            "  {name}: {:.2} ms",
-            sum.as_secs_f64() * 1000.0 / samples.len() as f64
-        );
-    }
+    let n = phases.len() as u32;
+    let mean = |f: &dyn Fn(&StartPhases) -> Duration| phases.iter().map(f).sum::<Duration>() / n;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("create_start_avatar phases, mean of {n} runs, from create_token (ms):");
+    println!("  create_token + streaming.new answered: {:.2}", ms(mean(&|p| p.0)));
+    println!("  streaming.start answered:              {:.2}", ms(mean(&|p| p.0 + p.1.started)));
+    let join = |f: &dyn Fn(&StartPhases) -> Duration| ms(mean(&|p| p.0 + p.1.started + f(p)));
+    println!("  signalling socket open:                {:.2}", join(&|p| p.1.join.socket_open));
+    println!("  JoinResponse:                          {:.2}", join(&|p| p.1.join.joined));
+    println!("  subscriber offer:                      {:.2}", join(&|p| p.1.join.offer));
+    println!("  answer sent (candidates inline):       {:.2}", join(&|p| p.1.join.answered));
+    println!("  peer connected (ICE + DTLS):           {:.2}", join(&|p| p.1.join.connected));
+    println!("  chat socket open:                      {:.2}", ms(mean(&|p| p.0 + p.1.socket)));
+    println!("  STREAM_READY:                          {:.2}", ms(mean(&|p| p.2)));
+    println!("  first decoded frame:                   {:.2}", ms(mean(&|p| p.3)));
 }
 
 criterion_group!(benches, latency);

@@ -1,8 +1,9 @@
 //! CPU and memory per added media session, at 50, 200 and 500 concurrent talking sessions.
 //!
-//! Sessions are low quality (640x360 H264 + Opus) and kept talking. Each is watched by an
-//! in-process webrtc-rs viewer. The server runs on a runtime of its own whose threads are named
-//! `srv`, the viewers on threads named `viewer`, so the CPU of each side is read apart from
+//! Sessions are low quality (640x360 H264 + Opus) and kept talking. Each is joined by an
+//! in-process Rust SDK session (the room only: no chat socket). The server runs on a runtime of
+//! its own whose threads are named `srv`, the clients on threads named `viewer`, so the CPU of
+//! each side is read apart from
 //! `/proc/self/task/*/stat`; memory is the whole process (an upper bound for the server). The
 //! viewers' audio packets, against the 50 per second each session should send, show whether
 //! the server kept real time. The baseline is the same process with no session, measured in the
@@ -10,10 +11,9 @@
 //!
 //! Run: `cargo bench -p understudy-benches --bench sessions_scale`
 
-use serde_json::json;
 use std::time::{Duration, Instant};
-use understudy_benches::http_client;
-use understudy_e2e::livekit_viewer::Viewer;
+use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality};
+use streaming_avatar::{Session, SessionOptions, SpeakRequest, StreamingAvatar};
 use understudy_server::{MockServer, ServerConfig};
 
 const WINDOW: Duration = Duration::from_secs(5);
@@ -72,17 +72,8 @@ struct Usage {
 }
 
 /// Usage over [`WINDOW`] with `viewers` watching.
-async fn measure(viewers: &[Viewer]) -> Usage {
-    let packets = || -> u64 {
-        viewers
-            .iter()
-            .map(|v| {
-                v.media
-                    .audio_packets
-                    .load(std::sync::atomic::Ordering::Relaxed)
-            })
-            .sum()
-    };
+async fn measure(viewers: &[Session]) -> Usage {
+    let packets = || -> u64 { viewers.iter().map(|v| v.packets_received().1).sum() };
     let (server0, viewer0, packets0) = (thread_cpu("srv"), thread_cpu("viewer"), packets());
     let started = Instant::now();
     tokio::time::sleep(WINDOW).await;
@@ -100,60 +91,33 @@ async fn measure(viewers: &[Viewer]) -> Usage {
     }
 }
 
-async fn talking_session(client: &reqwest::Client, base: &str) -> Viewer {
-    let post = |path: &str, auth: (String, String), body: serde_json::Value| {
-        let request = client
-            .post(format!("{base}{path}"))
-            .header(auth.0, auth.1)
-            .json(&body);
-        async move {
-            request
-                .send()
-                .await
-                .expect("request")
-                .json::<serde_json::Value>()
-                .await
-                .expect("json")
-        }
+async fn talking_session(base: &str) -> Session {
+    let backend = StreamingAvatar::builder()
+        .base_path(base)
+        .api_key("scale")
+        .build()
+        .expect("client");
+    let avatar = StreamingAvatar::builder()
+        .base_path(base)
+        .token(backend.create_token().await.expect("token"))
+        .build()
+        .expect("client");
+    let request = NewSessionRequest {
+        quality: Some(Quality::Low),
+        disable_idle_timeout: Some(true),
+        ..Default::default()
     };
-    let token = post(
-        "/v1/streaming.create_token",
-        ("x-api-key".into(), "scale".into()),
-        json!({}),
-    )
-    .await;
-    let bearer = (
-        "authorization".to_owned(),
-        format!("Bearer {}", token["data"]["token"].as_str().expect("token")),
-    );
-    let new = post(
-        "/v1/streaming.new",
-        bearer.clone(),
-        json!({"version": "v2", "quality": "low", "disable_idle_timeout": true}),
-    )
-    .await;
-    let data = &new["data"];
-    let id = data["session_id"].as_str().expect("id").to_owned();
-    post(
-        "/v1/streaming.start",
-        bearer.clone(),
-        json!({"session_id": id}),
-    )
-    .await;
-    let viewer = Viewer::join(
-        data["url"].as_str().expect("url"),
-        data["access_token"].as_str().expect("jwt"),
-    )
-    .await;
+    let session = avatar
+        .create_start_avatar_with(&request, SessionOptions::default().chat_socket(None))
+        .await
+        .expect("session");
     // Ten minutes of speech at 150 wpm keeps the avatar talking through every window.
     let words = vec!["talking"; 1500].join(" ");
-    post(
-        "/v1/streaming.task",
-        bearer,
-        json!({"session_id": id, "text": words, "task_mode": "async", "task_type": "repeat"}),
-    )
-    .await;
-    viewer
+    session
+        .speak(&SpeakRequest::repeat(words))
+        .await
+        .expect("speak");
+    session
 }
 
 fn main() {
@@ -180,7 +144,6 @@ fn main() {
         .expect("mock");
     let base = server.uri();
     viewer_runtime.block_on(async {
-        let client = http_client();
         // Let the shared media finish encoding before the baseline.
         tokio::time::sleep(Duration::from_secs(3)).await;
         let baseline = measure(&[]).await;
@@ -194,7 +157,7 @@ fn main() {
         for target in STEPS {
             while viewers.len() < target {
                 let batch = JOIN_BATCH.min(target - viewers.len());
-                let joins: Vec<_> = (0..batch).map(|_| talking_session(&client, &base)).collect();
+                let joins: Vec<_> = (0..batch).map(|_| talking_session(&base)).collect();
                 viewers.extend(futures_util::future::join_all(joins).await);
             }
             tokio::time::sleep(Duration::from_secs(1)).await;

@@ -3,7 +3,8 @@
 //!   (512 samples at 16 kHz), against `vad/decode_frame`: decoding that frame's pipecat
 //!   protobuf, which the server does for every frame anyway.
 //! - `turn_latency/user_stop_to_start_talking`: the chat-socket frame that completes a turn's
-//!   hangover until the viewer holds the answer's `avatar_start_talking`, against
+//!   hangover until the Rust SDK's event stream holds the answer's `avatar_start_talking`
+//!   (stamped on receipt), against
 //!   `turn_latency/bare_data_channel`: one message between two plain webrtc-rs peers.
 //!
 //! Run: `cargo bench -p understudy-benches --bench voice`
@@ -11,22 +12,21 @@
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use futures_util::{SinkExt, StreamExt};
 use prost::Message as _;
-use serde_json::json;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use understudy_benches::bare_channel::BareChannel;
-use understudy_benches::{
-    bench_bare_channel, chat_socket, http_client, new_samples, post_json, record, report,
-    start_session,
-};
+use streaming_avatar::proto::rest::session::NewSessionRequest;
+use streaming_avatar::{SessionOptions, StreamingAvatar, StreamingEvent};
+use understudy_benches::{bench_bare_channel, chat_socket, new_samples, record, report};
 use understudy_e2e::chat_client::{FRAME_SAMPLES, audio_frames};
-use understudy_e2e::livekit_viewer::Viewer;
-use understudy_proto::events::DataChannelEvent;
 use understudy_proto::pipecat::{Frame, FrameKind};
 use understudy_server::{EnergyVad, MockServer, ServerConfig, VadConfig};
+
+/// Longest wait for any event.
+const WAIT: Duration = Duration::from_secs(10);
 
 fn samples_of(frame: &[u8]) -> Vec<i16> {
     match Frame::decode(frame).expect("frame").frame {
@@ -85,9 +85,32 @@ fn turn_latency(c: &mut Criterion) {
         .block_on(MockServer::builder().config(config).start())
         .expect("mock");
     let base = server.uri();
-    let client = http_client();
-    let (token, id, url, access) = runtime.block_on(start_session(&client, &base));
-    let viewer = Arc::new(Mutex::new(runtime.block_on(Viewer::join(&url, &access))));
+    // The SDK joins the room and reads the events; the bench's own socket sends the audio, so
+    // it knows which frame completes the turn.
+    let (session, events, token) = runtime.block_on(async {
+        let backend = StreamingAvatar::builder()
+            .base_path(&base)
+            .api_key("bench")
+            .build()
+            .expect("client");
+        let token = backend.create_token().await.expect("token");
+        let avatar = StreamingAvatar::builder()
+            .base_path(&base)
+            .token(token.clone())
+            .build()
+            .expect("client");
+        let session = avatar
+            .create_start_avatar_with(
+                &NewSessionRequest::default(),
+                SessionOptions::default().chat_socket(None),
+            )
+            .await
+            .expect("session");
+        let events = session.events();
+        (session, events, token)
+    });
+    let id = session.session_id().to_owned();
+    let room = Arc::new(Mutex::new((session, events)));
     let bare = Arc::new(Mutex::new(runtime.block_on(BareChannel::connect())));
     let (chat, mut chat_events) = runtime.block_on(chat_socket(&base, &id, &token)).split();
     // The socket's user_start / user_stop are read and dropped, so they never back up.
@@ -106,17 +129,11 @@ fn turn_latency(c: &mut Criterion) {
     bench_bare_channel(&mut group, &runtime, &bare, &bare_hist);
     group.bench_function("user_stop_to_start_talking", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
-            let (viewer, chat, hist) = (
-                Arc::clone(&viewer),
-                Arc::clone(&chat),
-                Arc::clone(&turn_hist),
-            );
-            let (client, base, token, id) =
-                (client.clone(), base.clone(), token.clone(), id.clone());
+            let (room, chat, hist) = (Arc::clone(&room), Arc::clone(&chat), Arc::clone(&turn_hist));
             let (lead_in, last) = (lead_in.clone(), last.clone());
             async move {
-                let (mut viewer, mut chat) = (viewer.lock().await, chat.lock().await);
-                let bearer = format!("Bearer {token}");
+                let (mut room, mut chat) = (room.lock().await, chat.lock().await);
+                let (session, events) = &mut *room;
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     for frame in &lead_in {
@@ -124,28 +141,22 @@ fn turn_latency(c: &mut Criterion) {
                             .await
                             .expect("send");
                     }
-                    let started = Instant::now();
+                    let started = tokio::time::Instant::now();
                     chat.send(Message::Binary(last.clone().into()))
                         .await
                         .expect("send");
-                    while !matches!(
-                        viewer.next_event().await,
-                        DataChannelEvent::AvatarStartTalking { .. }
-                    ) {}
-                    let took = started.elapsed();
+                    let answer = events
+                        .wait_for(WAIT, |e| matches!(e, StreamingEvent::AvatarStartTalking { .. }))
+                        .await
+                        .expect("the answer's avatar_start_talking");
+                    let took = answer.at.duration_since(started);
                     record(&hist, took);
                     total += took;
-                    post_json(
-                        &client,
-                        format!("{base}/v1/streaming.interrupt"),
-                        ("authorization", &bearer),
-                        json!({"session_id": id}),
-                    )
-                    .await;
-                    while !matches!(
-                        viewer.next_event().await,
-                        DataChannelEvent::AvatarStopTalking { .. }
-                    ) {}
+                    session.interrupt().await.expect("interrupt");
+                    events
+                        .wait_for(WAIT, |e| matches!(e, StreamingEvent::AvatarStopTalking { .. }))
+                        .await
+                        .expect("avatar_stop_talking");
                 }
                 total
             }

@@ -528,3 +528,24 @@ async fn the_readme_quick_start_runs_against_mock_server_start() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_silent_user_is_prompted_when_the_session_asks_for_it() {
+    // §7.2 user_silence, through `use_silence_prompt` (the SDK's `useSilencePrompt`).
+    let env = TestEnv::with_config(ServerConfig {
+        silence_prompt_after: Duration::from_millis(300),
+        silence_prompts: 1,
+        ..fast()
+    })
+    .await;
+    let (mut session, mut events) =
+        started(&env, SessionOptions::default().use_silence_prompt(true)).await;
+    assert_eq!(
+        next_named(&mut events, "user_silence").await,
+        StreamingEvent::UserSilence {
+            silence_times: 1,
+            count_down: 0
+        }
+    );
+    session.stop().await.unwrap();
+}

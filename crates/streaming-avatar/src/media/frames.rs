@@ -1,6 +1,7 @@
 //! RTP packets in, whole encoded frames out: H264 access units (Annex-B) and VP8 frames,
 //! reassembled with `rtc`'s depacketizers on the RTP marker bit. A lost packet drops the frame
-//! it belonged to and every frame after it until the next key frame, as a decoder would need.
+//! it belonged to (every packet of that timestamp) and every frame after it until the next key
+//! frame, as a decoder would need: a frame is never handed out with a piece missing.
 
 use bytes::{Bytes, BytesMut};
 use rtc::rtp::codec::h264::H264Packet;
@@ -72,6 +73,8 @@ pub struct FrameAssembler {
     last_sequence: Option<u16>,
     /// A packet was lost: drop frames until a key frame.
     broken: bool,
+    /// The timestamp of a damaged frame whose remaining packets are dropped.
+    skip_timestamp: Option<u32>,
     /// Frames dropped because of loss or damage.
     pub dropped: u64,
 }
@@ -87,6 +90,7 @@ impl FrameAssembler {
             last_sequence: None,
             // Until the first key frame nothing can be decoded.
             broken: true,
+            skip_timestamp: None,
             dropped: 0,
         }
     }
@@ -99,10 +103,20 @@ impl FrameAssembler {
                 if piece.sequence_number.wrapping_sub(expected) > u16::MAX / 2 {
                     return None; // late or duplicate: already past it
                 }
+                // Packets were lost: the frame in progress, and the frame this packet belongs
+                // to (whose head may be what was lost), are both damaged.
                 self.abandon();
+                self.skip_timestamp = Some(piece.timestamp);
+                self.dropped += 1;
             }
         }
         self.last_sequence = Some(piece.sequence_number);
+        if let Some(damaged) = self.skip_timestamp {
+            if piece.timestamp == damaged {
+                return None;
+            }
+            self.skip_timestamp = None;
+        }
         if self.timestamp.is_some_and(|t| t != piece.timestamp) {
             // A new frame began before the last one's marker: the marker packet was lost.
             self.abandon();
@@ -116,6 +130,7 @@ impl FrameAssembler {
             Ok(bytes) => self.current.extend_from_slice(&bytes),
             Err(_) => {
                 self.abandon();
+                self.skip_timestamp = Some(piece.timestamp);
                 return None;
             }
         }
@@ -161,8 +176,17 @@ impl FrameAssembler {
 /// Whether a whole frame is decodable on its own.
 pub fn is_keyframe(codec: VideoCodec, data: &[u8]) -> bool {
     match codec {
-        // Any IDR slice (type 5) in the access unit.
-        VideoCodec::H264 => nal_types(data).any(|t| t == 5),
+        // An IDR slice (type 5) with its parameter sets (SPS 7, PPS 8), as WebRTC senders put
+        // them before every IDR: decodable by a decoder that has seen nothing before.
+        VideoCodec::H264 => {
+            let (mut idr, mut sps, mut pps) = (false, false, false);
+            for t in nal_types(data) {
+                idr |= t == 5;
+                sps |= t == 7;
+                pps |= t == 8;
+            }
+            idr && sps && pps
+        }
         // RFC 6386 §9.1: bit 0 of the frame tag is 0 for a key frame.
         VideoCodec::Vp8 => data.first().is_some_and(|b| b & 1 == 0),
     }
@@ -211,6 +235,9 @@ mod tests {
             .collect()
     }
 
+    /// SPS and PPS in one STAP-A, as the payloader sends them before an IDR.
+    const PARAMS: [u8; 11] = [0x18, 0, 4, 0x67, 0x42, 0, 0x1f, 0, 2, 0x68, 0xce];
+
     #[test]
     fn fragments_reassemble_into_one_access_unit() {
         let now = Instant::now();
@@ -218,8 +245,7 @@ mod tests {
             .chain((0..3000).map(|i| i as u8))
             .collect();
         let mut assembler = FrameAssembler::new(VideoCodec::H264);
-        let sps = [0x67, 0x42, 0x00, 0x1f];
-        assert!(assembler.push(&piece(1, 90, false, &sps), now).is_none());
+        assert!(assembler.push(&piece(1, 90, false, &PARAMS), now).is_none());
         let fragments = fu_a(&idr, 1000);
         let last = fragments.len() - 1;
         let mut frame = None;
@@ -228,7 +254,7 @@ mod tests {
         }
         let frame = frame.expect("a frame on the marker");
         assert!(frame.keyframe);
-        assert_eq!(nal_types(&frame.data).collect::<Vec<_>>(), vec![7, 5]);
+        assert_eq!(nal_types(&frame.data).collect::<Vec<_>>(), vec![7, 8, 5]);
         assert!(frame.data.ends_with(&idr[idr.len() - 10..]));
     }
 
@@ -236,33 +262,37 @@ mod tests {
     fn a_lost_packet_drops_frames_until_a_key_frame() {
         let now = Instant::now();
         let mut assembler = FrameAssembler::new(VideoCodec::H264);
-        assert!(
-            assembler
-                .push(&piece(1, 90, true, &[0x65, 1, 2, 3]), now)
-                .is_some()
-        );
-        // Sequence 2 lost; 3 is a P slice (type 1): not decodable.
-        assert!(
-            assembler
-                .push(&piece(3, 180, true, &[0x41, 1, 2, 3]), now)
-                .is_none()
-        );
-        assert!(
-            assembler
-                .push(&piece(4, 270, true, &[0x41, 1, 2, 3]), now)
-                .is_none()
-        );
-        assert!(
-            assembler
-                .push(&piece(5, 360, true, &[0x65, 1, 2, 3]), now)
-                .is_some()
-        );
-        assert!(
-            assembler
-                .push(&piece(6, 450, true, &[0x41, 1, 2, 3]), now)
-                .is_some()
-        );
-        assert_eq!(assembler.dropped, 2);
+        let p_slice = [0x41, 1, 2, 3];
+        let idr = [0x65, 1, 2, 3];
+        assert!(assembler.push(&piece(1, 90, false, &PARAMS), now).is_none());
+        assert!(assembler.push(&piece(2, 90, true, &idr), now).is_some());
+        // Sequence 3 lost; 4 is a P slice: not decodable.
+        assert!(assembler.push(&piece(4, 180, true, &p_slice), now).is_none());
+        assert!(assembler.push(&piece(5, 270, true, &p_slice), now).is_none());
+        // An IDR without its parameter sets is not decodable on its own either.
+        assert!(assembler.push(&piece(6, 360, true, &idr), now).is_none());
+        assert!(assembler.push(&piece(7, 450, false, &PARAMS), now).is_none());
+        assert!(assembler.push(&piece(8, 450, true, &idr), now).is_some());
+        assert!(assembler.push(&piece(9, 540, true, &p_slice), now).is_some());
+        assert_eq!(assembler.dropped, 3);
+    }
+
+    #[test]
+    fn the_rest_of_a_damaged_frame_is_dropped() {
+        let now = Instant::now();
+        let mut assembler = FrameAssembler::new(VideoCodec::H264);
+        let idr: Vec<u8> = std::iter::once(0x65).chain(0..200).collect();
+        let fragments = fu_a(&idr, 50);
+        let last = fragments.len() - 1;
+        assert!(assembler.push(&piece(1, 90, false, &PARAMS), now).is_none());
+        // The IDR's first fragment (sequence 2) is lost: its tail must not become a frame.
+        for (i, f) in fragments.iter().enumerate().skip(1) {
+            let frame = assembler.push(&piece(2 + i as u16, 90, i == last, f), now);
+            assert!(frame.is_none());
+        }
+        let next = 2 + fragments.len() as u16;
+        assert!(assembler.push(&piece(next, 180, false, &PARAMS), now).is_none());
+        assert!(assembler.push(&piece(next + 1, 180, true, &[0x65, 9, 9]), now).is_some());
     }
 
     #[test]
