@@ -73,13 +73,17 @@ impl Speaker {
             .expect("speak");
         let event = self
             .events
-            .wait_for(WAIT, |e| matches!(e, StreamingEvent::AvatarStartTalking { .. }))
+            .wait_for(WAIT, |e| {
+                matches!(e, StreamingEvent::AvatarStartTalking { .. })
+            })
             .await
             .expect("avatar_start_talking");
         let took = event.at.duration_since(started);
         self.session.interrupt().await.expect("interrupt");
         self.events
-            .wait_for(WAIT, |e| matches!(e, StreamingEvent::AvatarStopTalking { .. }))
+            .wait_for(WAIT, |e| {
+                matches!(e, StreamingEvent::AvatarStopTalking { .. })
+            })
             .await
             .expect("avatar_stop_talking");
         took
@@ -98,9 +102,21 @@ fn latency(c: &mut Criterion) {
         .expect("mock");
     let base = server.uri();
     let paths = [
-        ("livekit_data_speak_to_start_talking", SpeakPath::LiveKit, VoiceChatTransport::LiveKit),
-        ("speak_to_start_talking", SpeakPath::Http, VoiceChatTransport::WebSocket),
-        ("chat_socket_speak_to_start_talking", SpeakPath::ChatSocket, VoiceChatTransport::WebSocket),
+        (
+            "livekit_data_speak_to_start_talking",
+            SpeakPath::LiveKit,
+            VoiceChatTransport::LiveKit,
+        ),
+        (
+            "speak_to_start_talking",
+            SpeakPath::Http,
+            VoiceChatTransport::WebSocket,
+        ),
+        (
+            "chat_socket_speak_to_start_talking",
+            SpeakPath::ChatSocket,
+            VoiceChatTransport::WebSocket,
+        ),
     ]
     .map(|(name, path, transport)| {
         let speaker = runtime.block_on(async {
@@ -261,17 +277,47 @@ fn report_phases(phases: &[StartPhases]) {
     let mean = |f: &dyn Fn(&StartPhases) -> Duration| phases.iter().map(f).sum::<Duration>() / n;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("create_start_avatar phases, mean of {n} runs, from create_token (ms):");
-    println!("  create_token + streaming.new answered: {:.2}", ms(mean(&|p| p.0)));
-    println!("  streaming.start answered:              {:.2}", ms(mean(&|p| p.0 + p.1.started)));
+    println!(
+        "  create_token + streaming.new answered: {:.2}",
+        ms(mean(&|p| p.0))
+    );
+    println!(
+        "  streaming.start answered:              {:.2}",
+        ms(mean(&|p| p.0 + p.1.started))
+    );
     let join = |f: &dyn Fn(&StartPhases) -> Duration| ms(mean(&|p| p.0 + p.1.started + f(p)));
-    println!("  signalling socket open:                {:.2}", join(&|p| p.1.join.socket_open));
-    println!("  JoinResponse:                          {:.2}", join(&|p| p.1.join.joined));
-    println!("  subscriber offer:                      {:.2}", join(&|p| p.1.join.offer));
-    println!("  answer sent (candidates inline):       {:.2}", join(&|p| p.1.join.answered));
-    println!("  peer connected (ICE + DTLS):           {:.2}", join(&|p| p.1.join.connected));
-    println!("  chat socket open:                      {:.2}", ms(mean(&|p| p.0 + p.1.socket)));
-    println!("  STREAM_READY:                          {:.2}", ms(mean(&|p| p.2)));
-    println!("  first decoded frame:                   {:.2}", ms(mean(&|p| p.3)));
+    println!(
+        "  signalling socket open:                {:.2}",
+        join(&|p| p.1.join.socket_open)
+    );
+    println!(
+        "  JoinResponse:                          {:.2}",
+        join(&|p| p.1.join.joined)
+    );
+    println!(
+        "  subscriber offer:                      {:.2}",
+        join(&|p| p.1.join.offer)
+    );
+    println!(
+        "  answer sent (candidates inline):       {:.2}",
+        join(&|p| p.1.join.answered)
+    );
+    println!(
+        "  peer connected (ICE + DTLS):           {:.2}",
+        join(&|p| p.1.join.connected)
+    );
+    println!(
+        "  chat socket open:                      {:.2}",
+        ms(mean(&|p| p.0 + p.1.socket))
+    );
+    println!(
+        "  STREAM_READY:                          {:.2}",
+        ms(mean(&|p| p.2))
+    );
+    println!(
+        "  first decoded frame:                   {:.2}",
+        ms(mean(&|p| p.3))
+    );
 }
 
 criterion_group!(benches, latency);

@@ -15,11 +15,11 @@ use prost::Message as _;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
+use streaming_avatar::proto::rest::session::NewSessionRequest;
+use streaming_avatar::{SessionOptions, StreamingAvatar, StreamingEvent};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use understudy_benches::bare_channel::BareChannel;
-use streaming_avatar::proto::rest::session::NewSessionRequest;
-use streaming_avatar::{SessionOptions, StreamingAvatar, StreamingEvent};
 use understudy_benches::{bench_bare_channel, chat_socket, new_samples, record, report};
 use understudy_e2e::chat_client::{FRAME_SAMPLES, audio_frames};
 use understudy_proto::pipecat::{Frame, FrameKind};
@@ -146,7 +146,9 @@ fn turn_latency(c: &mut Criterion) {
                         .await
                         .expect("send");
                     let answer = events
-                        .wait_for(WAIT, |e| matches!(e, StreamingEvent::AvatarStartTalking { .. }))
+                        .wait_for(WAIT, |e| {
+                            matches!(e, StreamingEvent::AvatarStartTalking { .. })
+                        })
                         .await
                         .expect("the answer's avatar_start_talking");
                     let took = answer.at.duration_since(started);
@@ -154,7 +156,9 @@ fn turn_latency(c: &mut Criterion) {
                     total += took;
                     session.interrupt().await.expect("interrupt");
                     events
-                        .wait_for(WAIT, |e| matches!(e, StreamingEvent::AvatarStopTalking { .. }))
+                        .wait_for(WAIT, |e| {
+                            matches!(e, StreamingEvent::AvatarStopTalking { .. })
+                        })
                         .await
                         .expect("avatar_stop_talking");
                 }

@@ -302,8 +302,15 @@ impl Session {
     ///
     /// # Errors
     /// The first failure: the API's, the room's ([`Error::Room`], [`Error::Disconnected`],
-    /// [`Error::Timeout`]) or the socket's ([`Error::ChatSocket`]).
+    /// [`Error::Timeout`]) or the socket's ([`Error::ChatSocket`]); [`Error::NotReady`] for a
+    /// session already started or stopped.
     pub async fn start(&mut self) -> Result<(), Error> {
+        if self.room.is_some() || self.chat.is_some() {
+            return Err(Error::NotReady("the session has already been started"));
+        }
+        if self.stopped {
+            return Err(Error::NotReady("the session has been stopped"));
+        }
         let began = Instant::now();
         self.start_session().await?;
         self.timings.started = began.elapsed();

@@ -267,13 +267,29 @@ mod tests {
         assert!(assembler.push(&piece(1, 90, false, &PARAMS), now).is_none());
         assert!(assembler.push(&piece(2, 90, true, &idr), now).is_some());
         // Sequence 3 lost; 4 is a P slice: not decodable.
-        assert!(assembler.push(&piece(4, 180, true, &p_slice), now).is_none());
-        assert!(assembler.push(&piece(5, 270, true, &p_slice), now).is_none());
+        assert!(
+            assembler
+                .push(&piece(4, 180, true, &p_slice), now)
+                .is_none()
+        );
+        assert!(
+            assembler
+                .push(&piece(5, 270, true, &p_slice), now)
+                .is_none()
+        );
         // An IDR without its parameter sets is not decodable on its own either.
         assert!(assembler.push(&piece(6, 360, true, &idr), now).is_none());
-        assert!(assembler.push(&piece(7, 450, false, &PARAMS), now).is_none());
+        assert!(
+            assembler
+                .push(&piece(7, 450, false, &PARAMS), now)
+                .is_none()
+        );
         assert!(assembler.push(&piece(8, 450, true, &idr), now).is_some());
-        assert!(assembler.push(&piece(9, 540, true, &p_slice), now).is_some());
+        assert!(
+            assembler
+                .push(&piece(9, 540, true, &p_slice), now)
+                .is_some()
+        );
         assert_eq!(assembler.dropped, 3);
     }
 
@@ -291,8 +307,16 @@ mod tests {
             assert!(frame.is_none());
         }
         let next = 2 + fragments.len() as u16;
-        assert!(assembler.push(&piece(next, 180, false, &PARAMS), now).is_none());
-        assert!(assembler.push(&piece(next + 1, 180, true, &[0x65, 9, 9]), now).is_some());
+        assert!(
+            assembler
+                .push(&piece(next, 180, false, &PARAMS), now)
+                .is_none()
+        );
+        assert!(
+            assembler
+                .push(&piece(next + 1, 180, true, &[0x65, 9, 9]), now)
+                .is_some()
+        );
     }
 
     #[test]

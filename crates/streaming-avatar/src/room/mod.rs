@@ -162,6 +162,8 @@ pub(crate) struct RoomShared {
     audio_track: AtomicBool,
     ready: AtomicBool,
     ready_at: Mutex<Option<Instant>>,
+    /// The server's `_reliable` channel is open: events can flow.
+    pub reliable_open: watch::Sender<bool>,
 }
 
 impl RoomShared {
@@ -181,6 +183,7 @@ impl RoomShared {
             audio_track: AtomicBool::new(false),
             ready: AtomicBool::new(false),
             ready_at: Mutex::new(None),
+            reliable_open: watch::channel(false).0,
         })
     }
 
@@ -378,9 +381,21 @@ impl Room {
             )
             .await?,
         );
+        // In the slot before negotiating: the server may trickle candidates for it meanwhile.
         *self.publisher.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&publisher));
-        self.negotiate(&publisher).await?;
-        publisher.wait_open(NEGOTIATION_TIMEOUT).await?;
+        let ready = async {
+            self.negotiate(&publisher).await?;
+            publisher.wait_open(NEGOTIATION_TIMEOUT).await
+        };
+        if let Err(e) = ready.await {
+            // A failed publisher is not kept: the next send tries afresh.
+            self.publisher
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            publisher.close().await;
+            return Err(e);
+        }
         Ok(publisher)
     }
 

@@ -161,6 +161,10 @@ impl PeerConnectionEventHandler for Handler {
 /// is an event's JSON (`livekit.md` §2.8). Anything else is counted as garbage and dropped.
 async fn read_server_channel(channel: Arc<dyn DataChannel>, shared: Arc<RoomShared>) {
     let label = channel.label().await.unwrap_or_default();
+    // Announced means opened by the server (in-band DCEP): events may follow at once.
+    if label == "_reliable" {
+        shared.reliable_open.send_replace(true);
+    }
     loop {
         let event = tokio::select! {
             () = shared.closed.cancelled() => return,

@@ -148,6 +148,19 @@ pub(super) async fn join(
             return Err(Error::Timeout("the subscriber peer to connect"));
         }
     };
+    // As livekit-client's connect, plus the server's `_reliable`: a room whose events cannot
+    // flow yet is not joined (and the server may still be noting the session connected).
+    let mut reliable = shared.reliable_open.subscribe();
+    match tokio::time::timeout_at(deadline, reliable.wait_for(|open| *open)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => return Err(Error::Disconnected(DisconnectReason::SignalLost)),
+        Err(_) => {
+            shared.closed.cancel();
+            return Err(Error::Timeout(
+                "the server's _reliable data channel to open",
+            ));
+        }
+    }
     if let Some(reason) = *ended.borrow() {
         return Err(Error::Disconnected(reason));
     }

@@ -104,9 +104,15 @@ impl std::fmt::Debug for AvatarPeer {
     }
 }
 
+/// Called the moment the peer connects, before anything else happens on it.
+pub type OnConnected = Box<dyn Fn() + Send + Sync>;
+
 pub(super) struct Handler {
     pub(super) events: mpsc::Sender<PeerEvent>,
     pub(super) gathered: watch::Sender<bool>,
+    /// Runs inside the connection-state callback, so it is done before the data channels can
+    /// open: a client that sees `_reliable` open can rely on it.
+    pub(super) on_connected: Option<OnConnected>,
 }
 
 #[async_trait::async_trait]
@@ -119,7 +125,12 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
         let event = match state {
-            RTCPeerConnectionState::Connected => PeerEvent::Connected,
+            RTCPeerConnectionState::Connected => {
+                if let Some(on_connected) = &self.on_connected {
+                    on_connected();
+                }
+                PeerEvent::Connected
+            }
             RTCPeerConnectionState::Failed
             | RTCPeerConnectionState::Disconnected
             | RTCPeerConnectionState::Closed => PeerEvent::Gone,
@@ -255,6 +266,7 @@ impl AvatarPeer {
     pub async fn new(
         names: &TrackNames,
         events: mpsc::Sender<PeerEvent>,
+        on_connected: OnConnected,
     ) -> Result<Self, PeerError> {
         let mut media = MediaEngine::default();
         let (video_rtp, video_pt) = match names.video_encoding {
@@ -279,6 +291,7 @@ impl AvatarPeer {
         let handler = Arc::new(Handler {
             events,
             gathered: gathered_tx,
+            on_connected: Some(on_connected),
         });
         let pc = loopback_peer_connection(media, handler).await?;
 

@@ -192,7 +192,13 @@ async fn serve(
         audio_sid: names.audio_sid.clone(),
         video_encoding: encoding,
     };
-    let peer = match AvatarPeer::new(&tracks, events_tx).await {
+    // The session is connected the moment the peer is: before its data channels open, so a
+    // client that waits for `_reliable` never speaks to a session still `connecting`.
+    let on_connected = {
+        let (state, session_id) = (state.clone(), session_id.clone());
+        Box::new(move || state.mark_connected(&session_id))
+    };
+    let peer = match AvatarPeer::new(&tracks, events_tx, on_connected).await {
         Ok(peer) => Arc::new(peer),
         Err(e) => {
             tracing::error!(%session_id, %e, "could not build the avatar peer");
