@@ -19,8 +19,10 @@ use tokio_util::task::TaskTracker;
 use understudy_proto::events::{ChatSocketEvent, DataChannelEvent};
 
 /// Events the hub keeps for consumers that have not read them yet. A consumer further behind
-/// than this loses the oldest and is told how many ([`Lagged`]).
-pub const EVENT_CAPACITY: usize = 4096;
+/// than this loses the oldest and is told how many ([`Lagged`]). A long answer is a few hundred
+/// events; the slots are allocated up front (about 130 bytes each), so this is also most of an
+/// idle session's memory in the SDK.
+pub const EVENT_CAPACITY: usize = 1024;
 
 /// Why the room ended, as LiveKit's `DisconnectReason` names it, plus the two ways a client
 /// notices a server that is gone without saying so.
