@@ -15,6 +15,13 @@ pub const KEY: &str = "bench-key";
 
 /// A plain-HTTP client. reqwest is built without a default crypto provider (ring is chosen
 /// explicitly everywhere), so install ring as the process default first.
+/// Whether this is a measuring run (`cargo bench`, which passes `--bench`) rather than the
+/// test command's single pass (`cargo test --benches`), where the passes that are not
+/// criterion's own (from-idle samples, session counts) shrink so a broken bench fails fast.
+pub fn measuring() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
@@ -22,8 +29,10 @@ pub fn http_client() -> reqwest::Client {
 
 /// A mock on loopback with one connected session; returns the server and the session id.
 pub async fn server_with_session() -> (MockServer, String) {
+    // Nobody joins the room here: the session connects on `start`.
     let config = ServerConfig {
         concurrency_limit: 0,
+        connect_on_start: true,
         ..Default::default()
     };
     let server = MockServer::builder()

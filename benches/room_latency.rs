@@ -31,8 +31,14 @@ use understudy_benches::{IDLE_PAUSE, bench_bare_channel, new_samples, record, re
 use understudy_server::{MockServer, ServerConfig};
 
 const WAIT: Duration = Duration::from_secs(10);
-/// Samples per path in the from-idle pass.
-const IDLE_SAMPLES: usize = 1000;
+/// Samples per path in the from-idle pass (a few when only testing that the bench runs).
+fn idle_samples() -> usize {
+    if understudy_benches::measuring() {
+        1000
+    } else {
+        5
+    }
+}
 
 /// One start: `streaming.new` answered, `start`'s steps, STREAM_READY, first decoded frame.
 type StartPhases = (Duration, StartTimings, Duration, Duration);
@@ -170,7 +176,7 @@ fn latency(c: &mut Criterion) {
     let (idle_bare, idle_paths) = runtime.block_on(async {
         let idle_bare = new_samples();
         let mut bare = bare.lock().await;
-        for _ in 0..IDLE_SAMPLES {
+        for _ in 0..idle_samples() {
             settle().await;
             record(&idle_bare, bare.sample().await);
         }
@@ -178,7 +184,7 @@ fn latency(c: &mut Criterion) {
         for (name, speaker, _) in &paths {
             let samples = new_samples();
             let mut speaker = speaker.lock().await;
-            for _ in 0..IDLE_SAMPLES {
+            for _ in 0..idle_samples() {
                 settle().await;
                 record(&samples, speaker.sample().await);
             }
@@ -186,7 +192,10 @@ fn latency(c: &mut Criterion) {
         }
         (idle_bare, idle_paths)
     });
-    println!("from idle ({IDLE_SAMPLES} samples each, {IDLE_PAUSE:?} pause before each):");
+    println!(
+        "from idle ({} samples each, {IDLE_PAUSE:?} pause before each):",
+        idle_samples()
+    );
     let idle_paths: Vec<_> = idle_paths.iter().map(|(name, h)| (*name, h)).collect();
     report(&idle_bare, &idle_paths);
     runtime.block_on(async {

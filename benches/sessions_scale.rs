@@ -16,8 +16,14 @@ use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality};
 use streaming_avatar::{Session, SessionOptions, SpeakRequest, StreamingAvatar};
 use understudy_server::{MockServer, ServerConfig};
 
-const WINDOW: Duration = Duration::from_secs(5);
-const STEPS: [usize; 3] = [50, 200, 500];
+/// The measuring window and the session counts; `cargo test --benches` runs one small step.
+fn plan() -> (Duration, &'static [usize]) {
+    if understudy_benches::measuring() {
+        (Duration::from_secs(5), &[50, 200, 500])
+    } else {
+        (Duration::from_secs(1), &[5])
+    }
+}
 /// Opus packets per second per session (20 ms each).
 const AUDIO_PACKETS_PER_SECOND: f64 = 50.0;
 const JOIN_BATCH: usize = 20;
@@ -71,12 +77,12 @@ struct Usage {
     delivered: f64,
 }
 
-/// Usage over [`WINDOW`] with `viewers` watching.
+/// Usage over the plan's window with `viewers` watching.
 async fn measure(viewers: &[Session]) -> Usage {
     let packets = || -> u64 { viewers.iter().map(|v| v.packets_received().1).sum() };
     let (server0, viewer0, packets0) = (thread_cpu("srv"), thread_cpu("viewer"), packets());
     let started = Instant::now();
-    tokio::time::sleep(WINDOW).await;
+    tokio::time::sleep(plan().0).await;
     let seconds = started.elapsed().as_secs_f64();
     let due = AUDIO_PACKETS_PER_SECOND * seconds * viewers.len() as f64;
     Usage {
@@ -154,7 +160,7 @@ fn main() {
             baseline.rss
         );
         let mut viewers = Vec::new();
-        for target in STEPS {
+        for &target in plan().1 {
             while viewers.len() < target {
                 let batch = JOIN_BATCH.min(target - viewers.len());
                 let joins: Vec<_> = (0..batch).map(|_| talking_session(&base)).collect();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what it needs, then formatting, lints, every
 # test (unit, SDK against wiremock, e2e over loopback, properties, snapshots), the browser suite
-# (the official SDK from npm in headless Chromium) and a build of the benchmarks. Exits
+# (the official SDK from npm in headless Chromium), the Rust SDK's examples against
+# `understudy serve`, and one pass of every benchmark. Exits
 # non-zero on the first failure.
 #
 # Environment:
@@ -59,5 +60,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && UNDERSTUDY_BIN="$binary" node run.mjs)
 
-step "cargo bench --no-run"
-cargo bench --workspace --locked --no-run
+step "every benchmark once, in test mode (a broken bench fails here)"
+cargo test --workspace --benches --locked

@@ -173,3 +173,25 @@ async fn a_timed_out_session_frees_its_concurrency_slot() {
             .await,
     );
 }
+
+#[tokio::test]
+async fn minted_tokens_expire_and_the_table_stays_bounded() {
+    // A mock that mints for hours keeps only live tokens: create_token goes through the sweep.
+    let env = TestEnv::with_config(ServerConfig {
+        token_ttl: std::time::Duration::from_secs(1),
+        ..understudy_e2e::rest_config()
+    })
+    .await;
+    for _ in 0..100 {
+        env.token().await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for _ in 0..924 {
+        env.token().await;
+    }
+    let live = env.server.state().registry().tokens.len();
+    assert!(
+        live <= 924,
+        "the 100 expired tokens were swept: {live} left"
+    );
+}

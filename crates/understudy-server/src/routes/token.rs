@@ -21,13 +21,16 @@ pub async fn create_token(
         "sa_from_trial"
     };
     let token = ids::session_token(token_type);
-    state.registry().tokens.insert(
+    let ttl = state.config().token_ttl;
+    // Through the sweep, so a mock minting for hours keeps only live tokens.
+    state.registry().insert_token(
         token.clone(),
         TokenRecord {
             api_key,
             issued_at: Instant::now(),
             used_by: None,
         },
+        ttl,
     );
     Json(TokenEnvelope::success(CreateTokenData { token }))
 }
