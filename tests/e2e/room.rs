@@ -314,7 +314,9 @@ async fn garbage_signalling_is_dropped_and_the_socket_keeps_serving() {
 
 #[tokio::test]
 async fn shutdown_with_a_live_room_ends_every_task() {
-    // Structured shutdown: viewers get leave{SERVER_SHUTDOWN}, every tracked task ends.
+    // Structured shutdown: clients get leave{SERVER_SHUTDOWN}, and every task the server ran
+    // for them (signalling, peers and their channel readers, stages, publishers and their
+    // microphone readers, chat sockets, listeners, watchdogs) is on its tracker and ends.
     let server = understudy_server::MockServer::builder()
         .config(ServerConfig::default())
         .start()
@@ -329,10 +331,25 @@ async fn shutdown_with_a_live_room_ends_every_task() {
         .speak(&SpeakRequest::repeat("talking while the server stops"))
         .await
         .unwrap();
+    let (mut by_socket, _, _) = env.sdk_session(low(), SessionOptions::default()).await;
+    by_socket
+        .start_voice_chat(streaming_avatar::PcmSource::silence(), false)
+        .await
+        .unwrap();
+    let livekit = SessionOptions::default()
+        .voice_chat_transport(streaming_avatar::VoiceChatTransport::LiveKit);
+    let (mut by_livekit, _, _) = env.sdk_session(low(), livekit).await;
+    by_livekit
+        .start_voice_chat(streaming_avatar::PcmSource::silence(), false)
+        .await
+        .unwrap();
     let TestEnv { server, .. } = env;
+    let state = server.state().clone();
+    assert!(state.running_tasks() > 0);
     tokio::time::timeout(std::time::Duration::from_secs(15), server.shutdown())
         .await
         .expect("shutdown completes");
+    assert_eq!(state.running_tasks(), 0, "no task outlives the server");
     assert_eq!(
         next_named(&mut events, "stream_disconnected").await,
         StreamingEvent::StreamDisconnected {

@@ -209,3 +209,24 @@ async fn stop_releases_a_waiting_sync_task() {
     // §6: closing a session ends its speech.
     sync_task_is_released_by("/v1/streaming.stop").await;
 }
+
+#[tokio::test]
+async fn a_session_queues_at_most_its_limit_then_answers_400123() {
+    // A client queueing faster than the avatar speaks is refused, HeyGen-style, instead of
+    // growing the queue without bound [INF: docs/fidelity.md].
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let body =
+        json!({"session_id": id, "text": "a task that takes a while to say", "task_mode": "async"});
+    for _ in 0..understudy_server::MAX_QUEUED_TASKS {
+        assert_success(&env.post("/v1/streaming.task", &token, body.clone()).await);
+    }
+    let refused = env.post("/v1/streaming.task", &token, body.clone()).await;
+    assert_error(&refused, 429, 400123);
+    // Interrupt empties the queue: tasks are taken again.
+    assert_success(
+        &env.post("/v1/streaming.interrupt", &token, json!({"session_id": id}))
+            .await,
+    );
+    assert_success(&env.post("/v1/streaming.task", &token, body).await);
+}

@@ -37,6 +37,7 @@ pub use journal::{ADMIN_PREFIX, MAX_BODY_BYTES, RecordedRequest};
 pub use routes::{Scheme, app};
 pub use server::{MockServer, MockServerBuilder, StartError};
 pub use session::CloseReason;
+pub use speech::MAX_QUEUED_TASKS;
 pub use state::AppState;
 pub use tls::{TlsError, TlsMaterial, TlsSource};
 pub use voice::vad::{EnergyVad, VadConfig, VadEvent};

@@ -171,6 +171,9 @@ impl Session {
 
     /// Queues what the avatar says for a task: `text` itself for `repeat`, the deterministic
     /// reply for `talk`. Speaking counts as activity (it resets the idle timer).
+    ///
+    /// # Errors
+    /// `RateLimited` (400123) when the session already has `MAX_QUEUED_TASKS` tasks to say.
     pub fn speak(
         &mut self,
         now: Instant,
@@ -178,7 +181,7 @@ impl Session {
         task_type: TaskType,
         words_per_minute: f64,
         reply_seed: u64,
-    ) -> ScheduledTask {
+    ) -> Result<ScheduledTask, ErrorKind> {
         let spoken = match task_type {
             TaskType::Repeat => text.to_owned(),
             TaskType::Talk => {
@@ -186,12 +189,13 @@ impl Session {
             }
         };
         let duration = speech::speech_duration(&spoken, words_per_minute, self.settings.voice_rate);
-        self.touch(now);
         let task = self
             .speech
-            .enqueue(now, ids::time_uuid(), spoken, task_type, duration);
+            .enqueue(now, ids::time_uuid(), spoken, task_type, duration)
+            .map_err(|speech::QueueFull| ErrorKind::RateLimited)?;
+        self.touch(now);
         self.schedule_changes.send_modify(|n| *n += 1);
-        task
+        Ok(task)
     }
 
     /// Cuts the current task, drops the queue and wakes `sync` waiters.

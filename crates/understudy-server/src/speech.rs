@@ -29,6 +29,15 @@ impl ScheduledTask {
     }
 }
 
+/// Tasks a session may have queued (the speaking one included). A client that queues faster
+/// than the avatar speaks is refused past this, so one session cannot grow without bound.
+/// [INF] HeyGen's own limit is not documented; see docs/fidelity.md.
+pub const MAX_QUEUED_TASKS: usize = 256;
+
+/// The queue is full ([`MAX_QUEUED_TASKS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueFull;
+
 /// The queue of one session's tasks, in speaking order.
 #[derive(Debug, Default)]
 pub struct SpeechSchedule {
@@ -37,6 +46,9 @@ pub struct SpeechSchedule {
 
 impl SpeechSchedule {
     /// Appends a task that starts when the last queued one ends, or `now` if none is pending.
+    ///
+    /// # Errors
+    /// [`QueueFull`] when [`MAX_QUEUED_TASKS`] tasks are still to be said.
     pub fn enqueue(
         &mut self,
         now: Instant,
@@ -44,8 +56,11 @@ impl SpeechSchedule {
         spoken_text: String,
         task_type: TaskType,
         duration: Duration,
-    ) -> ScheduledTask {
+    ) -> Result<ScheduledTask, QueueFull> {
         self.prune(now);
+        if self.tasks.len() >= MAX_QUEUED_TASKS {
+            return Err(QueueFull);
+        }
         let starts_at = self.tasks.back().map_or(now, |last| last.ends_at.max(now));
         let task = ScheduledTask {
             task_id,
@@ -55,7 +70,7 @@ impl SpeechSchedule {
             ends_at: starts_at + duration,
         };
         self.tasks.push_back(task.clone());
-        task
+        Ok(task)
     }
 
     /// Forgets tasks that have finished speaking.
@@ -132,17 +147,44 @@ mod tests {
     }
 
     #[test]
+    fn a_full_queue_refuses_until_the_avatar_catches_up() {
+        let t0 = Instant::now();
+        let mut s = SpeechSchedule::default();
+        for i in 0..MAX_QUEUED_TASKS {
+            s.enqueue(t0, format!("t{i}"), "x".into(), TaskType::Repeat, ms(100))
+                .unwrap();
+        }
+        let full = s.enqueue(t0, "more".into(), "x".into(), TaskType::Repeat, ms(100));
+        assert_eq!(full, Err(QueueFull));
+        // Once the first task has been said there is room for one more.
+        assert!(
+            s.enqueue(
+                t0 + ms(100),
+                "more".into(),
+                "x".into(),
+                TaskType::Repeat,
+                ms(100)
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
     fn tasks_queue_back_to_back() {
         let t0 = Instant::now();
         let mut s = SpeechSchedule::default();
-        let a = s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(1000));
-        let b = s.enqueue(
-            t0 + ms(100),
-            "b".into(),
-            "y".into(),
-            TaskType::Repeat,
-            ms(500),
-        );
+        let a = s
+            .enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(1000))
+            .unwrap();
+        let b = s
+            .enqueue(
+                t0 + ms(100),
+                "b".into(),
+                "y".into(),
+                TaskType::Repeat,
+                ms(500),
+            )
+            .unwrap();
         assert_eq!(a.starts_at, t0);
         assert_eq!(b.starts_at, a.ends_at);
         assert_eq!(
@@ -155,14 +197,17 @@ mod tests {
     fn a_task_after_silence_starts_now() {
         let t0 = Instant::now();
         let mut s = SpeechSchedule::default();
-        s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(100));
-        let b = s.enqueue(
-            t0 + ms(5000),
-            "b".into(),
-            "y".into(),
-            TaskType::Repeat,
-            ms(100),
-        );
+        s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(100))
+            .unwrap();
+        let b = s
+            .enqueue(
+                t0 + ms(5000),
+                "b".into(),
+                "y".into(),
+                TaskType::Repeat,
+                ms(100),
+            )
+            .unwrap();
         assert_eq!(b.starts_at, t0 + ms(5000));
         assert_eq!(s.pending(t0 + ms(5000)).count(), 1);
     }
@@ -171,8 +216,10 @@ mod tests {
     fn interrupt_cuts_the_current_task_and_drops_the_queue() {
         let t0 = Instant::now();
         let mut s = SpeechSchedule::default();
-        s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(1000));
-        s.enqueue(t0, "b".into(), "y".into(), TaskType::Repeat, ms(1000));
+        s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(1000))
+            .unwrap();
+        s.enqueue(t0, "b".into(), "y".into(), TaskType::Repeat, ms(1000))
+            .unwrap();
         let cut = s.interrupt(t0 + ms(300)).expect("a was speaking");
         assert_eq!(cut.task_id, "a");
         assert_eq!(cut.duration(), ms(300));

@@ -157,6 +157,17 @@ impl AppState {
             .and_then(|s| s.speech.current(now).cloned())
     }
 
+    /// The server's task tracker, for code that spawns from outside the state (the peers'
+    /// handlers): shutdown waits for everything on it.
+    pub fn tracker(&self) -> TaskTracker {
+        self.inner.tracker.clone()
+    }
+
+    /// Tasks the server runs now (0 once shut down).
+    pub fn running_tasks(&self) -> usize {
+        self.inner.tracker.len()
+    }
+
     /// Runs a background task under the server's tracker, so shutdown waits for it.
     pub fn spawn<F>(&self, task: F)
     where

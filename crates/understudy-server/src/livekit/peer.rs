@@ -267,6 +267,7 @@ impl AvatarPeer {
         names: &TrackNames,
         events: mpsc::Sender<PeerEvent>,
         on_connected: OnConnected,
+        tasks: &tokio_util::task::TaskTracker,
     ) -> Result<Self, PeerError> {
         let mut media = MediaEngine::default();
         let (video_rtp, video_pt) = match names.video_encoding {
@@ -319,8 +320,8 @@ impl AvatarPeer {
             .await
             .map_err(err)?;
         let (open_tx, reliable_open) = watch::channel(false);
-        tokio::spawn(drain_channel(Arc::clone(&reliable), Some(open_tx)));
-        tokio::spawn(drain_channel(lossy, None));
+        tasks.spawn(drain_channel(Arc::clone(&reliable), Some(open_tx)));
+        tasks.spawn(drain_channel(lossy, None));
         Ok(Self {
             pc,
             video,

@@ -48,6 +48,9 @@ pub enum FromClient {
 struct Handler {
     from_client: mpsc::Sender<FromClient>,
     gathered: watch::Sender<bool>,
+    /// The server's tracker: the channel and microphone readers end with the connection, and
+    /// shutdown waits for them.
+    tasks: tokio_util::task::TaskTracker,
 }
 
 #[async_trait::async_trait]
@@ -59,11 +62,13 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
-        tokio::spawn(read_channel(channel, self.from_client.clone()));
+        self.tasks
+            .spawn(read_channel(channel, self.from_client.clone()));
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        tokio::spawn(read_microphone(track, self.from_client.clone()));
+        self.tasks
+            .spawn(read_microphone(track, self.from_client.clone()));
     }
 }
 
@@ -84,7 +89,10 @@ impl ClientPublisher {
     ///
     /// # Errors
     /// When webrtc-rs cannot bind a UDP port or refuses the configuration.
-    pub async fn new(from_client: mpsc::Sender<FromClient>) -> Result<Self, PeerError> {
+    pub async fn new(
+        from_client: mpsc::Sender<FromClient>,
+        tasks: tokio_util::task::TaskTracker,
+    ) -> Result<Self, PeerError> {
         let mut media = MediaEngine::default();
         let opus = RTCRtpCodecParameters {
             rtp_codec: RTCRtpCodec {
@@ -103,6 +111,7 @@ impl ClientPublisher {
         let handler = Arc::new(Handler {
             from_client,
             gathered: gathered_tx,
+            tasks,
         });
         let pc = loopback_peer_connection(media, handler).await?;
         Ok(Self { pc, gathered })

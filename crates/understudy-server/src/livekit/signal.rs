@@ -198,7 +198,7 @@ async fn serve(
         let (state, session_id) = (state.clone(), session_id.clone());
         Box::new(move || state.mark_connected(&session_id))
     };
-    let peer = match AvatarPeer::new(&tracks, events_tx, on_connected).await {
+    let peer = match AvatarPeer::new(&tracks, events_tx, on_connected, &state.tracker()).await {
         Ok(peer) => Arc::new(peer),
         Err(e) => {
             tracing::error!(%session_id, %e, "could not build the avatar peer");
@@ -365,7 +365,7 @@ impl ClientSide {
     async fn answer(&mut self, sdp: String) -> Result<String, PeerError> {
         let publisher = match self.publisher.take() {
             Some(publisher) => publisher,
-            None => ClientPublisher::new(self.from_client.clone()).await?,
+            None => ClientPublisher::new(self.from_client.clone(), self.state.tracker()).await?,
         };
         let answer = publisher.answer(sdp).await;
         self.publisher = Some(publisher);

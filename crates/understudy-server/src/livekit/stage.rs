@@ -64,7 +64,7 @@ pub async fn run(
     let library = MediaLibrary::shared();
     // Video joins when its loops are ready; narration never waits for the encoder.
     let (video_tx, mut video_rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
+    state.spawn(async move {
         match library.video(quality, codec).await {
             Ok(video) => drop(video_tx.send(video)),
             Err(e) => tracing::error!(%e, "no video for this session"),

@@ -41,6 +41,7 @@ pub async fn task(
             (task, session.interrupts.subscribe(), session.ended.clone())
         },
     )?;
+    let task = task.map_err(ApiError::new)?;
 
     if request.task_mode.unwrap_or_default() == TaskMode::Sync {
         tokio::select! {

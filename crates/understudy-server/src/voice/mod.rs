@@ -58,7 +58,8 @@ pub fn apply_client_message(state: &AppState, session_id: &str, message: ClientM
 }
 
 /// Queues a task the client asked for outside REST (chat socket text, LiveKit text, an opening
-/// line); false when the session is not connected.
+/// line); false when the session is not connected or its queue is full (nothing to answer
+/// on those doors: the text is dropped and logged).
 pub fn speak_for_client(
     state: &AppState,
     session_id: &str,
@@ -68,16 +69,16 @@ pub fn speak_for_client(
     let config = state.config();
     let mut registry = state.registry();
     match registry.sessions.get_mut(session_id) {
-        Some(session) if session.state == understudy_proto::SessionState::Connected => {
-            session.speak(
+        Some(session) if session.state == understudy_proto::SessionState::Connected => session
+            .speak(
                 Instant::now(),
                 text,
                 task_type,
                 config.words_per_minute,
                 config.reply_seed,
-            );
-            true
-        }
+            )
+            .inspect_err(|e| tracing::debug!(session_id, ?e, "client text dropped"))
+            .is_ok(),
         _ => false,
     }
 }

@@ -81,7 +81,8 @@ impl SilenceClock {
             return SilenceCheck::WaitUntil(later);
         }
         self.prompts += 1;
-        session.speak(
+        // A queue that is full is already talking: the nudge is not needed.
+        let _ = session.speak(
             now,
             SILENCE_NUDGE,
             TaskType::Repeat,

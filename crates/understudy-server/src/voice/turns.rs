@@ -99,8 +99,8 @@ pub fn placeholder_transcript(heard: Duration) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TurnOutcome {
     pub transcript: String,
-    /// The avatar's answer.
-    pub answer_task_id: String,
+    /// The avatar's answer; `None` when its queue was full ([`crate::speech::MAX_QUEUED_TASKS`]).
+    pub answer_task_id: Option<String>,
 }
 
 impl Session {
@@ -158,7 +158,7 @@ impl Session {
         );
         Some(TurnOutcome {
             transcript,
-            answer_task_id: answer.task_id,
+            answer_task_id: answer.ok().map(|task| task.task_id),
         })
     }
 }
@@ -275,7 +275,7 @@ mod tests {
         ));
         assert_eq!(
             s.speech.current(now).map(|t| t.task_id.clone()),
-            Some(outcome.answer_task_id)
+            outcome.answer_task_id
         );
         assert_eq!(
             s.user_finished(now, None, None, 150.0, 0),
@@ -302,7 +302,8 @@ mod tests {
     async fn barge_in_cuts_the_avatar() {
         let now = Instant::now();
         let mut s = session(now);
-        s.speak(now, "a long answer to cut", TaskType::Repeat, 150.0, 0);
+        s.speak(now, "a long answer to cut", TaskType::Repeat, 150.0, 0)
+            .unwrap();
         assert!(s.speech.current(now).is_some());
         s.user_started(now, true);
         assert!(s.speech.current(now).is_none());
