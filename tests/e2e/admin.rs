@@ -19,7 +19,11 @@ async fn the_journal_records_requests_with_headers_bodies_and_answers() {
         .find(|r| r.path == "/v1/streaming.task")
         .expect("journaled");
     assert_eq!(task.method, "POST");
-    assert_eq!(task.headers["authorization"], format!("Bearer {token}"));
+    // Secrets are journaled as fingerprints: which token was sent, never the token.
+    assert_eq!(
+        task.headers["authorization"],
+        format!("Bearer {}", understudy_server::redact::fingerprint(&token))
+    );
     assert_eq!(task.body["text"], "hello");
     assert_eq!(task.status, 200);
     assert!(task.response["data"]["task_id"].is_string());
@@ -69,4 +73,26 @@ async fn health_answers_ok_and_the_journal_can_be_cleared() {
     env.send("DELETE", "/__understudy/requests", &[], None)
         .await;
     assert!(env.server.received_requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_journal_never_holds_an_api_key_or_a_token() {
+    let env = TestEnv::start().await;
+    let (token, id) = env.connected_session().await;
+    let (_, created) = env
+        .send(
+            "POST",
+            "/v1/streaming.create_token",
+            &[("x-api-key", KEY)],
+            None,
+        )
+        .await;
+    let minted = created["data"]["token"].as_str().unwrap().to_owned();
+    let (_, over_http) = env.send("GET", "/__understudy/requests", &[], None).await;
+    let export = over_http.to_string();
+    for secret in [KEY, token.as_str(), minted.as_str()] {
+        assert!(!export.contains(secret), "{secret} leaked into the journal");
+    }
+    assert!(export.contains(&understudy_server::redact::fingerprint(&minted)));
+    assert!(export.contains(&id), "ids are not secrets");
 }

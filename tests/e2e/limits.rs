@@ -195,3 +195,70 @@ async fn minted_tokens_expire_and_the_table_stays_bounded() {
         "the 100 expired tokens were swept: {live} left"
     );
 }
+
+#[tokio::test]
+async fn a_session_holds_at_most_eight_chat_sockets_and_eight_room_clients() {
+    // Bounded sockets per session [INF: docs/fidelity.md]: past the limit the upgrade is
+    // refused, HeyGen-style on the chat socket and with 429 on /rtc; a closed one frees a place.
+    let env = TestEnv::with_config(ServerConfig::default()).await;
+    let token = env.token().await;
+    let (_, created) = env
+        .post("/v1/streaming.new", &token, json!({"version": "v2"}))
+        .await;
+    let data = &created["data"];
+    let id = data["session_id"].as_str().unwrap().to_owned();
+    assert_success(
+        &env.post("/v1/streaming.start", &token, json!({"session_id": id}))
+            .await,
+    );
+    let limit = understudy_server::MAX_CLIENTS_PER_DOOR;
+
+    let url = env.chat_url(&id, &token, "");
+    let mut sockets = Vec::new();
+    for _ in 0..limit {
+        sockets.push(understudy_e2e::chat_client::connect(&url).await);
+    }
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            let body: serde_json::Value =
+                serde_json::from_slice(response.body().as_deref().unwrap_or_default()).unwrap();
+            assert_eq!(body["code"], 400123);
+        }
+        other => panic!("the ninth chat socket must be refused, got {other:?}"),
+    }
+    let mut first = sockets.remove(0);
+    first.close(None).await.unwrap();
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if tokio_tungstenite::connect_async(url.as_str()).await.is_ok() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a closed socket frees its place"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let rtc = format!(
+        "{}/rtc?access_token={}",
+        data["url"].as_str().unwrap().replace("http", "ws"),
+        data["access_token"].as_str().unwrap()
+    );
+    let mut clients = Vec::new();
+    for _ in 0..limit {
+        clients.push(
+            tokio_tungstenite::connect_async(rtc.as_str())
+                .await
+                .unwrap(),
+        );
+    }
+    match tokio_tungstenite::connect_async(rtc.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429)
+        }
+        other => panic!("the ninth room client must be refused, got {other:?}"),
+    }
+}

@@ -2,8 +2,12 @@
 //!
 //! The middleware is also the one place that reads request bodies: it enforces the 1 MiB limit
 //! with a HeyGen-style 413 before any handler runs, then hands the buffered bytes on.
+//!
+//! Entries are redacted as they are recorded (`crate::redact`): API keys and tokens in headers,
+//! query strings and JSON bodies become fingerprints, so no export of the journal holds one.
 
 use crate::error::ApiError;
+use crate::redact;
 use crate::state::AppState;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -77,6 +81,11 @@ impl Journal {
     }
 }
 
+fn redacted(mut value: serde_json::Value) -> serde_json::Value {
+    redact::json(&mut value);
+    value
+}
+
 fn body_value(bytes: &[u8]) -> serde_json::Value {
     if bytes.is_empty() {
         return serde_json::Value::Null;
@@ -106,18 +115,16 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
             .map_or(0, |d| d.as_millis()),
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
+        query: parts.uri.query().map(redact::query),
         headers: parts
             .headers
             .iter()
             .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
+                let value = String::from_utf8_lossy(v.as_bytes());
+                (k.as_str().to_owned(), redact::header(k.as_str(), &value))
             })
             .collect(),
-        body: body_value(&bytes),
+        body: redacted(body_value(&bytes)),
         status: 0,
         response: serde_json::Value::Null,
     });
@@ -135,7 +142,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     entry.response = if bytes.len() > MAX_JOURNALED_RESPONSE {
         serde_json::Value::String(format!("<{} bytes>", bytes.len()))
     } else {
-        body_value(&bytes)
+        redacted(body_value(&bytes))
     };
     state.journal().push(entry.clone());
     Response::from_parts(parts, Body::from(bytes))

@@ -21,6 +21,7 @@ mod livekit;
 /// How to read the synthetic avatar's frames: state marker and frame counter.
 pub use livekit::picture;
 pub mod livekit_token;
+pub mod redact;
 mod registry;
 mod reply;
 mod routes;
@@ -36,7 +37,7 @@ pub use error::ApiError;
 pub use journal::{ADMIN_PREFIX, MAX_BODY_BYTES, RecordedRequest};
 pub use routes::{Scheme, app};
 pub use server::{MockServer, MockServerBuilder, StartError};
-pub use session::CloseReason;
+pub use session::{CloseReason, MAX_CLIENTS_PER_DOOR};
 pub use speech::MAX_QUEUED_TASKS;
 pub use state::AppState;
 pub use tls::{TlsError, TlsMaterial, TlsSource};

@@ -117,7 +117,16 @@ pub struct Session {
     pub ended: CancellationToken,
     /// The user's side of a voice conversation.
     pub voice: crate::voice::turns::VoiceState,
+    /// Open chat sockets and room clients (`/rtc` connections), each at most
+    /// [`MAX_CLIENTS_PER_DOOR`].
+    pub chat_sockets: usize,
+    pub room_clients: usize,
 }
+
+/// Chat sockets, and room clients, one session accepts at once. The SDKs open one of each; a
+/// few more allow a second tab or a test observer, and a client in a reconnect loop cannot
+/// pile up sockets without bound. [INF] HeyGen's own limit is not documented.
+pub const MAX_CLIENTS_PER_DOOR: usize = 8;
 
 impl Session {
     pub fn new(
@@ -147,6 +156,8 @@ impl Session {
             schedule_changes: watch::channel(0).0,
             ended: parent.child_token(),
             voice: crate::voice::turns::VoiceState::new(now),
+            chat_sockets: 0,
+            room_clients: 0,
         }
     }
 

@@ -168,6 +168,37 @@ impl AppState {
         self.inner.tracker.len()
     }
 
+    /// Counts a client on one of the session's doors until the guard drops; `None` when the door
+    /// already holds [`crate::session::MAX_CLIENTS_PER_DOOR`] or the session is gone.
+    pub fn admit(&self, session_id: &str, door: Door) -> Option<Admitted> {
+        let mut registry = self.registry();
+        let session = registry.sessions.get_mut(session_id)?;
+        let count = match door {
+            Door::ChatSocket => &mut session.chat_sockets,
+            Door::Room => &mut session.room_clients,
+        };
+        if *count >= crate::session::MAX_CLIENTS_PER_DOOR {
+            return None;
+        }
+        *count += 1;
+        Some(Admitted {
+            state: self.clone(),
+            session_id: session_id.to_owned(),
+            door,
+        })
+    }
+
+    /// Whether the door has room for one more client (checked before an upgrade).
+    pub fn has_room(&self, session_id: &str, door: Door) -> bool {
+        self.registry().sessions.get(session_id).is_some_and(|s| {
+            let count = match door {
+                Door::ChatSocket => s.chat_sockets,
+                Door::Room => s.room_clients,
+            };
+            count < crate::session::MAX_CLIENTS_PER_DOOR
+        })
+    }
+
     /// Runs a background task under the server's tracker, so shutdown waits for it.
     pub fn spawn<F>(&self, task: F)
     where
@@ -231,5 +262,32 @@ impl AppState {
     pub fn reset(&self) {
         self.registry().clear(Instant::now());
         self.journal().clear();
+    }
+}
+
+/// The ways a client holds a socket on a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    ChatSocket,
+    Room,
+}
+
+/// A client counted on a door; dropping it frees the place.
+#[derive(Debug)]
+pub struct Admitted {
+    state: AppState,
+    session_id: String,
+    door: Door,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if let Some(session) = self.state.registry().sessions.get_mut(&self.session_id) {
+            let count = match self.door {
+                Door::ChatSocket => &mut session.chat_sockets,
+                Door::Room => &mut session.room_clients,
+            };
+            *count = count.saturating_sub(1);
+        }
     }
 }

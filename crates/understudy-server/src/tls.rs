@@ -156,9 +156,9 @@ fn generate_or_reuse(dir: &Path, extra: &[String]) -> Result<TlsMaterial, TlsErr
         path: dir.to_owned(),
         source,
     })?;
-    write(&cert_path, &cert_pem)?;
-    write(&key_path, &key_pem)?;
-    write(&names_path, &wanted)?;
+    write(&cert_path, &cert_pem, 0o644)?;
+    write(&key_path, &key_pem, 0o600)?;
+    write(&names_path, &wanted, 0o644)?;
     Ok(TlsMaterial {
         spki_sha256: Some(spki_hash(&certified.signing_key)),
         cert_pem,
@@ -179,11 +179,29 @@ fn read(path: &Path) -> Result<String, TlsError> {
     })
 }
 
-fn write(path: &Path, contents: &str) -> Result<(), TlsError> {
-    std::fs::write(path, contents).map_err(|source| TlsError::Io {
+/// Writes `contents` to a file created with `mode` (the private key: 0600, readable by its
+/// owner only), replacing what was there: the mode is set on the new file before a byte of it
+/// is written.
+fn write(path: &Path, contents: &str, mode: u32) -> Result<(), TlsError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let io = |source| TlsError::Io {
         path: path.to_owned(),
         source,
-    })
+    };
+    // A file left by an older run may have wider permissions; start afresh.
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(contents.as_bytes()).map_err(io)
 }
 
 #[cfg(test)]
@@ -200,6 +218,25 @@ mod tests {
         };
         let first = TlsMaterial::load(&source).unwrap();
         let again = TlsMaterial::load(&source).unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |name: &str| {
+            std::fs::metadata(dir.join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        let key_file = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.contains("key"))
+            .expect("a key file");
+        assert_eq!(
+            mode(&key_file),
+            0o600,
+            "the private key is its owner's only"
+        );
         assert_eq!(first.cert_pem, again.cert_pem);
         assert!(first.server_config().is_ok());
 

@@ -13,8 +13,9 @@ use super::peer::{AvatarPeer, PEER_EVENT_CAPACITY, PeerError, PeerEvent, TrackNa
 use super::publisher::{ClientPublisher, FROM_CLIENT_CAPACITY, FromClient, MIC_SAMPLE_RATE};
 use super::stage;
 use crate::livekit_token::{self, LiveKitClaims};
-use crate::session::CloseReason;
+use crate::session::{CloseReason, MAX_CLIENTS_PER_DOOR};
 use crate::state::AppState;
+use crate::state::Door;
 use crate::voice::{self, ClientMessage, listener::Listener};
 use axum::extract::ws::{
     Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
@@ -71,6 +72,13 @@ pub async fn rtc(
             _ => return refuse("requested room has ended"),
         }
     };
+    if !state.has_room(&claims.video.room, Door::Room) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("the room holds at most {MAX_CLIENTS_PER_DOOR} clients at once"),
+        )
+            .into_response();
+    }
     match upgrade {
         Ok(upgrade) => upgrade
             .max_message_size(MAX_SIGNAL_BYTES)
@@ -176,6 +184,11 @@ async fn serve(
     encoding: VideoEncoding,
 ) {
     let session_id = claims.video.room.clone();
+    // Counted while this task runs; a race past the check before the upgrade ends here.
+    let Some(_admitted) = state.admit(&session_id, Door::Room) else {
+        leave(&mut socket, lk::DisconnectReason::JoinFailure).await;
+        return;
+    };
     let names = RoomNames::for_session(&session_id);
     if !send(
         &mut socket,

@@ -11,8 +11,9 @@
 
 use crate::error::ApiError;
 use crate::journal::MAX_BODY_BYTES;
-use crate::session::{Caller, CloseReason, Operation};
+use crate::session::{Caller, CloseReason, MAX_CLIENTS_PER_DOOR, Operation};
 use crate::state::AppState;
+use crate::state::Door;
 use crate::voice;
 use crate::voice::listener::{
     Heard, Listener, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, downmix, samples_from_le_bytes,
@@ -37,6 +38,8 @@ use understudy_proto::rest::task::TaskType;
 
 /// Close code sent when the session ends: a normal closure.
 const SESSION_ENDED: u16 = 1000;
+/// Close code for a socket over the session's limit (RFC 6455 "policy violation").
+const POLICY_VIOLATION: u16 = 1008;
 
 /// Opens the socket once the token can see a started session.
 pub async fn chat_socket(
@@ -80,6 +83,12 @@ fn open(
         Operation::OpenChatSocket,
         |session, _| session.ended.clone(),
     )?;
+    if !state.has_room(session_id, Door::ChatSocket) {
+        return Err(ApiError::with_detail(
+            ErrorKind::RateLimited,
+            format!("a session accepts at most {MAX_CLIENTS_PER_DOOR} chat sockets at once"),
+        ));
+    }
     Ok((caller, session_id.clone(), ended))
 }
 
@@ -99,7 +108,21 @@ async fn serve(
     ended: CancellationToken,
     query: HashMap<String, String>,
 ) {
-    tracing::debug!(%session_id, ?query, "chat socket open");
+    let shown: Vec<String> = query
+        .iter()
+        .map(|(k, v)| crate::redact::query(&format!("{k}={v}")))
+        .collect();
+    tracing::debug!(%session_id, query = ?shown, "chat socket open");
+    // Counted until this task ends; a race past the check before the upgrade closes here.
+    let Some(_admitted) = state.admit(&session_id, Door::ChatSocket) else {
+        let _ = socket
+            .send(Message::Close(Some(CloseFrame {
+                code: POLICY_VIOLATION,
+                reason: "too many chat sockets on this session".into(),
+            })))
+            .await;
+        return;
+    };
     let flag = |name: &str| query.get(name).is_some_and(|v| v == "true");
     let Ok(mut user_events) =
         state.act_on(&caller, &session_id, Operation::OpenChatSocket, |s, _| {
