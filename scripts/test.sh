@@ -36,6 +36,8 @@ for _ in $(seq 100); do
   (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && break
   sleep 0.1
 done
+# Still running: it, not something else on 8080, is what the examples talk to.
+kill -0 "$serve_pid" || { cat "$target_dir/examples-serve.log"; exit 1; }
 python3 - "$target_dir/examples-speech.wav" <<'PY'
 import math, struct, sys, wave
 # One second of a loud 220 Hz tone at 16 kHz: what the mock's detector takes for speech.
