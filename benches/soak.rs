@@ -32,7 +32,11 @@ const VOICE_EVERY: usize = 5;
 /// The allowed RSS growth after warm-up: 5% for the measured soak; the test command's 30 s run
 /// allows 15%, since a short run's allocator noise is a larger share of it.
 fn max_rss_drift() -> f64 {
-    if understudy_benches::measuring() { 0.05 } else { 0.15 }
+    if understudy_benches::measuring() {
+        0.05
+    } else {
+        0.15
+    }
 }
 
 fn plan() -> (usize, Duration) {
@@ -107,7 +111,8 @@ impl Ledger {
                 }
             }
             StreamingEvent::StreamDisconnected { reason } => {
-                self.problems.push(format!("the room ended early: {reason}"));
+                self.problems
+                    .push(format!("the room ended early: {reason}"));
             }
             _ => {}
         }
@@ -158,7 +163,10 @@ async fn start_session(base: &str, index: usize) -> Session {
         // Half a second of a loud tone every 6 s: a user turn the avatar answers.
         tokio::spawn(async move {
             let tone: Vec<i16> = (0..8_000)
-                .map(|i| (8000.0 * (f64::from(i) * 220.0 * std::f64::consts::TAU / 16_000.0).sin()) as i16)
+                .map(|i| {
+                    (8000.0 * (f64::from(i) * 220.0 * std::f64::consts::TAU / 16_000.0).sin())
+                        as i16
+                })
                 .collect();
             loop {
                 tokio::time::sleep(Duration::from_secs(6)).await;
