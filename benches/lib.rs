@@ -22,6 +22,33 @@ pub fn measuring() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
 
+/// The Rust SDK as an app's front end holds it: a fresh session token minted with the API key.
+pub async fn sdk_client(base: &str) -> streaming_avatar::StreamingAvatar {
+    let backend = streaming_avatar::StreamingAvatar::builder()
+        .base_path(base)
+        .api_key("bench")
+        .build()
+        .expect("client");
+    let token = backend.create_token().await.expect("token");
+    streaming_avatar::StreamingAvatar::builder()
+        .base_path(base)
+        .token(token)
+        .build()
+        .expect("client")
+}
+
+/// Resident MiB of this process.
+pub fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()

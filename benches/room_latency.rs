@@ -21,13 +21,14 @@ use std::time::Duration;
 use streaming_avatar::media::decode::VideoDecoder;
 use streaming_avatar::proto::rest::session::NewSessionRequest;
 use streaming_avatar::{
-    EventStream, Session, SessionOptions, SpeakPath, SpeakRequest, StartTimings, StreamingAvatar,
-    StreamingEvent,
+    EventStream, Session, SessionOptions, SpeakPath, SpeakRequest, StartTimings, StreamingEvent,
 };
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use understudy_benches::bare_channel::BareChannel;
-use understudy_benches::{IDLE_PAUSE, bench_bare_channel, new_samples, record, report, settle};
+use understudy_benches::{
+    IDLE_PAUSE, bench_bare_channel, new_samples, record, report, sdk_client, settle,
+};
 use understudy_server::{MockServer, ServerConfig};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -42,20 +43,6 @@ fn idle_samples() -> usize {
 
 /// One start: `streaming.new` answered, `start`'s steps, STREAM_READY, first decoded frame.
 type StartPhases = (Duration, StartTimings, Duration, Duration);
-
-async fn client(base: &str) -> StreamingAvatar {
-    let backend = StreamingAvatar::builder()
-        .base_path(base)
-        .api_key("bench")
-        .build()
-        .expect("client");
-    let token = backend.create_token().await.expect("token");
-    StreamingAvatar::builder()
-        .base_path(base)
-        .token(token)
-        .build()
-        .expect("client")
-}
 
 /// The session every path speaks through, and its event stream.
 struct Room {
@@ -108,7 +95,7 @@ fn latency(c: &mut Criterion) {
     // when the path is forced). More sessions streaming at once slow every hop; that is the
     // scale bench's subject, not this one's.
     let room = runtime.block_on(async {
-        let session = client(&base)
+        let session = sdk_client(&base)
             .await
             .create_start_avatar_with(&NewSessionRequest::default(), SessionOptions::default())
             .await
@@ -192,7 +179,7 @@ fn latency(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let began = Instant::now();
-                    let mut session = client(&base)
+                    let mut session = sdk_client(&base)
                         .await
                         .new_session(&NewSessionRequest::default())
                         .await
@@ -212,7 +199,7 @@ fn latency(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let began = Instant::now();
-                    let avatar = client(&base).await;
+                    let avatar = sdk_client(&base).await;
                     let mut session = avatar
                         .new_session(&NewSessionRequest::default())
                         .await

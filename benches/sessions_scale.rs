@@ -13,7 +13,8 @@
 
 use std::time::{Duration, Instant};
 use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality};
-use streaming_avatar::{Session, SessionOptions, SpeakRequest, StreamingAvatar};
+use streaming_avatar::{Session, SessionOptions, SpeakRequest};
+use understudy_benches::{rss_mib, sdk_client};
 use understudy_server::{MockServer, ServerConfig};
 
 /// The measuring window and the session counts; `cargo test --benches` runs one small step.
@@ -55,18 +56,6 @@ fn thread_cpu(prefix: &str) -> f64 {
     ticks / 100.0
 }
 
-/// Resident MiB of this process.
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Usage {
     /// Fractions of one core over the window.
@@ -98,16 +87,7 @@ async fn measure(viewers: &[Session]) -> Usage {
 }
 
 async fn talking_session(base: &str) -> Session {
-    let backend = StreamingAvatar::builder()
-        .base_path(base)
-        .api_key("scale")
-        .build()
-        .expect("client");
-    let avatar = StreamingAvatar::builder()
-        .base_path(base)
-        .token(backend.create_token().await.expect("token"))
-        .build()
-        .expect("client");
+    let avatar = sdk_client(base).await;
     let request = NewSessionRequest {
         quality: Some(Quality::Low),
         disable_idle_timeout: Some(true),

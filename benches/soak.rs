@@ -19,10 +19,10 @@ use std::time::Duration;
 use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality};
 use streaming_avatar::voice::PcmChunk;
 use streaming_avatar::{
-    Event, PcmSource, Session, SessionOptions, SpeakPath, SpeakRequest, StreamingAvatar,
-    StreamingEvent,
+    Event, PcmSource, Session, SessionOptions, SpeakPath, SpeakRequest, StreamingEvent,
 };
 use tokio::time::Instant;
+use understudy_benches::{rss_mib, sdk_client};
 use understudy_server::{MockServer, ServerConfig};
 
 /// Between one session's utterances.
@@ -50,17 +50,6 @@ fn plan() -> (usize, Duration) {
         env("SOAK_SESSIONS").map_or(sessions, |n| n as usize),
         Duration::from_secs(env("SOAK_SECONDS").unwrap_or(seconds)),
     )
-}
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
 }
 
 /// What one session saw, checked as it arrives.
@@ -96,11 +85,11 @@ impl Ledger {
                 *phase = 1;
             }
             StreamingEvent::AvatarTalkingMessage { task_id, .. }
-            | StreamingEvent::AvatarEndMessage { task_id } => {
-                if self.tasks.get(task_id) != Some(&1) {
-                    self.problems
-                        .push(format!("{task_id}: a message outside its talking"));
-                }
+            | StreamingEvent::AvatarEndMessage { task_id }
+                if self.tasks.get(task_id) != Some(&1) =>
+            {
+                self.problems
+                    .push(format!("{task_id}: a message outside its talking"));
             }
             StreamingEvent::AvatarStopTalking { task_id, .. } => {
                 match self.tasks.get_mut(task_id) {
@@ -135,16 +124,7 @@ impl Ledger {
 }
 
 async fn start_session(base: &str, index: usize) -> Session {
-    let backend = StreamingAvatar::builder()
-        .base_path(base)
-        .api_key("soak")
-        .build()
-        .expect("client");
-    let avatar = StreamingAvatar::builder()
-        .base_path(base)
-        .token(backend.create_token().await.expect("token"))
-        .build()
-        .expect("client");
+    let avatar = sdk_client(base).await;
     let request = NewSessionRequest {
         quality: Some(Quality::Low),
         disable_idle_timeout: Some(true),

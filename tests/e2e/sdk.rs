@@ -1,26 +1,10 @@
 //! The Rust SDK (`streaming-avatar`) against the real mock over sockets: the whole REST
 //! surface, and HeyGen's errors surfacing through the SDK's error type.
 
-use std::time::Duration;
 use streaming_avatar::proto::rest::session::NewSessionRequest;
 use streaming_avatar::{Error, SessionOptions, SpeakRequest, StreamingAvatar};
 use understudy_e2e::{KEY, TestEnv};
 use understudy_server::ServerConfig;
-
-async fn sdk_for(env: &TestEnv) -> StreamingAvatar {
-    let server = StreamingAvatar::builder()
-        .base_path(env.server.uri())
-        .api_key(KEY)
-        .build()
-        .unwrap();
-    let token = server.create_token().await.unwrap();
-    StreamingAvatar::builder()
-        .base_path(env.server.uri())
-        .token(token)
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn the_sdk_runs_a_whole_session() {
@@ -29,7 +13,7 @@ async fn the_sdk_runs_a_whole_session() {
         ..understudy_e2e::rest_config()
     })
     .await;
-    let avatar = sdk_for(&env).await;
+    let avatar = env.sdk().await;
     // REST only: this mock connects sessions on `start`, nobody joins the room.
     let mut session = avatar
         .create_start_avatar_with(
@@ -73,7 +57,7 @@ async fn the_sdk_runs_a_whole_session() {
 #[tokio::test]
 async fn heygen_errors_reach_the_sdk_intact() {
     let env = TestEnv::start().await;
-    let avatar = sdk_for(&env).await;
+    let avatar = env.sdk().await;
     let mut session = avatar
         .new_session(&NewSessionRequest::default())
         .await
@@ -114,12 +98,14 @@ async fn the_sdk_sees_the_concurrency_limit() {
         ..understudy_e2e::rest_config()
     })
     .await;
-    let _first = sdk_for(&env)
+    let _first = env
+        .sdk()
         .await
         .new_session(&NewSessionRequest::default())
         .await
         .unwrap();
-    let err = sdk_for(&env)
+    let err = env
+        .sdk()
         .await
         .new_session(&NewSessionRequest::default())
         .await

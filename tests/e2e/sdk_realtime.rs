@@ -12,7 +12,7 @@ use streaming_avatar::{
     SpeakRequest, StreamingAvatar, StreamingEvent, VoiceChatTransport,
 };
 use tokio::net::{TcpListener, TcpStream};
-use understudy_e2e::{KEY, TestEnv};
+use understudy_e2e::TestEnv;
 use understudy_server::ServerConfig;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -24,22 +24,8 @@ fn fast() -> ServerConfig {
     }
 }
 
-async fn client(env: &TestEnv) -> StreamingAvatar {
-    let backend = StreamingAvatar::builder()
-        .base_path(env.server.uri())
-        .api_key(KEY)
-        .build()
-        .unwrap();
-    let token = backend.create_token().await.unwrap();
-    StreamingAvatar::builder()
-        .base_path(env.server.uri())
-        .token(token)
-        .build()
-        .unwrap()
-}
-
 async fn started(env: &TestEnv, options: SessionOptions) -> (Session, EventStream) {
-    let avatar = client(env).await;
+    let avatar = env.sdk().await;
     let session = avatar
         .create_start_avatar_with(&NewSessionRequest::default(), options)
         .await
@@ -69,7 +55,7 @@ fn spoken_second() -> PcmSource {
 #[tokio::test]
 async fn a_started_session_is_connected_and_streams_every_avatar_event() {
     let env = TestEnv::with_config(fast()).await;
-    let avatar = client(&env).await;
+    let avatar = env.sdk().await;
     let mut session = avatar
         .new_session(&NewSessionRequest::default())
         .await
@@ -328,7 +314,7 @@ async fn stop_ends_the_room_with_the_servers_reason_and_every_task() {
 #[tokio::test]
 async fn a_dropped_session_is_stopped_on_the_server() {
     let env = TestEnv::with_config(fast()).await;
-    let avatar = client(&env).await;
+    let avatar = env.sdk().await;
     let (session, _) = started(&env, SessionOptions::default()).await;
     drop(session);
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -389,7 +375,7 @@ async fn freezable_relay(
 #[tokio::test]
 async fn a_server_that_goes_silent_is_noticed_within_the_ping_timeout() {
     let env = TestEnv::with_config(fast()).await;
-    let avatar = client(&env).await;
+    let avatar = env.sdk().await;
     let mut session = avatar
         .new_session(&NewSessionRequest::default())
         .await
@@ -471,7 +457,7 @@ async fn garbage_from_a_signalling_server_is_an_error_never_a_panic() {
         vec![Message::Text("{\"join\":{}}".into()), Message::Close(None)],
     ];
     for frames in cases {
-        let avatar = client(&env).await; // one token per session
+        let avatar = env.sdk().await; // one token per session
         let mut session = avatar
             .new_session(&NewSessionRequest::default())
             .await

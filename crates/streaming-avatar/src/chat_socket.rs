@@ -11,7 +11,6 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use understudy_proto::pipecat::{Frame, FrameKind, TextFrame};
@@ -127,17 +126,8 @@ impl ChatSocket {
         tasks: &TaskTracker,
         stop: CancellationToken,
     ) -> Result<Self, Error> {
-        let config = WebSocketConfig::default()
-            .max_message_size(Some(MAX_MESSAGE_BYTES))
-            .max_frame_size(Some(MAX_MESSAGE_BYTES));
-        let connector = tls.map(tokio_tungstenite::Connector::Rustls);
-        let dial = tokio_tungstenite::connect_async_tls_with_config(
-            url.as_str(),
-            Some(config),
-            true,
-            connector,
-        );
-        let (socket, _) = tokio::time::timeout(timeout, dial)
+        let dial = crate::websocket::dial(url.as_str(), MAX_MESSAGE_BYTES, tls);
+        let socket = tokio::time::timeout(timeout, dial)
             .await
             .map_err(|_| Error::Timeout("the chat socket to open"))?
             .map_err(|e| Error::ChatSocket(describe_refusal(e)))?;

@@ -74,6 +74,7 @@ mod room;
 mod session;
 mod tls;
 pub mod voice;
+mod websocket;
 
 pub use chat_socket::ChatSocketUrl;
 pub use client::{DEFAULT_BASE_PATH, SpeakRequest, StreamingAvatar, StreamingAvatarBuilder};

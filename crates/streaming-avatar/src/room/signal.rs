@@ -20,10 +20,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::websocket::Socket;
 
 /// The largest signalling message accepted; SDPs are a few KiB.
 const MAX_SIGNAL_BYTES: usize = 1024 * 1024;
@@ -63,17 +61,8 @@ pub(super) async fn join(
     let loopback = super::is_loopback_url(&url);
     let started = Instant::now();
     let deadline = started + options.connect_timeout;
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_SIGNAL_BYTES))
-        .max_frame_size(Some(MAX_SIGNAL_BYTES));
-    let connector = tls.map(tokio_tungstenite::Connector::Rustls);
-    let dial = tokio_tungstenite::connect_async_tls_with_config(
-        url.as_str(),
-        Some(config),
-        true,
-        connector,
-    );
-    let (mut socket, _) = tokio::time::timeout_at(deadline, dial)
+    let dial = crate::websocket::dial(url.as_str(), MAX_SIGNAL_BYTES, tls);
+    let mut socket = tokio::time::timeout_at(deadline, dial)
         .await
         .map_err(|_| Error::Timeout("the signalling socket to open"))?
         .map_err(|e| Error::Room(format!("signalling: {}", redact(&e.to_string()))))?;
