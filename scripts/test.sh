@@ -27,7 +27,8 @@ INSTA_UPDATE=no cargo test --workspace --locked
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 
 step "Rust SDK examples against understudy serve on its defaults"
-cargo build -p understudy -p streaming-avatar --examples --locked
+# The server binary and the SDK's examples (`--examples` alone would build no binary).
+cargo build -p understudy --bins -p streaming-avatar --examples --locked
 binary="$target_dir/debug/understudy"
 "$binary" serve --no-https >"$target_dir/examples-serve.log" 2>&1 &
 serve_pid=$!
