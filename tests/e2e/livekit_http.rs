@@ -74,3 +74,62 @@ async fn rtc_v1_is_404_with_cors_so_new_clients_fall_back() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_token_may_come_as_a_bearer_header_as_livekits_own_sdks_send_it() {
+    // livekit.md §1.1: a LiveKit server reads `Authorization: Bearer` first, then the query;
+    // the Python and Rust LiveKit SDKs (livekit >= 1.0.18, pipecat's transport) use the header.
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let env = TestEnv::with_config(understudy_server::ServerConfig::default()).await;
+    let token = env.token().await;
+    let (_, body) = env
+        .post("/v1/streaming.new", &token, json!({"version": "v2"}))
+        .await;
+    let id = body["data"]["session_id"].as_str().unwrap().to_owned();
+    let access = body["data"]["access_token"].as_str().unwrap().to_owned();
+    env.post("/v1/streaming.start", &token, json!({"session_id": id}))
+        .await;
+    let validate = |authorization: &str| {
+        env.http
+            .get(env.url("/rtc/validate?auto_subscribe=1"))
+            .header("authorization", authorization.to_owned())
+            .send()
+    };
+    assert_eq!(
+        validate(&format!("Bearer {access}"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        validate(&access).await.unwrap().status(),
+        401,
+        "Bearer is required"
+    );
+
+    let ws = body["data"]["url"].as_str().unwrap().replace("http", "ws");
+    let mut request = format!("{ws}/rtc?auto_subscribe=1&protocol=15")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {access}").parse().unwrap());
+    let (_socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(response.status(), 101);
+    let mut bad = format!("{ws}/rtc?access_token={access}")
+        .into_client_request()
+        .unwrap();
+    bad.headers_mut()
+        .insert("authorization", "Token nope".parse().unwrap());
+    match tokio_tungstenite::connect_async(bad).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(
+                response.status(),
+                401,
+                "a header that is not Bearer is refused"
+            )
+        }
+        other => panic!("expected 401, got {other:?}"),
+    }
+}

@@ -96,3 +96,37 @@ mod tests {
         assert!(verify(b"other", &token).is_err());
     }
 }
+
+/// The access token of a `/rtc` or `/rtc/validate` request, where a LiveKit server looks for
+/// it (`livekit.md` §1.1): `Authorization: Bearer <token>` first (the Python and Rust LiveKit
+/// SDKs send it there), else the `access_token` query parameter (livekit-client's way). An
+/// `Authorization` header without the `Bearer ` prefix is refused, as LiveKit refuses it.
+///
+/// # Errors
+/// The reason to answer 401 with.
+pub fn from_request<'a>(
+    authorization: Option<&'a str>,
+    query_token: Option<&'a str>,
+) -> Result<&'a str, &'static str> {
+    match authorization {
+        Some(value) => value
+            .strip_prefix("Bearer ")
+            .filter(|t| !t.is_empty())
+            .ok_or("the authorization header is not a Bearer token"),
+        None => query_token.ok_or("missing access_token"),
+    }
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::from_request;
+
+    #[test]
+    fn the_header_wins_over_the_query_and_must_be_bearer() {
+        assert_eq!(from_request(Some("Bearer h"), Some("q")), Ok("h"));
+        assert_eq!(from_request(None, Some("q")), Ok("q"));
+        assert!(from_request(Some("h"), Some("q")).is_err());
+        assert!(from_request(Some("Bearer "), None).is_err());
+        assert!(from_request(None, None).is_err());
+    }
+}

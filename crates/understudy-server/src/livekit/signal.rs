@@ -43,15 +43,24 @@ const MAX_SIGNAL_BYTES: usize = 256 * 1024;
 /// `SignalTarget.SUBSCRIBER`.
 const TARGET_SUBSCRIBER: i32 = 1;
 
-/// `GET /rtc?access_token=…`: checks the token and the session, then upgrades.
+/// `GET /rtc?access_token=…` (or with `Authorization: Bearer`): checks the token and the
+/// session, then upgrades.
 pub async fn rtc(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let refuse = |why: &str| (StatusCode::UNAUTHORIZED, why.to_owned()).into_response();
-    let Some(token) = query.get("access_token") else {
-        return refuse("missing access_token");
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let token = match livekit_token::from_request(
+        authorization,
+        query.get("access_token").map(String::as_str),
+    ) {
+        Ok(token) => token,
+        Err(why) => return refuse(why),
     };
     let claims = match livekit_token::verify(state.livekit_secret(), token) {
         Ok(claims) => claims,

@@ -6,7 +6,7 @@
 use crate::livekit_token;
 use crate::state::AppState;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 
@@ -19,10 +19,18 @@ pub async fn root() -> Response {
 /// reason otherwise. A 401 also makes the client give up on resuming an ended session at once.
 pub async fn validate(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(token) = query.get("access_token") else {
-        return (StatusCode::UNAUTHORIZED, "missing access_token").into_response();
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let token = match livekit_token::from_request(
+        authorization,
+        query.get("access_token").map(String::as_str),
+    ) {
+        Ok(token) => token,
+        Err(why) => return (StatusCode::UNAUTHORIZED, why).into_response(),
     };
     let claims = match livekit_token::verify(state.livekit_secret(), token) {
         Ok(claims) => claims,
