@@ -357,3 +357,12 @@ async fn shutdown_with_a_live_room_ends_every_task() {
         }
     );
 }
+
+#[tokio::test]
+async fn the_avatar_joins_as_heygen() {
+    // Pipecat's HeyGen transport takes every participant but `heygen` as the user (fidelity.md).
+    let env = TestEnv::with_config(ServerConfig::default()).await;
+    let (mut session, _, _) = env.sdk_session(low(), SessionOptions::default()).await;
+    assert_eq!(session.join_info().unwrap().others[0].identity, "heygen");
+    session.stop().await.unwrap();
+}

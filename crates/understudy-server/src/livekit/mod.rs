@@ -23,6 +23,9 @@ pub struct RoomNames {
     pub audio_sid: String,
 }
 
+/// The avatar participant's LiveKit identity in every room.
+pub const AVATAR_IDENTITY: &str = "heygen";
+
 impl RoomNames {
     /// Stable names derived from the session id, so every viewer of a room agrees.
     pub fn for_session(session_id: &str) -> Self {
@@ -34,7 +37,9 @@ impl RoomNames {
         Self {
             room_sid: format!("RM_{tail}"),
             avatar_sid: format!("PA_avatar{tail}"),
-            avatar_identity: "heygen-avatar".to_owned(),
+            // Pipecat's HeyGen transport treats every participant but `heygen` as the user
+            // (docs/fidelity.md), so the avatar must be `heygen` for it to tell them apart.
+            avatar_identity: AVATAR_IDENTITY.to_owned(),
             video_sid: format!("TR_video{tail}"),
             audio_sid: format!("TR_audio{tail}"),
         }
