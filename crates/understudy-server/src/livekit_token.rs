@@ -105,6 +105,16 @@ mod tests {
 /// # Errors
 /// The reason to answer 401 with.
 pub fn from_request<'a>(
+    headers: &'a axum::http::HeaderMap,
+    query: &'a std::collections::HashMap<String, String>,
+) -> Result<&'a str, &'static str> {
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default());
+    from_parts(authorization, query.get("access_token").map(String::as_str))
+}
+
+fn from_parts<'a>(
     authorization: Option<&'a str>,
     query_token: Option<&'a str>,
 ) -> Result<&'a str, &'static str> {
@@ -119,7 +129,7 @@ pub fn from_request<'a>(
 
 #[cfg(test)]
 mod request_tests {
-    use super::from_request;
+    use super::from_parts as from_request;
 
     #[test]
     fn the_header_wins_over_the_query_and_must_be_bearer() {

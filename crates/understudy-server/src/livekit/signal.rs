@@ -52,13 +52,7 @@ pub async fn rtc(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let refuse = |why: &str| (StatusCode::UNAUTHORIZED, why.to_owned()).into_response();
-    let authorization = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let token = match livekit_token::from_request(
-        authorization,
-        query.get("access_token").map(String::as_str),
-    ) {
+    let token = match livekit_token::from_request(&headers, &query) {
         Ok(token) => token,
         Err(why) => return refuse(why),
     };

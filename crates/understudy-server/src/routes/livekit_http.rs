@@ -22,13 +22,7 @@ pub async fn validate(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let authorization = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let token = match livekit_token::from_request(
-        authorization,
-        query.get("access_token").map(String::as_str),
-    ) {
+    let token = match livekit_token::from_request(&headers, &query) {
         Ok(token) => token,
         Err(why) => return (StatusCode::UNAUTHORIZED, why).into_response(),
     };
