@@ -16,17 +16,29 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 use streaming_avatar::proto::rest::session::NewSessionRequest;
+use streaming_avatar::voice::{
+    SOCKET_FRAME_SAMPLES, SOCKET_SAMPLE_RATE, socket_frames, tone, zeros,
+};
 use streaming_avatar::{SessionOptions, StreamingAvatar, StreamingEvent};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use understudy_benches::bare_channel::BareChannel;
 use understudy_benches::{bench_bare_channel, chat_socket, new_samples, record, report};
-use understudy_e2e::chat_client::{FRAME_SAMPLES, audio_frames};
 use understudy_proto::pipecat::{Frame, FrameKind};
 use understudy_server::{EnergyVad, MockServer, ServerConfig, VadConfig};
 
 /// Longest wait for any event.
 const WAIT: Duration = Duration::from_secs(10);
+
+/// `ms` of the SDK's chat-socket audio: a tone, or the zeros it sends while muted.
+fn audio_frames(ms: u64, speech: bool) -> Vec<Vec<u8>> {
+    let duration = Duration::from_millis(ms);
+    socket_frames(&if speech {
+        tone(220.0, duration, SOCKET_SAMPLE_RATE)
+    } else {
+        zeros(duration, SOCKET_SAMPLE_RATE)
+    })
+}
 
 fn samples_of(frame: &[u8]) -> Vec<i16> {
     match Frame::decode(frame).expect("frame").frame {
@@ -43,7 +55,7 @@ fn vad(c: &mut Criterion) {
     let speech = audio_frames(32, true).remove(0);
     let silence = audio_frames(32, false).remove(0);
     let (speech_pcm, silent_pcm) = (samples_of(&speech), samples_of(&silence));
-    assert_eq!(speech_pcm.len(), FRAME_SAMPLES);
+    assert_eq!(speech_pcm.len(), SOCKET_FRAME_SAMPLES);
     let mut group = c.benchmark_group("vad");
     group.bench_function("decode_frame", |b| {
         b.iter(|| black_box(Frame::decode(black_box(&speech[..])).expect("frame")))

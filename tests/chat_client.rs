@@ -6,6 +6,7 @@ use futures_util::{SinkExt, StreamExt};
 use prost::Message as _;
 use serde_json::Value;
 use std::time::Duration;
+use streaming_avatar::voice;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use understudy_proto::pipecat::{AudioRawFrame, Frame, FrameKind};
@@ -18,8 +19,8 @@ pub type Socket =
 /// How long a test waits for any one thing on the socket.
 pub const WAIT: Duration = Duration::from_secs(10);
 /// The SDK's audio format (§8.2).
-pub const SAMPLE_RATE: u32 = 16_000;
-pub const FRAME_SAMPLES: usize = 512;
+pub const SAMPLE_RATE: u32 = voice::SOCKET_SAMPLE_RATE;
+pub const FRAME_SAMPLES: usize = voice::SOCKET_FRAME_SAMPLES;
 
 impl TestEnv {
     /// The socket URL the SDK builds, with `extra` appended to the query.
@@ -50,26 +51,12 @@ pub async fn connect(url: &str) -> Socket {
 
 /// `ms` of the SDK's audio: a loud 220 Hz tone, or zeros (what it sends while muted).
 pub fn audio_frames(ms: u64, speech: bool) -> Vec<Vec<u8>> {
-    let samples = (u64::from(SAMPLE_RATE) * ms / 1000) as usize;
-    let pcm: Vec<i16> = (0..samples)
-        .map(|i| {
-            if speech {
-                let t = i as f64 / f64::from(SAMPLE_RATE);
-                (8000.0 * (2.0 * std::f64::consts::PI * 220.0 * t).sin()) as i16
-            } else {
-                0
-            }
-        })
-        .collect();
-    pcm.chunks(FRAME_SAMPLES)
-        .map(|chunk| {
-            audio_frame(
-                chunk.iter().flat_map(|s| s.to_le_bytes()).collect(),
-                SAMPLE_RATE,
-                1,
-            )
-        })
-        .collect()
+    let duration = Duration::from_millis(ms);
+    voice::socket_frames(&if speech {
+        voice::tone(220.0, duration, SAMPLE_RATE)
+    } else {
+        voice::zeros(duration, SAMPLE_RATE)
+    })
 }
 
 /// One encoded `AudioRawFrame`, with whatever fields a test wants.

@@ -189,7 +189,7 @@ async fn minted_tokens_expire_and_the_table_stays_bounded() {
     for _ in 0..924 {
         env.token().await;
     }
-    let live = env.server.state().registry().tokens.len();
+    let live = env.server.state().registry().token_count();
     assert!(
         live <= 924,
         "the 100 expired tokens were swept: {live} left"

@@ -17,5 +17,6 @@ mod sdk_realtime;
 mod sessions;
 mod snapshots;
 mod tasks;
+mod tidy;
 mod tls;
 mod voice;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
-use understudy_proto::pipecat::{AudioRawFrame, Frame, FrameKind};
+use understudy_proto::pipecat::Frame;
 
 /// The chat socket's audio: what SDK 2.x's ScriptProcessor produces.
 pub const SOCKET_SAMPLE_RATE: u32 = 16_000;
@@ -227,15 +227,34 @@ impl FramePump {
 
 /// One chat-socket audio frame, as the SDK encodes it.
 pub(crate) fn socket_frame(samples: &[i16]) -> Vec<u8> {
-    Frame {
-        frame: Some(FrameKind::Audio(AudioRawFrame {
-            audio: samples.iter().flat_map(|s| s.to_le_bytes()).collect(),
-            sample_rate: SOCKET_SAMPLE_RATE,
-            num_channels: 1,
-            ..Default::default()
-        })),
-    }
-    .encode_to_vec()
+    Frame::audio(samples, SOCKET_SAMPLE_RATE, 1).encode_to_vec()
+}
+
+/// 16 kHz mono audio cut into the chat socket's binary frames of
+/// [`SOCKET_FRAME_SAMPLES`], the last one short if the audio is: for a client that drives its
+/// own socket (a test, a benchmark) and must know which frame it is sending.
+pub fn socket_frames(samples: &[i16]) -> Vec<Vec<u8>> {
+    samples
+        .chunks(SOCKET_FRAME_SAMPLES)
+        .map(socket_frame)
+        .collect()
+}
+
+/// `duration` of digital silence at `sample_rate`: what the SDK sends while muted.
+pub fn zeros(duration: Duration, sample_rate: u32) -> Vec<i16> {
+    vec![0; (duration.as_secs_f64() * f64::from(sample_rate)).round() as usize]
+}
+
+/// `duration` of a loud sine at `frequency` Hz, sampled at `sample_rate`: a stand-in for a
+/// voice that any energy detector hears as speech.
+pub fn tone(frequency: f64, duration: Duration, sample_rate: u32) -> Vec<i16> {
+    let samples = (duration.as_secs_f64() * f64::from(sample_rate)).round() as usize;
+    (0..samples)
+        .map(|i| {
+            let t = i as f64 / f64::from(sample_rate);
+            (8000.0 * (2.0 * std::f64::consts::PI * frequency * t).sin()) as i16
+        })
+        .collect()
 }
 
 /// Encodes 20 ms mono frames to Opus.
@@ -330,6 +349,7 @@ mod tests {
 
     #[test]
     fn socket_frames_are_the_sdks() {
+        use understudy_proto::pipecat::FrameKind;
         let bytes = socket_frame(&[1, -1]);
         let frame = Frame::decode(&bytes[..]).unwrap();
         let Some(FrameKind::Audio(audio)) = frame.frame else {

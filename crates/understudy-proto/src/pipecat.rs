@@ -69,6 +69,18 @@ impl Frame {
             })),
         }
     }
+
+    /// An audio frame of signed 16-bit little-endian PCM, as the SDK sends its microphone.
+    pub fn audio(samples: &[i16], sample_rate: u32, num_channels: u32) -> Self {
+        Frame {
+            frame: Some(FrameKind::Audio(AudioRawFrame {
+                audio: samples.iter().flat_map(|s| s.to_le_bytes()).collect(),
+                sample_rate,
+                num_channels,
+                ..Default::default()
+            })),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -110,6 +110,14 @@ pub enum ConfigError {
 }
 
 impl ServerConfig {
+    /// The speech model sessions are created with.
+    pub fn speech_model(&self) -> crate::speech::SpeechModel {
+        crate::speech::SpeechModel {
+            words_per_minute: self.words_per_minute,
+            reply_seed: self.reply_seed,
+        }
+    }
+
     /// Checks the values that would make the mock misbehave rather than fail loudly.
     ///
     /// # Errors

@@ -34,7 +34,8 @@ mod voice;
 
 pub use config::{AuthPolicy, ConfigError, ServerConfig};
 pub use error::ApiError;
-pub use journal::{ADMIN_PREFIX, MAX_BODY_BYTES, RecordedRequest};
+pub use journal::RecordedRequest;
+pub use routes::{ADMIN_PREFIX, MAX_BODY_BYTES};
 pub use routes::{Scheme, app};
 pub use server::{MockServer, MockServerBuilder, StartError};
 pub use session::{CloseReason, MAX_CLIENTS_PER_DOOR};

@@ -1,6 +1,9 @@
 //! Everything the mock remembers between calls: tokens, sessions and knowledge bases. Plain
-//! data behind one short `std::sync::Mutex` section in [`crate::state::AppState`]; nothing here
-//! awaits, so every check-then-change (e.g. concurrency limit then insert) is atomic.
+//! data behind one short `std::sync::Mutex` section in the app state; nothing here awaits, so
+//! every check-then-change (e.g. concurrency limit then insert) is atomic.
+//!
+//! The tables are private: what may be looked up, by whom, and how entries leave (the token
+//! sweep, the bounded history of closed sessions) is decided here and nowhere else.
 
 use crate::session::{Caller, CloseReason, Session};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -23,12 +26,12 @@ const TOKEN_SWEEP_INTERVAL: u64 = 1024;
 
 #[derive(Debug, Default)]
 pub struct Registry {
-    pub tokens: HashMap<String, TokenRecord>,
-    pub sessions: HashMap<String, Session>,
+    tokens: HashMap<String, TokenRecord>,
+    sessions: HashMap<String, Session>,
     /// Closed session ids, oldest first, for bounded history.
     closed: VecDeque<String>,
     /// Knowledge bases by id, with the API key that owns each.
-    pub knowledge_bases: BTreeMap<String, (String, KnowledgeBase)>,
+    knowledge_bases: BTreeMap<String, (String, KnowledgeBase)>,
     next_seq: u64,
     minted: u64,
 }
@@ -50,6 +53,41 @@ impl Registry {
         self.tokens.insert(token, record);
     }
 
+    /// The token's record, expired or not (callers judge expiry against their TTL).
+    pub fn token(&self, token: &str) -> Option<&TokenRecord> {
+        self.tokens.get(token)
+    }
+
+    pub fn token_mut(&mut self, token: &str) -> Option<&mut TokenRecord> {
+        self.tokens.get_mut(token)
+    }
+
+    /// Tokens held now (live and not yet swept).
+    pub fn token_count(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Files a session made by `streaming.new`.
+    pub fn insert_session(&mut self, session: Session) {
+        self.sessions.insert(session.id.clone(), session);
+    }
+
+    /// The session `id`, for doors whose caller was already checked (a LiveKit token names its
+    /// room; a chat socket's token was checked at upgrade) and for the server's own tasks.
+    pub fn session(&self, id: &str) -> Option<&Session> {
+        self.sessions.get(id)
+    }
+
+    /// As [`Registry::session`], to change it.
+    pub fn session_mut(&mut self, id: &str) -> Option<&mut Session> {
+        self.sessions.get_mut(id)
+    }
+
+    /// Every session held, live and closed, in no order.
+    pub fn sessions(&self) -> impl Iterator<Item = &Session> {
+        self.sessions.values()
+    }
+
     /// Live sessions (new, connecting, connected) held by an account.
     pub fn live_sessions_of(&self, api_key: &str) -> usize {
         self.sessions
@@ -63,11 +101,50 @@ impl Registry {
     /// # Errors
     /// 10006 when it does not exist or belongs to someone else (the two are not told apart, so
     /// ids do not leak across accounts).
-    pub fn session_mut(&mut self, caller: &Caller, id: &str) -> Result<&mut Session, ErrorKind> {
+    pub fn session_for(&mut self, caller: &Caller, id: &str) -> Result<&mut Session, ErrorKind> {
         match self.sessions.get_mut(id) {
             Some(s) if caller.can_see(&s.owner) => Ok(s),
             _ => Err(ErrorKind::SessionNotFound),
         }
+    }
+
+    /// The account's knowledge bases, in id order.
+    pub fn knowledge_bases_of<'a>(
+        &'a self,
+        api_key: &'a str,
+    ) -> impl Iterator<Item = &'a KnowledgeBase> + 'a {
+        self.knowledge_bases
+            .values()
+            .filter(move |(owner, _)| owner == api_key)
+            .map(|(_, kb)| kb)
+    }
+
+    /// Knowledge base `id` if the account owns it; another account's is not found.
+    pub fn knowledge_base_of(&self, api_key: &str, id: &str) -> Option<&KnowledgeBase> {
+        match self.knowledge_bases.get(id) {
+            Some((owner, kb)) if owner == api_key => Some(kb),
+            _ => None,
+        }
+    }
+
+    /// As [`Registry::knowledge_base_of`], to change it.
+    pub fn knowledge_base_of_mut(&mut self, api_key: &str, id: &str) -> Option<&mut KnowledgeBase> {
+        match self.knowledge_bases.get_mut(id) {
+            Some((owner, kb)) if owner == api_key => Some(kb),
+            _ => None,
+        }
+    }
+
+    pub fn insert_knowledge_base(&mut self, api_key: String, kb: KnowledgeBase) {
+        self.knowledge_bases.insert(kb.id.clone(), (api_key, kb));
+    }
+
+    /// Deletes knowledge base `id` if the account owns it; whether it did.
+    pub fn remove_knowledge_base_of(&mut self, api_key: &str, id: &str) -> bool {
+        if self.knowledge_base_of(api_key, id).is_none() {
+            return false;
+        }
+        self.knowledge_bases.remove(id).is_some()
     }
 
     /// Closes a live session and files it in the bounded history, evicting the oldest closed

@@ -9,6 +9,15 @@ use std::time::Duration;
 use tokio::time::Instant;
 use understudy_proto::rest::task::TaskType;
 
+/// How the mock turns a task into speech: its speaking rate (words per minute at voice rate
+/// 1.0) and the seed of its deterministic `talk` replies. Read from the server's config once,
+/// when a session is created, so every writer of speech uses the same model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpeechModel {
+    pub words_per_minute: f64,
+    pub reply_seed: u64,
+}
+
 /// The shortest utterance the mock speaks, so that even one word yields visible talking.
 pub const MIN_SPEECH: Duration = Duration::from_millis(400);
 

@@ -60,8 +60,7 @@ impl AppState {
     pub fn session_video(&self, session_id: &str) -> Option<(Quality, VideoEncoding)> {
         let registry = self.registry();
         registry
-            .sessions
-            .get(session_id)
+            .session(session_id)
             .map(|s| (s.settings.quality, s.settings.video_encoding))
     }
 
@@ -93,7 +92,7 @@ impl AppState {
     pub fn caller_for_token(&self, token: &str) -> Option<Caller> {
         let ttl = self.config().token_ttl;
         let registry = self.registry();
-        let record = registry.tokens.get(token)?;
+        let record = registry.token(token)?;
         (Instant::now().duration_since(record.issued_at) < ttl).then(|| Caller {
             api_key: record.api_key.clone(),
             token: Some(token.to_owned()),
@@ -103,8 +102,7 @@ impl AppState {
     /// Why a session ended, once it has.
     pub fn close_reason(&self, session_id: &str) -> Option<CloseReason> {
         self.registry()
-            .sessions
-            .get(session_id)
+            .session(session_id)
             .and_then(|s| s.close_reason)
     }
 
@@ -121,7 +119,7 @@ impl AppState {
         f: impl FnOnce(&mut Session, Instant) -> T,
     ) -> Result<T, ApiError> {
         let mut registry = self.registry();
-        let session = registry.session_mut(caller, session_id)?;
+        let session = registry.session_for(caller, session_id)?;
         operation.check(session.state)?;
         Ok(f(session, Instant::now()))
     }
@@ -129,7 +127,7 @@ impl AppState {
     /// A client joined the session's room: `connecting -> connected` (§6). Other states are
     /// left alone (already connected, or closed meanwhile).
     pub fn mark_connected(&self, session_id: &str) {
-        if let Some(session) = self.registry().sessions.get_mut(session_id) {
+        if let Some(session) = self.registry().session_mut(session_id) {
             if session.state == understudy_proto::SessionState::Connecting {
                 session.state = understudy_proto::SessionState::Connected;
             }
@@ -139,8 +137,7 @@ impl AppState {
     /// A receiver of the session's schedule changes (see `Session::schedule_changes`).
     pub fn watch_schedule(&self, session_id: &str) -> Option<tokio::sync::watch::Receiver<u64>> {
         self.registry()
-            .sessions
-            .get(session_id)
+            .session(session_id)
             .map(|s| s.schedule_changes.subscribe())
     }
 
@@ -152,8 +149,7 @@ impl AppState {
     ) -> Option<crate::speech::ScheduledTask> {
         let registry = self.registry();
         registry
-            .sessions
-            .get(session_id)
+            .session(session_id)
             .and_then(|s| s.speech.current(now).cloned())
     }
 
@@ -172,7 +168,7 @@ impl AppState {
     /// already holds [`crate::session::MAX_CLIENTS_PER_DOOR`] or the session is gone.
     pub fn admit(&self, session_id: &str, door: Door) -> Option<Admitted> {
         let mut registry = self.registry();
-        let session = registry.sessions.get_mut(session_id)?;
+        let session = registry.session_mut(session_id)?;
         let count = match door {
             Door::ChatSocket => &mut session.chat_sockets,
             Door::Room => &mut session.room_clients,
@@ -190,7 +186,7 @@ impl AppState {
 
     /// Whether the door has room for one more client (checked before an upgrade).
     pub fn has_room(&self, session_id: &str, door: Door) -> bool {
-        self.registry().sessions.get(session_id).is_some_and(|s| {
+        self.registry().session(session_id).is_some_and(|s| {
             let count = match door {
                 Door::ChatSocket => s.chat_sockets,
                 Door::Room => s.room_clients,
@@ -217,7 +213,7 @@ impl AppState {
     pub fn stop_session(&self, caller: &Caller, id: &str) -> bool {
         let capacity = self.config().history_capacity;
         let mut registry = self.registry();
-        registry.session_mut(caller, id).is_ok()
+        registry.session_for(caller, id).is_ok()
             && registry.close(id, Instant::now(), CloseReason::Stopped, capacity)
     }
 
@@ -231,7 +227,7 @@ impl AppState {
             loop {
                 let deadline = {
                     let registry = state.registry();
-                    match registry.sessions.get(&id) {
+                    match registry.session(&id) {
                         Some(s) if s.state.is_live() => s.deadline(),
                         _ => return,
                     }
@@ -242,7 +238,7 @@ impl AppState {
                 }
                 let expired = {
                     let registry = state.registry();
-                    registry.sessions.get(&id).map(|s| s.deadline())
+                    registry.session(&id).map(|s| s.deadline())
                 };
                 match expired {
                     Some((at, reason)) if at <= Instant::now() => {
@@ -282,7 +278,7 @@ pub struct Admitted {
 
 impl Drop for Admitted {
     fn drop(&mut self) {
-        if let Some(session) = self.state.registry().sessions.get_mut(&self.session_id) {
+        if let Some(session) = self.state.registry().session_mut(&self.session_id) {
             let count = match self.door {
                 Door::ChatSocket => &mut session.chat_sockets,
                 Door::Room => &mut session.room_clients,

@@ -65,7 +65,7 @@ pub async fn rtc(
     }
     let (ended, encoding) = {
         let registry = state.registry();
-        match registry.sessions.get(&claims.video.room) {
+        match registry.session(&claims.video.room) {
             Some(s) if matches!(s.state, SessionState::Connecting | SessionState::Connected) => {
                 (s.ended.clone(), s.settings.video_encoding)
             }

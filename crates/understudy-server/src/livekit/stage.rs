@@ -7,7 +7,7 @@ use super::media::{AUDIO_FRAME_SAMPLES, LOOP_FRAMES, MediaLibrary, VideoLoops};
 use super::narrator::Narrator;
 use super::peer::AvatarPeer;
 use crate::state::AppState;
-use crate::voice::turns::UserEvent;
+use crate::voice::conversation::UserEvent;
 use livekit_protocol as lk;
 use prost::Message as _;
 use std::collections::VecDeque;
@@ -79,8 +79,7 @@ pub async fn run(
     let mut schedule = state.watch_schedule(&session_id);
     let mut user_events = state
         .registry()
-        .sessions
-        .get(&session_id)
+        .session(&session_id)
         .map(|s| s.voice.subscribe());
     let mut stage = Stage {
         peer,

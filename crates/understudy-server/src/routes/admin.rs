@@ -65,8 +65,7 @@ async fn sessions(State(state): State<AppState>) -> Json<Vec<SessionDump>> {
     let now = Instant::now();
     let registry = state.registry();
     let mut dumps: Vec<(u64, SessionDump)> = registry
-        .sessions
-        .values()
+        .sessions()
         .map(|s| {
             let speaking = s.speech.current(now).map(|t| t.task_id.clone());
             let queued = s

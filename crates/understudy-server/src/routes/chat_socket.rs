@@ -10,16 +10,16 @@
 //! count no microphone produces closes it with 1007 and a reason saying what to send.
 
 use crate::error::ApiError;
-use crate::journal::MAX_BODY_BYTES;
+use crate::routes::MAX_BODY_BYTES;
 use crate::session::{Caller, CloseReason, MAX_CLIENTS_PER_DOOR, Operation};
 use crate::state::AppState;
 use crate::state::Door;
 use crate::voice;
+use crate::voice::conversation::UserEvent;
 use crate::voice::listener::{
     Heard, Listener, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, downmix, samples_from_le_bytes,
 };
 use crate::voice::silence::{SilenceCheck, SilenceClock};
-use crate::voice::turns::UserEvent;
 use axum::extract::ws::{
     CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
 };
@@ -280,7 +280,7 @@ fn hear_audio(
         return Ok(false);
     }
     let mono = downmix(&samples, channels);
-    if let Some(session) = state.registry().sessions.get_mut(session_id) {
+    if let Some(session) = state.registry().session_mut(session_id) {
         session.touch(Instant::now());
     }
     Ok(listener.hear(&mono, audio.sample_rate) == Heard::Accepted)

@@ -23,10 +23,8 @@ pub async fn list(
 ) -> Json<ApiEnvelope<KnowledgeBaseList>> {
     let list = state
         .registry()
-        .knowledge_bases
-        .values()
-        .filter(|(owner, _)| *owner == caller.api_key)
-        .map(|(_, kb)| kb.clone())
+        .knowledge_bases_of(&caller.api_key)
+        .cloned()
         .collect();
     Json(ApiEnvelope::success(KnowledgeBaseList { list }))
 }
@@ -57,8 +55,7 @@ pub async fn create(
     };
     state
         .registry()
-        .knowledge_bases
-        .insert(id, (caller.api_key, kb.clone()));
+        .insert_knowledge_base(caller.api_key, kb.clone());
     Ok(Json(ApiEnvelope::success(kb)))
 }
 
@@ -72,9 +69,8 @@ pub async fn update(
         check_prompt(prompt)?;
     }
     let mut registry = state.registry();
-    let kb = match registry.knowledge_bases.get_mut(&id) {
-        Some((owner, kb)) if *owner == caller.api_key => kb,
-        _ => return Err(ApiError::with_detail(ErrorKind::KnowledgeBaseNotFound, id)),
+    let Some(kb) = registry.knowledge_base_of_mut(&caller.api_key, &id) else {
+        return Err(ApiError::with_detail(ErrorKind::KnowledgeBaseNotFound, id));
     };
     if let Some(name) = request.name.filter(|n| !n.trim().is_empty()) {
         kb.name = name;
@@ -95,12 +91,10 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Json<ApiEnvelope<()>>, ApiError> {
     let mut registry = state.registry();
-    match registry.knowledge_bases.get(&id) {
-        Some((owner, _)) if *owner == caller.api_key => {
-            registry.knowledge_bases.remove(&id);
-            Ok(Json(ApiEnvelope::empty()))
-        }
-        _ => Err(ApiError::with_detail(ErrorKind::KnowledgeBaseNotFound, id)),
+    if registry.remove_knowledge_base_of(&caller.api_key, &id) {
+        Ok(Json(ApiEnvelope::empty()))
+    } else {
+        Err(ApiError::with_detail(ErrorKind::KnowledgeBaseNotFound, id))
     }
 }
 

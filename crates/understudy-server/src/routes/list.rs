@@ -25,8 +25,7 @@ pub async fn live_sessions(
 ) -> Json<ApiEnvelope<ListSessionsData>> {
     let registry = state.registry();
     let mut sessions: Vec<&Session> = registry
-        .sessions
-        .values()
+        .sessions()
         .filter(|s| s.state.is_live() && caller.can_see(&s.owner))
         .collect();
     sessions.sort_by_key(|s| s.seq);
@@ -82,8 +81,7 @@ pub async fn session_history(
     let now = Instant::now();
     let registry = state.registry();
     let mut matching: Vec<&Session> = registry
-        .sessions
-        .values()
+        .sessions()
         .filter(|s| caller.can_see(&s.owner))
         .filter(|s| query.status.is_none_or(|status| s.state == status))
         .filter(|s| query.date_from.is_none_or(|from| s.created_unix >= from))

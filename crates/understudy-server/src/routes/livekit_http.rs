@@ -34,8 +34,7 @@ pub async fn validate(
     };
     let live = state
         .registry()
-        .sessions
-        .get(&claims.video.room)
+        .session(&claims.video.room)
         .is_some_and(|s| s.state.is_live());
     if live {
         (StatusCode::OK, "success").into_response()

@@ -7,19 +7,20 @@ mod chat_socket;
 mod knowledge_base;
 mod list;
 mod livekit_http;
+mod record;
 mod session;
 mod task;
 mod token;
 mod voice_admin;
 
 use crate::error::ApiError;
-use crate::journal::{self, ADMIN_PREFIX};
 use crate::state::AppState;
 use axum::Router;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+pub use record::{ADMIN_PREFIX, MAX_BODY_BYTES};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
@@ -83,7 +84,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            journal::record,
+            record::record,
         ))
         .layer(cors())
         .with_state(state)

@@ -4,7 +4,7 @@
 use super::{Scheme, websocket_base};
 use crate::error::ApiError;
 use crate::extract::HeyJson;
-use crate::session::{Caller, Operation, Session, SessionLimits, SessionSettings};
+use crate::session::{Caller, Operation, Session, SessionLimits, SessionSettings, SessionSpec};
 use crate::state::AppState;
 use crate::{ids, livekit_token};
 use axum::Json;
@@ -51,18 +51,14 @@ pub async fn new_session(
         // A knowledge base made through the KB API stands in for an inline `knowledge_base`.
         if settings.knowledge_base.is_none() {
             let prompt = settings.knowledge_base_id.as_ref().and_then(|id| {
-                match registry.knowledge_bases.get(id) {
-                    Some((owner, kb)) if *owner == caller.api_key => Some(kb.prompt.clone()),
-                    _ => None,
-                }
+                registry
+                    .knowledge_base_of(&caller.api_key, id)
+                    .map(|kb| kb.prompt.clone())
             });
             settings.knowledge_base = prompt;
         }
         if let Some(token) = &caller.token {
-            let reused = registry
-                .tokens
-                .get(token)
-                .is_some_and(|t| t.used_by.is_some());
+            let reused = registry.token(token).is_some_and(|t| t.used_by.is_some());
             if reused && !config.allow_token_reuse {
                 return Err(ApiError::with_detail(
                     ErrorKind::Unauthorized,
@@ -75,28 +71,24 @@ pub async fn new_session(
         {
             return Err(ApiError::new(ErrorKind::ConcurrentLimit));
         }
-        if let Some(record) = caller
-            .token
-            .as_ref()
-            .and_then(|t| registry.tokens.get_mut(t))
-        {
+        if let Some(record) = caller.token.as_ref().and_then(|t| registry.token_mut(t)) {
             record.used_by = Some(session_id.clone());
         }
         let seq = registry.next_seq();
-        let session = Session::new(
-            session_id.clone(),
+        let spec = SessionSpec {
+            id: session_id.clone(),
             seq,
-            caller,
+            owner: caller,
             settings,
-            SessionLimits {
+            limits: SessionLimits {
                 duration_limit: config.session_duration_limit,
                 idle_timeout,
             },
-            Instant::now(),
-            state.shutdown_token(),
-        );
+            speech_model: config.speech_model(),
+        };
+        let session = Session::new(spec, Instant::now(), state.shutdown_token());
         let ended = session.ended.clone();
-        registry.sessions.insert(session_id.clone(), session);
+        registry.insert_session(session);
         ended
     };
     state.spawn_watchdog(session_id.clone(), ended);

@@ -7,6 +7,7 @@ use crate::session::{Caller, Operation};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
+use tokio::time::Instant;
 use understudy_proto::ApiEnvelope;
 use understudy_proto::rest::SessionIdRequest;
 use understudy_proto::rest::task::{TaskData, TaskMode, TaskRequest};
@@ -25,23 +26,12 @@ pub async fn task(
         return Err(ApiError::invalid_params("text: must not be empty"));
     }
     let task_type = request.task_type.unwrap_or_default();
-    let config = state.config();
-    let (task, mut interrupts, ended) = state.act_on(
-        &caller,
-        &request.session_id,
-        Operation::Task,
-        |session, now| {
-            let task = session.speak(
-                now,
-                &request.text,
-                task_type,
-                config.words_per_minute,
-                config.reply_seed,
-            );
-            (task, session.interrupts.subscribe(), session.ended.clone())
-        },
-    )?;
-    let task = task.map_err(ApiError::new)?;
+    let (task, mut interrupts, ended) = {
+        let mut registry = state.registry();
+        let session = registry.session_for(&caller, &request.session_id)?;
+        let task = session.speak(Instant::now(), &request.text, task_type)?;
+        (task, session.interrupts.subscribe(), session.ended.clone())
+    };
 
     if request.task_mode.unwrap_or_default() == TaskMode::Sync {
         tokio::select! {

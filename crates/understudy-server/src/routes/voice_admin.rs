@@ -13,7 +13,8 @@
 use crate::error::ApiError;
 use crate::extract::HeyJson;
 use crate::state::AppState;
-use crate::voice::turns::{self, MAX_SCRIPTED};
+use crate::voice::conversation::MAX_SCRIPTED;
+use crate::voice::turns;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -47,7 +48,7 @@ struct UserTurn {
 
 /// 10006 for an unknown session, the state row for one not connected.
 fn check_connected(state: &AppState, id: &str) -> Result<(), ApiError> {
-    match state.registry().sessions.get(id).map(|s| s.state) {
+    match state.registry().session(id).map(|s| s.state) {
         None => Err(ApiError::new(ErrorKind::SessionNotFound)),
         Some(SessionState::Connected) => Ok(()),
         Some(other) => Err(ApiError::new(ErrorKind::state_wrong(other))),
@@ -62,8 +63,7 @@ async fn script(
     check_connected(&state, &id)?;
     let queued = state
         .registry()
-        .sessions
-        .get_mut(&id)
+        .session_mut(&id)
         .and_then(|s| s.voice.script(body.utterances));
     match queued {
         Some(queued) => Ok(Json(serde_json::json!({ "scripted": queued }))),
@@ -94,7 +94,7 @@ async fn user_turn(
         ));
     }
     let heard = Duration::from_millis(duration_ms);
-    let ended = state.registry().sessions.get(&id).map(|s| s.ended.clone());
+    let ended = state.registry().session(&id).map(|s| s.ended.clone());
     let task_state = state.clone();
     state.spawn(async move {
         let cancelled = async {

@@ -110,8 +110,7 @@ impl Listener {
     fn push_to_talk(&self) -> bool {
         self.state
             .registry()
-            .sessions
-            .get(&self.session_id)
+            .session(&self.session_id)
             .is_some_and(|s| s.voice.push_to_talk)
     }
 

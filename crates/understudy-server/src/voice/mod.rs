@@ -4,12 +4,14 @@
 //! - [`vad`]: the energy detector (pure, sample-clocked).
 //! - [`listener`]: one microphone's ear, shared by the chat socket's pipecat audio and the
 //!   LiveKit microphone track.
-//! - [`turns`]: the session's voice state and what a turn sends.
+//! - [`conversation`]: the session's voice state (pure).
+//! - [`turns`]: turns applied to a session in the app state.
 //! - [`silence`]: the `silence_response` prompts.
 //!
 //! Push-to-talk and the client's LiveKit text packets are here too: they are turns and tasks
 //! too, only started by a button or a packet instead of the detector.
 
+pub mod conversation;
 pub mod listener;
 pub mod silence;
 pub mod turns;
@@ -58,36 +60,29 @@ pub fn apply_client_message(state: &AppState, session_id: &str, message: ClientM
 }
 
 /// Queues a task the client asked for outside REST (chat socket text, LiveKit text, an opening
-/// line); false when the session is not connected or its queue is full (nothing to answer
-/// on those doors: the text is dropped and logged).
+/// line) through [`crate::session::Session::speak`]; false when the session refused it (unknown,
+/// not connected, or its queue full). Those doors have no way to answer an error: the text is
+/// dropped and logged.
 pub fn speak_for_client(
     state: &AppState,
     session_id: &str,
     text: &str,
     task_type: TaskType,
 ) -> bool {
-    let config = state.config();
     let mut registry = state.registry();
-    match registry.sessions.get_mut(session_id) {
-        Some(session) if session.state == understudy_proto::SessionState::Connected => session
-            .speak(
-                Instant::now(),
-                text,
-                task_type,
-                config.words_per_minute,
-                config.reply_seed,
-            )
-            .inspect_err(|e| tracing::debug!(session_id, ?e, "client text dropped"))
-            .is_ok(),
-        _ => false,
-    }
+    let Some(session) = registry.session_mut(session_id) else {
+        return false;
+    };
+    session
+        .speak(Instant::now(), text, task_type)
+        .inspect_err(|e| tracing::debug!(session_id, ?e, "client text dropped"))
+        .is_ok()
 }
 
 fn push_to_talk_enabled(state: &AppState, session_id: &str) -> bool {
     state
         .registry()
-        .sessions
-        .get(session_id)
+        .session(session_id)
         .is_some_and(|s| s.voice.push_to_talk)
 }
 

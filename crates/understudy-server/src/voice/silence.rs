@@ -52,9 +52,8 @@ impl SilenceClock {
 
     /// Looks at the session at `now`: prompts if the quiet has lasted long enough.
     pub fn check(&mut self, state: &AppState, session_id: &str, now: Instant) -> SilenceCheck {
-        let config = state.config();
         let mut registry = state.registry();
-        let Some(session) = registry.sessions.get_mut(session_id) else {
+        let Some(session) = registry.session_mut(session_id) else {
             return SilenceCheck::Ended;
         };
         if !session.state.is_live() {
@@ -82,13 +81,7 @@ impl SilenceClock {
         }
         self.prompts += 1;
         // A queue that is full is already talking: the nudge is not needed.
-        let _ = session.speak(
-            now,
-            SILENCE_NUDGE,
-            TaskType::Repeat,
-            config.words_per_minute,
-            config.reply_seed,
-        );
+        let _ = session.speak(now, SILENCE_NUDGE, TaskType::Repeat);
         let event = ChatSocketEvent::UserSilence {
             silence_times: self.prompts,
             count_down: self.limit - self.prompts,

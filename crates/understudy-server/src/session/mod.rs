@@ -1,7 +1,21 @@
-//! One streaming session: its owner, its state (§6), its timers and its speech schedule, and the
-//! rule table that says which call is allowed in which state.
+//! One streaming session: its owner, its state (§6), its timers, its speech schedule and its
+//! side of a voice conversation.
+//!
+//! - [`rules`]: which call is allowed in which state.
+//! - [`turns`]: what a user's turn does to the session.
+//!
+//! [`Session::speak`] is the one way speech gets onto a session, whoever asks for it (REST,
+//! chat-socket text, LiveKit text, a user's turn, a silence prompt, an opening line): one
+//! guard, and the speech model bound when the session was created.
 
-use crate::speech::{ScheduledTask, SpeechSchedule};
+mod rules;
+mod turns;
+
+pub use rules::Operation;
+pub use turns::TurnOutcome;
+
+use crate::speech::{ScheduledTask, SpeechModel, SpeechSchedule};
+use crate::voice::conversation::VoiceState;
 use crate::{ids, reply, speech};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -36,39 +50,6 @@ pub enum CloseReason {
     ServerReset,
 }
 
-/// A call that acts on an existing session; `stop` is handled apart because it is allowed in
-/// every live state and answers 400004 once closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Start,
-    Ice,
-    Task,
-    Interrupt,
-    StartListening,
-    StopListening,
-    KeepAlive,
-    /// Opening `/v1/ws/streaming.chat`: the SDK does it after `start`.
-    OpenChatSocket,
-}
-
-impl Operation {
-    /// The §6 table. Rows marked [INF] there are filled with the nearest observed behaviour:
-    /// calls that need a connected session answer 10001 in `new` and 400006 in `connecting`
-    /// (what v2 clients observed for tasks), and every call but stop answers 10005 once closed.
-    pub fn check(self, state: SessionState) -> Result<(), ErrorKind> {
-        use SessionState::*;
-        match (self, state) {
-            (Operation::Start, New) => Ok(()),
-            (Operation::Ice, New | Connecting | Connected) => Ok(()),
-            (Operation::Start | Operation::Ice, other) => Err(ErrorKind::state_wrong(other)),
-            (Operation::OpenChatSocket, Connecting) => Ok(()),
-            (_, Connected) => Ok(()),
-            (_, Connecting) => Err(ErrorKind::NotInCorrectState),
-            (_, other) => Err(ErrorKind::state_wrong(other)),
-        }
-    }
-}
-
 /// What `streaming.new` asked for, kept for listing and for the real-time layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionSettings {
@@ -92,6 +73,18 @@ pub struct SessionLimits {
     pub idle_timeout: Option<Duration>,
 }
 
+/// Everything a session is made from.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    pub id: String,
+    /// Creation order, for stable listing.
+    pub seq: u64,
+    pub owner: Caller,
+    pub settings: SessionSettings,
+    pub limits: SessionLimits,
+    pub speech_model: SpeechModel,
+}
+
 #[derive(Debug)]
 pub struct Session {
     pub id: String,
@@ -108,6 +101,8 @@ pub struct Session {
     pub last_activity: Instant,
     pub listening: bool,
     pub speech: SpeechSchedule,
+    /// How tasks become speech, bound at creation.
+    speech_model: SpeechModel,
     /// Bumped on every interrupt, so `sync` task answers waiting on a cut task return at once.
     pub interrupts: watch::Sender<u64>,
     /// Bumped whenever the schedule changes (a task queued, an interrupt), so each viewer's
@@ -116,7 +111,7 @@ pub struct Session {
     /// Cancelled when the session closes: stops its watchdog and wakes its waiters.
     pub ended: CancellationToken,
     /// The user's side of a voice conversation.
-    pub voice: crate::voice::turns::VoiceState,
+    pub voice: VoiceState,
     /// Open chat sockets and room clients (`/rtc` connections), each at most
     /// [`MAX_CLIENTS_PER_DOOR`].
     pub chat_sockets: usize,
@@ -129,15 +124,17 @@ pub struct Session {
 pub const MAX_CLIENTS_PER_DOOR: usize = 8;
 
 impl Session {
-    pub fn new(
-        id: String,
-        seq: u64,
-        owner: Caller,
-        settings: SessionSettings,
-        limits: SessionLimits,
-        now: Instant,
-        parent: &CancellationToken,
-    ) -> Self {
+    /// A session in state `new`, whose `ended` token is a child of `parent` (the server's
+    /// shutdown), so shutdown ends every session's waiters.
+    pub fn new(spec: SessionSpec, now: Instant, parent: &CancellationToken) -> Self {
+        let SessionSpec {
+            id,
+            seq,
+            owner,
+            settings,
+            limits,
+            speech_model,
+        } = spec;
         Self {
             id,
             seq,
@@ -152,10 +149,11 @@ impl Session {
             last_activity: now,
             listening: false,
             speech: SpeechSchedule::default(),
+            speech_model,
             interrupts: watch::channel(0).0,
             schedule_changes: watch::channel(0).0,
             ended: parent.child_token(),
-            voice: crate::voice::turns::VoiceState::new(now),
+            voice: VoiceState::new(now),
             chat_sockets: 0,
             room_clients: 0,
         }
@@ -183,16 +181,23 @@ impl Session {
     /// Queues what the avatar says for a task: `text` itself for `repeat`, the deterministic
     /// reply for `talk`. Speaking counts as activity (it resets the idle timer).
     ///
+    /// Every writer of speech comes through here, so they all share one guard (the §6 row of
+    /// `streaming.task`) and one bound on the queue.
+    ///
     /// # Errors
-    /// `RateLimited` (400123) when the session already has `MAX_QUEUED_TASKS` tasks to say.
+    /// The §6 error when the session is not connected; `RateLimited` (400123) when it already
+    /// has `MAX_QUEUED_TASKS` tasks to say.
     pub fn speak(
         &mut self,
         now: Instant,
         text: &str,
         task_type: TaskType,
-        words_per_minute: f64,
-        reply_seed: u64,
     ) -> Result<ScheduledTask, ErrorKind> {
+        Operation::Task.check(self.state)?;
+        let SpeechModel {
+            words_per_minute,
+            reply_seed,
+        } = self.speech_model;
         let spoken = match task_type {
             TaskType::Repeat => text.to_owned(),
             TaskType::Talk => {
@@ -236,43 +241,75 @@ impl Session {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use SessionState::*;
 
-    #[test]
-    fn start_is_allowed_only_in_new() {
-        assert_eq!(Operation::Start.check(New), Ok(()));
-        assert_eq!(
-            Operation::Start.check(Connecting),
-            Err(ErrorKind::StateConnecting)
-        );
-        assert_eq!(
-            Operation::Start.check(Connected),
-            Err(ErrorKind::StateConnected)
-        );
-        assert_eq!(Operation::Start.check(Closed), Err(ErrorKind::StateClosed));
+    /// A connected session with default settings, for unit tests.
+    pub(crate) fn connected_session(now: Instant) -> Session {
+        let settings = SessionSettings {
+            avatar_id: "a".into(),
+            voice_id: None,
+            voice_rate: 1.0,
+            quality: Quality::Low,
+            video_encoding: VideoEncoding::H264,
+            knowledge_base: None,
+            knowledge_base_id: None,
+            language: None,
+            silence_response: false,
+            livekit_transport: false,
+        };
+        let limits = SessionLimits {
+            duration_limit: Duration::from_secs(600),
+            idle_timeout: None,
+        };
+        let owner = Caller {
+            api_key: "k".into(),
+            token: None,
+        };
+        let spec = SessionSpec {
+            id: "s".into(),
+            seq: 0,
+            owner,
+            settings,
+            limits,
+            speech_model: SpeechModel {
+                words_per_minute: 150.0,
+                reply_seed: 0,
+            },
+        };
+        let mut session = Session::new(spec, now, &CancellationToken::new());
+        session.state = SessionState::Connected;
+        session
     }
 
-    #[test]
-    fn tasks_need_a_connected_session() {
-        assert_eq!(Operation::Task.check(New), Err(ErrorKind::StateNew));
-        assert_eq!(
-            Operation::Task.check(Connecting),
-            Err(ErrorKind::NotInCorrectState)
-        );
-        assert_eq!(Operation::Task.check(Connected), Ok(()));
-        assert_eq!(Operation::Task.check(Closing), Err(ErrorKind::StateClosing));
-        assert_eq!(Operation::Task.check(Closed), Err(ErrorKind::StateClosed));
-    }
-
-    #[test]
-    fn ice_may_race_start() {
-        for state in [New, Connecting, Connected] {
-            assert_eq!(Operation::Ice.check(state), Ok(()));
+    #[tokio::test]
+    async fn every_writer_of_speech_meets_the_task_guard() {
+        let now = Instant::now();
+        let mut session = connected_session(now);
+        for (state, error) in [
+            (SessionState::New, ErrorKind::StateNew),
+            (SessionState::Connecting, ErrorKind::NotInCorrectState),
+            (SessionState::Closed, ErrorKind::StateClosed),
+        ] {
+            session.state = state;
+            assert_eq!(
+                session.speak(now, "hello", TaskType::Repeat).err(),
+                Some(error)
+            );
         }
-        assert_eq!(Operation::Ice.check(Closed), Err(ErrorKind::StateClosed));
+        session.state = SessionState::Connected;
+        let task = session.speak(now, "one two three", TaskType::Repeat).unwrap();
+        // The model bound at creation: 3 words at 150 wpm is 1.2 s.
+        assert_eq!(task.duration(), Duration::from_millis(1200));
+        for _ in 1..speech::MAX_QUEUED_TASKS {
+            session.speak(now, "more", TaskType::Repeat).unwrap();
+        }
+        assert_eq!(
+            session.speak(now, "one too many", TaskType::Repeat).err(),
+            Some(ErrorKind::RateLimited)
+        );
     }
+
 
     #[test]
     fn visibility_follows_key_and_token() {

@@ -1,0 +1,76 @@
+//! The §6 rule table: which call is allowed in which session state.
+
+use understudy_proto::{ErrorKind, SessionState};
+
+/// A call that acts on an existing session; `stop` is handled apart because it is allowed in
+/// every live state and answers 400004 once closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Start,
+    Ice,
+    Task,
+    Interrupt,
+    StartListening,
+    StopListening,
+    KeepAlive,
+    /// Opening `/v1/ws/streaming.chat`: the SDK does it after `start`.
+    OpenChatSocket,
+}
+
+impl Operation {
+    /// The §6 table. Rows marked [INF] there are filled with the nearest observed behaviour:
+    /// calls that need a connected session answer 10001 in `new` and 400006 in `connecting`
+    /// (what v2 clients observed for tasks), and every call but stop answers 10005 once closed.
+    pub fn check(self, state: SessionState) -> Result<(), ErrorKind> {
+        use SessionState::*;
+        match (self, state) {
+            (Operation::Start, New) => Ok(()),
+            (Operation::Ice, New | Connecting | Connected) => Ok(()),
+            (Operation::Start | Operation::Ice, other) => Err(ErrorKind::state_wrong(other)),
+            (Operation::OpenChatSocket, Connecting) => Ok(()),
+            (_, Connected) => Ok(()),
+            (_, Connecting) => Err(ErrorKind::NotInCorrectState),
+            (_, other) => Err(ErrorKind::state_wrong(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SessionState::*;
+
+    #[test]
+    fn start_is_allowed_only_in_new() {
+        assert_eq!(Operation::Start.check(New), Ok(()));
+        assert_eq!(
+            Operation::Start.check(Connecting),
+            Err(ErrorKind::StateConnecting)
+        );
+        assert_eq!(
+            Operation::Start.check(Connected),
+            Err(ErrorKind::StateConnected)
+        );
+        assert_eq!(Operation::Start.check(Closed), Err(ErrorKind::StateClosed));
+    }
+
+    #[test]
+    fn tasks_need_a_connected_session() {
+        assert_eq!(Operation::Task.check(New), Err(ErrorKind::StateNew));
+        assert_eq!(
+            Operation::Task.check(Connecting),
+            Err(ErrorKind::NotInCorrectState)
+        );
+        assert_eq!(Operation::Task.check(Connected), Ok(()));
+        assert_eq!(Operation::Task.check(Closing), Err(ErrorKind::StateClosing));
+        assert_eq!(Operation::Task.check(Closed), Err(ErrorKind::StateClosed));
+    }
+
+    #[test]
+    fn ice_may_race_start() {
+        for state in [New, Connecting, Connected] {
+            assert_eq!(Operation::Ice.check(state), Ok(()));
+        }
+        assert_eq!(Operation::Ice.check(Closed), Err(ErrorKind::StateClosed));
+    }
+}
