@@ -71,6 +71,11 @@ pub struct ServerConfig {
     /// (floods are held to real time). Default 2 s; raise it to feed recorded audio faster
     /// than real time.
     pub max_audio_ahead: Duration,
+    /// A directory for the encoded video loops, so a fresh process reads them instead of
+    /// encoding (about a CPU-second for every quality and codec). Default none: a library
+    /// embedded in tests writes nothing to disk; `understudy serve` uses the user's cache
+    /// directory.
+    pub media_cache: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -94,6 +99,7 @@ impl Default for ServerConfig {
             silence_prompt_after: Duration::from_secs(15),
             silence_prompts: 3,
             max_audio_ahead: Duration::from_secs(2),
+            media_cache: None,
         }
     }
 }

@@ -86,7 +86,6 @@ impl MockServerBuilder {
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let state = AppState::new(self.config, shutdown.clone(), tracker.clone());
-        crate::livekit::MediaLibrary::prewarm();
 
         let http_addr = match self.http {
             Some(addr) => {

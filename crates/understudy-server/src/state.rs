@@ -6,6 +6,7 @@ use crate::avatars::AvatarCatalogue;
 use crate::config::ServerConfig;
 use crate::error::ApiError;
 use crate::journal::Journal;
+use crate::livekit::MediaLibrary;
 use crate::registry::Registry;
 use crate::session::{Caller, CloseReason, Operation, Session};
 use rand::Rng;
@@ -30,13 +31,18 @@ struct Shared {
     livekit_secret: Vec<u8>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    /// The encoded media for this server's cache directory (shared with any other server in
+    /// the process that uses the same one).
+    media: Arc<MediaLibrary>,
 }
 
 impl AppState {
     pub fn new(config: ServerConfig, shutdown: CancellationToken, tracker: TaskTracker) -> Self {
         let secret: [u8; 32] = rand::rng().random();
+        let media = MediaLibrary::for_cache(config.media_cache.as_deref());
         Self {
             inner: Arc::new(Shared {
+                media,
                 journal: Mutex::new(Journal::new(config.journal_capacity)),
                 config,
                 registry: Mutex::new(Registry::default()),
@@ -50,6 +56,10 @@ impl AppState {
 
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+
+    pub fn media(&self) -> &Arc<MediaLibrary> {
+        &self.inner.media
     }
 
     pub fn avatars(&self) -> &AvatarCatalogue {

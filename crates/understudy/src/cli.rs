@@ -114,6 +114,23 @@ pub struct ServeArgs {
     /// dropped; raise it to feed recorded audio faster than real time.
     #[arg(long, default_value_t = 2000)]
     pub max_audio_ahead_ms: u64,
+    /// Where encoded video loops are kept between runs, so a fresh server does not encode
+    /// them again [default: $XDG_CACHE_HOME/understudy/media or ~/.cache/understudy/media].
+    #[arg(long, value_name = "DIR", env = "UNDERSTUDY_MEDIA_CACHE")]
+    pub media_cache: Option<PathBuf>,
+    /// Keep encoded media in memory only.
+    #[arg(long, conflicts_with = "media_cache")]
+    pub no_media_cache: bool,
+}
+
+/// The user's cache directory for media: `$XDG_CACHE_HOME/understudy/media`, else
+/// `$HOME/.cache/understudy/media`; none when neither is set.
+fn default_media_cache() -> Option<PathBuf> {
+    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    non_empty("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| non_empty("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|cache| cache.join("understudy").join("media"))
 }
 
 /// A validated `serve` invocation.
@@ -163,6 +180,11 @@ impl ServeArgs {
             silence_prompt_after: Duration::from_secs(self.silence_prompt_after),
             silence_prompts: self.silence_prompts,
             max_audio_ahead: Duration::from_millis(self.max_audio_ahead_ms),
+            media_cache: if self.no_media_cache {
+                None
+            } else {
+                self.media_cache.or_else(default_media_cache)
+            },
             ..ServerConfig::default()
         };
         config.validate().context("invalid server configuration")?;

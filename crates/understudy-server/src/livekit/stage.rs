@@ -3,7 +3,7 @@
 //! [`super::media`]; a change between idle and talking jumps to frame 0 of the other loop,
 //! which is an IDR, so the switch (and an interrupt) takes effect on the next frame.
 
-use super::media::{AUDIO_FRAME_SAMPLES, LOOP_FRAMES, MediaLibrary, VideoLoops};
+use super::media::{AUDIO_FRAME_SAMPLES, LOOP_FRAMES, VideoLoops};
 use super::narrator::Narrator;
 use super::peer::AvatarPeer;
 use crate::state::AppState;
@@ -61,11 +61,12 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     let (quality, codec) = state.session_video(&session_id).unwrap_or_default();
-    let library = MediaLibrary::shared();
+    let library = Arc::clone(state.media());
     // Video joins when its loops are ready; narration never waits for the encoder.
     let (video_tx, mut video_rx) = tokio::sync::oneshot::channel();
+    let encoder = Arc::clone(&library);
     state.spawn(async move {
-        match library.video(quality, codec).await {
+        match encoder.video(quality, codec).await {
             Ok(video) => drop(video_tx.send(video)),
             Err(e) => tracing::error!(%e, "no video for this session"),
         }

@@ -36,6 +36,7 @@ pub async fn new_session(
     let mut settings = settings_from(&state, &request)?;
     let idle_timeout = idle_timeout_from(&state, &request)?;
     let config = state.config();
+    let (quality, video_encoding) = (settings.quality, settings.video_encoding);
 
     let session_id = ids::time_uuid();
     let now_unix = ids::unix_now();
@@ -92,6 +93,8 @@ pub async fn new_session(
         ended
     };
     state.spawn_watchdog(session_id.clone(), ended);
+    // The session's first viewer will want its loops: make them now, in the background.
+    state.media().warm(quality, video_encoding);
 
     let base = websocket_base(&headers, scheme.map(|Extension(s)| s));
     Ok(Json(ApiEnvelope::success(NewSessionData {

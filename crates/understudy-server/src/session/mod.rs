@@ -298,7 +298,9 @@ pub(crate) mod tests {
             );
         }
         session.state = SessionState::Connected;
-        let task = session.speak(now, "one two three", TaskType::Repeat).unwrap();
+        let task = session
+            .speak(now, "one two three", TaskType::Repeat)
+            .unwrap();
         // The model bound at creation: 3 words at 150 wpm is 1.2 s.
         assert_eq!(task.duration(), Duration::from_millis(1200));
         for _ in 1..speech::MAX_QUEUED_TASKS {
@@ -309,7 +311,6 @@ pub(crate) mod tests {
             Some(ErrorKind::RateLimited)
         );
     }
-
 
     #[test]
     fn visibility_follows_key_and_token() {

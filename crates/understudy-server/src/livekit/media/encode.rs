@@ -1,137 +1,26 @@
-//! The avatar's encoded media, made once and shared by every session: per quality and codec
-//! (H264 through openh264, VP8 through libvpx), an idle and a talking loop, each starting on a
-//! key frame so a stream can switch loops on any frame; and Opus packets for silence and for a
-//! speech-like talking loop.
-//!
-//! Encoding happens on first use of a quality (on a blocking thread), then every viewer only
-//! packetises the shared frames: no per-session encoder.
+//! The encoders: H264 through OpenH264, VP8 through libvpx, Opus through opus-rs. Each loop
+//! is encoded from the drawn synthetic face, deterministically, so a cached copy is as good as
+//! a fresh one.
 
-use super::picture;
+use super::{
+    AUDIO_FRAME_SAMPLES, AUDIO_LOOP_PACKETS, AudioLoops, FPS, LOOP_FRAMES, MediaError, SAMPLE_RATE,
+    VideoLoops, dimensions,
+};
+use crate::livekit::picture;
 use bytes::Bytes;
 use openh264::OpenH264API;
 use openh264::encoder::{
     BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode,
 };
 use openh264::formats::{RgbSliceU8, YUVBuffer};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
 use understudy_proto::rest::session::{Quality, VideoEncoding};
 
-/// Video frames a second.
-pub const FPS: usize = 25;
-/// Frames in each loop: one second.
-pub const LOOP_FRAMES: usize = FPS;
-/// Opus frames are 20 ms at 48 kHz stereo.
-pub const AUDIO_FRAME_SAMPLES: usize = 960;
-const SAMPLE_RATE: usize = 48_000;
-/// Packets in the talking audio loop: one second.
-const AUDIO_LOOP_PACKETS: usize = 50;
+/// What the encoders are set to, beyond quality and codec: part of the disk cache's key, so
+/// change it whenever an encoder setting changes.
+pub const ENCODER_SETTINGS: &str =
+    "h264: openh264 bufferbased rc, no skip, idr per loop; vp8: libvpx fresh encoder per loop";
 
-#[derive(Debug, thiserror::Error)]
-#[error("media: {0}")]
-pub struct MediaError(String);
-
-/// Size and bitrate per quality, as HeyGen's docs give them.
-pub fn dimensions(quality: Quality) -> (usize, usize, u32) {
-    match quality {
-        Quality::High => (1280, 720, 2_000_000),
-        Quality::Medium => (854, 480, 1_000_000),
-        Quality::Low => (640, 360, 500_000),
-    }
-}
-
-/// The two video loops of one quality. Frame 0 of each is an IDR with SPS and PPS.
-#[derive(Debug)]
-pub struct VideoLoops {
-    pub idle: Vec<Bytes>,
-    pub talking: Vec<Bytes>,
-}
-
-/// Silence and the talking loop, as Opus packets.
-#[derive(Debug)]
-pub struct AudioLoops {
-    pub silence: Bytes,
-    pub talking: Vec<Bytes>,
-}
-
-/// One quality's loops, or why they could not be encoded, filled once.
-type VideoSlot = OnceLock<Result<Arc<VideoLoops>, String>>;
-
-/// The cache of encoded media. Encoding is deterministic, so one library serves every server
-/// in the process ([`MediaLibrary::shared`]).
-#[derive(Debug, Default)]
-pub struct MediaLibrary {
-    video: Mutex<HashMap<(Quality, VideoEncoding), Arc<VideoSlot>>>,
-    audio: OnceLock<Result<Arc<AudioLoops>, String>>,
-}
-
-static SHARED: OnceLock<MediaLibrary> = OnceLock::new();
-static PREWARMED: std::sync::Once = std::sync::Once::new();
-
-impl MediaLibrary {
-    /// The process-wide library.
-    pub fn shared() -> &'static MediaLibrary {
-        SHARED.get_or_init(MediaLibrary::default)
-    }
-
-    /// Starts encoding every quality and the audio in the background, once per process, so
-    /// the first viewer does not wait for it.
-    pub fn prewarm() {
-        PREWARMED.call_once(|| {
-            tokio::spawn(async {
-                let library = MediaLibrary::shared();
-                if let Err(e) = library.audio() {
-                    tracing::error!(%e, "could not encode the avatar's audio");
-                }
-                for codec in [VideoEncoding::H264, VideoEncoding::VP8] {
-                    for quality in [Quality::Low, Quality::Medium, Quality::High] {
-                        if let Err(e) = library.video(quality, codec).await {
-                            tracing::error!(%e, ?quality, ?codec, "could not encode the avatar's video");
-                        }
-                    }
-                }
-            });
-        });
-    }
-
-    /// The loops for `quality` in `codec`, encoding them on a blocking thread the first time.
-    ///
-    /// # Errors
-    /// When the encoder cannot be created or refuses a frame.
-    pub async fn video(
-        &self,
-        quality: Quality,
-        codec: VideoEncoding,
-    ) -> Result<Arc<VideoLoops>, MediaError> {
-        let cell = Arc::clone(
-            self.video
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry((quality, codec))
-                .or_default(),
-        );
-        let made = tokio::task::spawn_blocking(move || {
-            cell.get_or_init(|| encode_video(quality, codec).map(Arc::new).map_err(|e| e.0))
-                .clone()
-        })
-        .await
-        .map_err(|e| MediaError(e.to_string()))?;
-        made.map_err(MediaError)
-    }
-
-    /// The audio loops, encoded the first time.
-    ///
-    /// # Errors
-    /// When the Opus encoder refuses its configuration.
-    pub fn audio(&self) -> Result<Arc<AudioLoops>, MediaError> {
-        self.audio
-            .get_or_init(|| encode_audio().map(Arc::new).map_err(|e| e.0))
-            .clone()
-            .map_err(MediaError)
-    }
-}
-
-fn encode_video(quality: Quality, codec: VideoEncoding) -> Result<VideoLoops, MediaError> {
+pub fn encode_video(quality: Quality, codec: VideoEncoding) -> Result<VideoLoops, MediaError> {
     match codec {
         VideoEncoding::H264 => encode_h264(quality),
         VideoEncoding::VP8 => encode_vp8(quality),
@@ -140,10 +29,13 @@ fn encode_video(quality: Quality, codec: VideoEncoding) -> Result<VideoLoops, Me
 
 fn encode_h264(quality: Quality) -> Result<VideoLoops, MediaError> {
     let (width, height, bps) = dimensions(quality);
+    // Buffer-based rate control, no frame skipping: every frame of a loop must exist. (In
+    // bitrate mode without skipping, OpenH264 prints a warning on stderr at every start; the
+    // synthetic face stays far below `bps` in either mode.)
     let config = EncoderConfig::new()
         .bitrate(BitRate::from_bps(bps))
         .max_frame_rate(FrameRate::from_hz(FPS as f32))
-        .rate_control_mode(RateControlMode::Bitrate)
+        .rate_control_mode(RateControlMode::Bufferbased)
         .skip_frames(false)
         .intra_frame_period(IntraFramePeriod::from_num_frames(LOOP_FRAMES as u32));
     let mut encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
@@ -246,7 +138,7 @@ fn talking_samples(frame: usize) -> Vec<f32> {
     out
 }
 
-fn encode_audio() -> Result<AudioLoops, MediaError> {
+pub fn encode_audio() -> Result<AudioLoops, MediaError> {
     let mut encoder = opus_rs::OpusEncoder::new(SAMPLE_RATE as i32, 2, opus_rs::Application::Voip)
         .map_err(|e| MediaError(e.to_owned()))?;
     encoder.bitrate_bps = 48_000;
