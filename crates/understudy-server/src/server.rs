@@ -223,7 +223,8 @@ impl MockServer {
 
     /// Every request received so far, oldest first (admin routes excluded).
     pub fn received_requests(&self) -> Vec<RecordedRequest> {
-        self.state.journal().entries()
+        let snapshot = self.state.journal().snapshot();
+        crate::journal::export(&snapshot)
     }
 
     /// Stops accepting, closes every session, and waits for every task to finish.

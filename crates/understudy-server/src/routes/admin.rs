@@ -25,7 +25,8 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn requests(State(state): State<AppState>) -> Json<Vec<RecordedRequest>> {
-    Json(state.journal().entries())
+    let snapshot = state.journal().snapshot();
+    Json(crate::journal::export(&snapshot))
 }
 
 async fn clear_requests(State(state): State<AppState>) -> Json<serde_json::Value> {

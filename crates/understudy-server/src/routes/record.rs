@@ -2,12 +2,11 @@
 //! enforces the 1 MiB limit with a HeyGen-style 413 before any handler runs, then hands the
 //! buffered bytes on), and the one that fills the journal.
 //!
-//! Entries are redacted as they are recorded (`crate::redact`): API keys and tokens in headers,
-//! query strings and JSON bodies become fingerprints, so no export of the journal holds one.
+//! Entries are kept raw and cheaply (the body's bytes are shared with the handler); the journal
+//! parses and redacts them when read, so the request path does neither.
 
 use crate::error::ApiError;
-use crate::journal::RecordedRequest;
-use crate::redact;
+use crate::journal::{JournalEntry, KeptBody};
 use crate::state::AppState;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -20,24 +19,8 @@ use understudy_proto::ErrorKind;
 /// The largest request body accepted, as the "over 1 MiB" bound.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Responses larger than this are journaled as a note rather than in full.
-const MAX_JOURNALED_RESPONSE: usize = 64 * 1024;
-
 /// The admin prefix, chosen so it cannot collide with a HeyGen path.
 pub const ADMIN_PREFIX: &str = "/__understudy";
-
-fn redacted(mut value: serde_json::Value) -> serde_json::Value {
-    redact::json(&mut value);
-    value
-}
-
-fn body_value(bytes: &[u8]) -> serde_json::Value {
-    if bytes.is_empty() {
-        return serde_json::Value::Null;
-    }
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()))
-}
 
 /// Buffers the body under [`MAX_BODY_BYTES`], runs the handler, and journals both sides.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -53,42 +36,35 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         }
     };
     let journaled = !parts.uri.path().starts_with(ADMIN_PREFIX);
-    let mut entry = journaled.then(|| RecordedRequest {
-        seq: 0,
-        unix_ms: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis()),
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(redact::query),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                let value = String::from_utf8_lossy(v.as_bytes());
-                (k.as_str().to_owned(), redact::header(k.as_str(), &value))
-            })
-            .collect(),
-        body: redacted(body_value(&bytes)),
-        status: 0,
-        response: serde_json::Value::Null,
+    let received = journaled.then(|| {
+        (
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis()),
+            parts.method.clone(),
+            parts.uri.clone(),
+            parts.headers.clone(),
+            KeptBody::of(&bytes),
+        )
     });
 
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    let Some(entry) = entry.as_mut() else {
+    let Some((unix_ms, method, uri, headers, body)) = received else {
         return response;
     };
 
-    let (parts, body) = response.into_parts();
-    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
-    entry.status = parts.status.as_u16();
-    entry.response = if bytes.len() > MAX_JOURNALED_RESPONSE {
-        serde_json::Value::String(format!("<{} bytes>", bytes.len()))
-    } else {
-        redacted(body_value(&bytes))
-    };
-    state.journal().push(entry.clone());
-    Response::from_parts(parts, Body::from(bytes))
+    let (parts, body_out) = response.into_parts();
+    let answer = to_bytes(body_out, usize::MAX).await.unwrap_or_default();
+    state.journal().push(JournalEntry {
+        unix_ms,
+        method,
+        uri,
+        headers,
+        body,
+        status: parts.status,
+        response: KeptBody::of(&answer),
+    });
+    Response::from_parts(parts, Body::from(answer))
 }
