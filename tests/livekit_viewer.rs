@@ -58,7 +58,7 @@ pub struct Viewer {
     leave: watch::Receiver<Option<i32>>,
     connected: watch::Receiver<bool>,
     /// Requests for the signalling loop to send.
-    requests: mpsc::Sender<lk::signal_request::Message>,
+    requests: mpsc::Sender<Vec<u8>>,
     /// Responses other than `leave` (answers, `trackPublished`, pongs).
     responses: mpsc::Receiver<lk::signal_response::Message>,
     _pc: Arc<dyn PeerConnection>,
@@ -265,8 +265,19 @@ impl Viewer {
     /// # Panics
     /// When the signalling socket has closed.
     pub async fn signal(&self, message: lk::signal_request::Message) {
+        let request = lk::SignalRequest {
+            message: Some(message),
+        };
+        self.signal_raw(request.encode_to_vec()).await;
+    }
+
+    /// Sends any bytes as one binary signalling frame.
+    ///
+    /// # Panics
+    /// When the signalling socket has closed.
+    pub async fn signal_raw(&self, bytes: Vec<u8>) {
         self.requests
-            .send(message)
+            .send(bytes)
             .await
             .expect("signalling loop running");
     }
@@ -343,10 +354,15 @@ impl Viewer {
         *self.connected.borrow()
     }
 
-    /// The next avatar event from `_reliable`.
+    /// An avatar event from `_reliable` that has already arrived, if any.
+    pub fn try_next_event(&mut self) -> Option<DataChannelEvent> {
+        self.events.try_recv().ok()
+    }
+
+    /// The next avatar event, waiting for it.
     ///
     /// # Panics
-    /// When none arrives within [`VIEWER_TIMEOUT`].
+    /// When none comes within [`VIEWER_TIMEOUT`].
     pub async fn next_event(&mut self) -> DataChannelEvent {
         tokio::time::timeout(VIEWER_TIMEOUT, self.events.recv())
             .await
@@ -399,14 +415,18 @@ async fn next_response(socket: &mut Socket) -> Option<lk::signal_response::Messa
 async fn signal_loop(
     mut socket: Socket,
     leave: watch::Sender<Option<i32>>,
-    mut requests: mpsc::Receiver<lk::signal_request::Message>,
+    mut requests: mpsc::Receiver<Vec<u8>>,
     responses: mpsc::Sender<lk::signal_response::Message>,
 ) {
     let mut ping = tokio::time::interval(Duration::from_secs(5));
     loop {
         tokio::select! {
             _ = ping.tick() => send(&mut socket, lk::signal_request::Message::Ping(0)).await,
-            Some(request) = requests.recv() => send(&mut socket, request).await,
+            Some(request) = requests.recv() => {
+                if socket.send(Message::Binary(request.into())).await.is_err() {
+                    return;
+                }
+            }
             frame = socket.next() => match frame {
                 Some(Ok(Message::Binary(bytes))) => match lk::SignalResponse::decode(&bytes[..]) {
                     Ok(lk::SignalResponse { message: Some(lk::signal_response::Message::Leave(l)) }) => {

@@ -89,10 +89,12 @@ async fn the_journal_never_holds_an_api_key_or_a_token() {
         .await;
     let minted = created["data"]["token"].as_str().unwrap().to_owned();
     let (_, over_http) = env.send("GET", "/__understudy/requests", &[], None).await;
-    let export = over_http.to_string();
+    let (_, sessions) = env.send("GET", "/__understudy/sessions", &[], None).await;
+    let export = format!("{over_http}{sessions}");
     for secret in [KEY, token.as_str(), minted.as_str()] {
         assert!(!export.contains(secret), "{secret} leaked into the journal");
     }
     assert!(export.contains(&understudy_server::redact::fingerprint(&minted)));
     assert!(export.contains(&id), "ids are not secrets");
+    assert!(export.contains(&understudy_server::redact::fingerprint(KEY)));
 }

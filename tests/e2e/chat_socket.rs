@@ -125,6 +125,10 @@ async fn bad_credentials_and_wrong_sessions_are_refused_before_upgrade() {
     assert_eq!((status, body["code"].as_i64()), (401, Some(400112)));
     let (status, body) = refused(&env.chat_url("nope", &token, "")).await;
     assert_eq!((status, body["code"].as_i64()), (404, Some(10006)));
+    // A valid token of the same account acts only on its own sessions.
+    let other_token = env.token().await;
+    let (status, body) = refused(&env.chat_url(&id, &other_token, "")).await;
+    assert_eq!((status, body["code"].as_i64()), (404, Some(10006)));
     let (new_token, new_id) = env.new_session().await;
     let (status, body) = refused(&env.chat_url(&new_id, &new_token, "")).await;
     assert_eq!(

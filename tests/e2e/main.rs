@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod chat_socket;
 mod cors;
+mod fuzz;
 mod knowledge_base;
 mod limits;
 mod lists;

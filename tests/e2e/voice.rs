@@ -17,7 +17,7 @@ use understudy_e2e::{TestEnv, assert_error, rest_config};
 use understudy_proto::events::DataChannelEvent;
 use understudy_server::ServerConfig;
 
-async fn dump(env: &TestEnv, id: &str) -> Value {
+pub(crate) async fn dump(env: &TestEnv, id: &str) -> Value {
     let (_, sessions) = env.send("GET", "/__understudy/sessions", &[], None).await;
     sessions
         .as_array()
@@ -38,7 +38,7 @@ async fn admin(env: &TestEnv, id: &str, action: &str, body: Value) -> (u16, Valu
 
 /// A started v2 session whose room the test viewer has joined, for what the SDK would never
 /// send (garbage packets, bare signalling requests): `(token, session id, viewer)`.
-async fn joined(env: &TestEnv) -> (String, String, Viewer) {
+pub(crate) async fn joined(env: &TestEnv) -> (String, String, Viewer) {
     let token = env.token().await;
     let (_, created) = env
         .post(

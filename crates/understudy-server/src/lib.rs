@@ -15,6 +15,17 @@ mod avatars;
 mod config;
 mod error;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
+
+/// Cases per property: `PROPTEST_CASES` when set (the harder documented runs), else `default`.
+#[cfg(test)]
+fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 mod ids;
 mod journal;
 mod livekit;

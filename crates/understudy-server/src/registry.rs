@@ -20,6 +20,10 @@ pub struct TokenRecord {
     pub used_by: Option<String>,
 }
 
+/// Knowledge bases one account may hold, so a client creating them in a loop cannot grow the
+/// mock without bound. [INF] HeyGen's own limit is not documented.
+pub const MAX_KNOWLEDGE_BASES: usize = 1000;
+
 /// Expired tokens are swept once per this many mints, so minting stays O(1) amortised while
 /// the token table stays bounded by what one token lifetime can mint.
 const TOKEN_SWEEP_INTERVAL: u64 = 1024;
@@ -135,8 +139,20 @@ impl Registry {
         }
     }
 
-    pub fn insert_knowledge_base(&mut self, api_key: String, kb: KnowledgeBase) {
+    /// Files a knowledge base for the account.
+    ///
+    /// # Errors
+    /// `RateLimited` (400123) when the account already holds [`MAX_KNOWLEDGE_BASES`].
+    pub fn insert_knowledge_base(
+        &mut self,
+        api_key: String,
+        kb: KnowledgeBase,
+    ) -> Result<(), ErrorKind> {
+        if self.knowledge_bases_of(&api_key).count() >= MAX_KNOWLEDGE_BASES {
+            return Err(ErrorKind::RateLimited);
+        }
         self.knowledge_bases.insert(kb.id.clone(), (api_key, kb));
+        Ok(())
     }
 
     /// Deletes knowledge base `id` if the account owns it; whether it did.
@@ -185,6 +201,39 @@ impl Registry {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn an_account_holds_a_bounded_number_of_knowledge_bases() {
+        let mut registry = Registry::default();
+        let kb = |i: usize| KnowledgeBase {
+            id: format!("kb{i}"),
+            knowledge_base_id: format!("kb{i}"),
+            name: "n".into(),
+            opening: String::new(),
+            prompt: "p".into(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        for i in 0..MAX_KNOWLEDGE_BASES {
+            registry.insert_knowledge_base("k".into(), kb(i)).unwrap();
+        }
+        assert_eq!(
+            registry.insert_knowledge_base("k".into(), kb(MAX_KNOWLEDGE_BASES)),
+            Err(ErrorKind::RateLimited)
+        );
+        // Another account is not held to the first one's count.
+        assert!(
+            registry
+                .insert_knowledge_base("other".into(), kb(0))
+                .is_ok()
+        );
+        assert!(registry.remove_knowledge_base_of("k", "kb1"));
+        assert!(
+            registry
+                .insert_knowledge_base("k".into(), kb(MAX_KNOWLEDGE_BASES))
+                .is_ok()
+        );
+    }
 
     #[test]
     fn expired_tokens_are_swept_as_new_ones_are_minted() {

@@ -4,9 +4,9 @@
 
 mod media;
 mod narrator;
-mod peer;
+pub(crate) mod peer;
 pub mod picture;
-mod publisher;
+pub(crate) mod publisher;
 mod signal;
 mod stage;
 

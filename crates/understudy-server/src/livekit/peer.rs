@@ -347,7 +347,7 @@ impl AvatarPeer {
     /// # Errors
     /// An answer that does not parse or does not fit the offer.
     pub async fn accept_answer(&self, sdp: String) -> Result<(), PeerError> {
-        let answer = RTCSessionDescription::answer(sdp).map_err(err)?;
+        let answer = read_description(true, sdp)?;
         self.pc.set_remote_description(answer).await.map_err(err)?;
         for out in [&self.video, &self.audio] {
             let params = out.sender.get_parameters().await.map_err(err)?;
@@ -365,7 +365,7 @@ impl AvatarPeer {
     /// # Errors
     /// JSON that is not a candidate, or a candidate webrtc-rs refuses.
     pub async fn add_remote_candidate(&self, candidate_json: &str) -> Result<(), PeerError> {
-        let init: RTCIceCandidateInit = serde_json::from_str(candidate_json).map_err(err)?;
+        let init = read_candidate(candidate_json)?;
         self.pc.add_ice_candidate(init).await.map_err(err)
     }
 
@@ -432,4 +432,25 @@ async fn drain_channel(channel: Arc<dyn DataChannel>, open: Option<watch::Sender
             _ => {}
         }
     }
+}
+
+/// A client's session description as webrtc-rs reads it (`answer` or `offer`): the first step
+/// of applying one, and the one that sees the client's bytes.
+///
+/// # Errors
+/// When webrtc-rs refuses the SDP.
+pub fn read_description(answer: bool, sdp: String) -> Result<RTCSessionDescription, PeerError> {
+    if answer {
+        RTCSessionDescription::answer(sdp).map_err(err)
+    } else {
+        RTCSessionDescription::offer(sdp).map_err(err)
+    }
+}
+
+/// A trickled candidate (`RTCIceCandidate.toJSON()` as JSON) as read before it is applied.
+///
+/// # Errors
+/// When it is not a candidate's JSON.
+pub fn read_candidate(candidate_json: &str) -> Result<RTCIceCandidateInit, PeerError> {
+    serde_json::from_str(candidate_json).map_err(err)
 }

@@ -16,10 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionEventHandler, RTCIceCandidateInit, RTCIceGatheringState,
-    RTCSessionDescription,
-};
+use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState};
 
 /// The sample rate of decoded microphone audio (Opus always decodes at 48 kHz here).
 pub const MIC_SAMPLE_RATE: u32 = 48_000;
@@ -122,7 +119,7 @@ impl ClientPublisher {
     /// # Errors
     /// An offer that does not parse or cannot be answered.
     pub async fn answer(&self, offer_sdp: String) -> Result<String, PeerError> {
-        let offer = RTCSessionDescription::offer(offer_sdp).map_err(err)?;
+        let offer = super::peer::read_description(false, offer_sdp)?;
         self.pc.set_remote_description(offer).await.map_err(err)?;
         let answer = self.pc.create_answer(None).await.map_err(err)?;
         local_sdp_when_gathered(&self.pc, answer, &self.gathered).await
@@ -133,12 +130,21 @@ impl ClientPublisher {
     /// # Errors
     /// JSON that is not a candidate, or a candidate webrtc-rs refuses.
     pub async fn add_remote_candidate(&self, candidate_json: &str) -> Result<(), PeerError> {
-        let init: RTCIceCandidateInit = serde_json::from_str(candidate_json).map_err(err)?;
+        let init = super::peer::read_candidate(candidate_json)?;
         self.pc.add_ice_candidate(init).await.map_err(err)
     }
 
     pub async fn close(&self) {
         let _ = self.pc.close().await;
+    }
+}
+
+/// The payload of a client's data message if it is a LiveKit user packet (what `publishData`
+/// sends); anything else, garbage included, is `None`.
+pub fn user_payload(message: &[u8]) -> Option<Vec<u8>> {
+    match lk::DataPacket::decode(message).ok()?.value {
+        Some(lk::data_packet::Value::User(user)) => Some(user.payload),
+        _ => None,
     }
 }
 
@@ -148,18 +154,16 @@ async fn read_channel(channel: Arc<dyn DataChannel>, to_owner: mpsc::Sender<From
     while let Some(event) = channel.poll().await {
         match event {
             DataChannelEvent::OnMessage(message) => {
-                let Ok(packet) = lk::DataPacket::decode(message.data.as_ref()) else {
-                    tracing::debug!("dropped a client data message that is not a DataPacket");
+                let Some(payload) = user_payload(message.data.as_ref()) else {
+                    tracing::debug!("dropped a client data message that is not a user packet");
                     continue;
                 };
-                if let Some(lk::data_packet::Value::User(user)) = packet.value {
-                    if to_owner
-                        .send(FromClient::UserPayload(user.payload))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
+                if to_owner
+                    .send(FromClient::UserPayload(payload))
+                    .await
+                    .is_err()
+                {
+                    return;
                 }
             }
             DataChannelEvent::OnClose => return,
@@ -226,4 +230,60 @@ async fn read_microphone(track: Arc<dyn TrackRemote>, to_owner: mpsc::Sender<Fro
         }
     }
     let _ = to_owner.send(FromClient::MicrophoneEnded).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::voice::ClientMessage;
+    use proptest::prelude::*;
+
+    fn cases() -> u32 {
+        crate::proptest_cases(2_000)
+    }
+
+    fn packet() -> impl Strategy<Value = Vec<u8>> {
+        let user = (proptest::collection::vec(any::<u8>(), 0..300), ".{0,20}").prop_map(
+            |(payload, topic)| {
+                lk::DataPacket {
+                    value: Some(lk::data_packet::Value::User(lk::UserPacket {
+                        payload,
+                        topic: Some(topic),
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            },
+        );
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..300),
+            user.clone(),
+            (user, any::<prop::sample::Index>(), any::<u8>()).prop_map(|(mut b, at, x)| {
+                let i = at.index(b.len().max(1));
+                if i < b.len() {
+                    b[i] ^= x | 1;
+                }
+                b
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+        /// Any message reads without a panic; a payload is only ever a user packet's, and a
+        /// client message only ever a JSON string literal's.
+        #[test]
+        fn any_data_message_reads_to_its_documented_outcome(bytes in packet()) {
+            if let Some(payload) = user_payload(&bytes) {
+                let decoded = lk::DataPacket::decode(&bytes[..]).unwrap();
+                prop_assert!(matches!(decoded.value, Some(lk::data_packet::Value::User(u)) if u.payload == payload));
+                if let Some(ClientMessage::Talk(text)) = ClientMessage::parse(&payload) {
+                    prop_assert_eq!(serde_json::from_slice::<String>(&payload).ok(), Some(text.clone()));
+                    prop_assert!(!text.trim().is_empty());
+                }
+            }
+        }
+    }
 }

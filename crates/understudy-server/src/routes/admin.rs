@@ -43,6 +43,7 @@ async fn reset(State(state): State<AppState>) -> Json<serde_json::Value> {
 #[derive(Debug, Serialize)]
 pub struct SessionDump {
     pub session_id: String,
+    /// The owner's API key as a fingerprint, like everything else the admin API shows.
     pub api_key: String,
     pub state: SessionState,
     pub close_reason: Option<CloseReason>,
@@ -77,7 +78,7 @@ async fn sessions(State(state): State<AppState>) -> Json<Vec<SessionDump>> {
                 .collect();
             let dump = SessionDump {
                 session_id: s.id.clone(),
-                api_key: s.owner.api_key.clone(),
+                api_key: crate::redact::fingerprint(&s.owner.api_key),
                 state: s.state,
                 close_reason: s.close_reason,
                 avatar_id: s.settings.avatar_id.clone(),

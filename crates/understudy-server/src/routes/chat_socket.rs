@@ -16,16 +16,14 @@ use crate::state::AppState;
 use crate::state::Door;
 use crate::voice;
 use crate::voice::conversation::UserEvent;
-use crate::voice::listener::{
-    Heard, Listener, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, downmix, samples_from_le_bytes,
-};
+use crate::voice::frames::{ClientFrame, read_frame};
+use crate::voice::listener::{Heard, Listener};
 use crate::voice::silence::{SilenceCheck, SilenceClock};
 use axum::extract::ws::{
     CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
 };
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use prost::Message as _;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -33,7 +31,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use understudy_proto::ErrorKind;
 use understudy_proto::events::ChatSocketEvent;
-use understudy_proto::pipecat::{AudioRawFrame, Frame, FrameKind};
 use understudy_proto::rest::task::TaskType;
 
 /// Close code sent when the session ends: a normal closure.
@@ -231,59 +228,27 @@ fn handle_frame(
     bytes: &[u8],
     last_audio: &mut Instant,
 ) -> Result<bool, String> {
-    match Frame::decode(bytes) {
-        Ok(Frame {
-            frame: Some(FrameKind::Text(text)),
-        }) if !text.text.trim().is_empty() => Ok(voice::speak_for_client(
+    match read_frame(bytes) {
+        ClientFrame::Talk(text) => Ok(voice::speak_for_client(
             state,
             session_id,
-            &text.text,
+            &text,
             TaskType::Talk,
         )),
-        Ok(Frame {
-            frame: Some(FrameKind::Audio(audio)),
-        }) => {
+        ClientFrame::Audio { mono, sample_rate } => {
             *last_audio = Instant::now();
-            hear_audio(state, listener, session_id, &audio)
+            if let Some(session) = state.registry().session_mut(session_id) {
+                session.touch(Instant::now());
+            }
+            Ok(listener.hear(&mono, sample_rate) == Heard::Accepted)
         }
-        _ => Ok(false),
-    }
-}
-
-/// Checks an `AudioRawFrame` (§8.2: 16 kHz, s16le, mono, 512 samples from the SDK; any rate a
-/// microphone produces and one or two channels are accepted) and feeds it to the listener.
-fn hear_audio(
-    state: &AppState,
-    listener: &mut Listener,
-    session_id: &str,
-    audio: &AudioRawFrame,
-) -> Result<bool, String> {
-    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&audio.sample_rate) {
-        return Err(format!(
-            "audio sample_rate {} Hz is not supported: send {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz",
-            audio.sample_rate
-        ));
-    }
-    let channels = match audio.num_channels {
-        0 | 1 => 1,
-        2 => 2,
-        n => {
-            return Err(format!(
-                "audio num_channels {n} is not supported: send 1 or 2"
-            ));
+        ClientFrame::GarbledAudio => {
+            *last_audio = Instant::now();
+            Ok(false)
         }
-    };
-    let Some(samples) = samples_from_le_bytes(&audio.audio) else {
-        return Ok(false);
-    };
-    if samples.len() % channels != 0 {
-        return Ok(false);
+        ClientFrame::Ignored => Ok(false),
+        ClientFrame::Unusable(why) => Err(why),
     }
-    let mono = downmix(&samples, channels);
-    if let Some(session) = state.registry().session_mut(session_id) {
-        session.touch(Instant::now());
-    }
-    Ok(listener.hear(&mono, audio.sample_rate) == Heard::Accepted)
 }
 
 fn describe(reason: CloseReason) -> &'static str {

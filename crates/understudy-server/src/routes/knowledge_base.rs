@@ -55,7 +55,16 @@ pub async fn create(
     };
     state
         .registry()
-        .insert_knowledge_base(caller.api_key, kb.clone());
+        .insert_knowledge_base(caller.api_key, kb.clone())
+        .map_err(|kind| {
+            ApiError::with_detail(
+                kind,
+                format!(
+                    "an account holds at most {} knowledge bases",
+                    crate::registry::MAX_KNOWLEDGE_BASES
+                ),
+            )
+        })?;
     Ok(Json(ApiEnvelope::success(kb)))
 }
 

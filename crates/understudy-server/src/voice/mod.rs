@@ -5,6 +5,7 @@
 //! - [`listener`]: one microphone's ear, shared by the chat socket's pipecat audio and the
 //!   LiveKit microphone track.
 //! - [`conversation`]: the session's voice state (pure).
+//! - [`frames`]: what a chat socket's binary frame means (pure).
 //! - [`turns`]: turns applied to a session in the app state.
 //! - [`silence`]: the `silence_response` prompts.
 //!
@@ -12,6 +13,7 @@
 //! too, only started by a button or a packet instead of the detector.
 
 pub mod conversation;
+pub mod frames;
 pub mod listener;
 pub mod silence;
 pub mod turns;
