@@ -41,7 +41,7 @@
 //! | `new StreamingAvatar({token, basePath})` | [`StreamingAvatar::builder`]`.token().base_path()` | also `.api_key()` for servers; extra root certificates |
 //! | `createStartAvatar(req)` | [`StreamingAvatar::create_start_avatar`] / `_with(req, options)` | returns the [`Session`] instead of storing it on the client |
 //! | `newSession(req)` | [`StreamingAvatar::new_session`] | |
-//! | `startSession()` | [`Session::start_session`] | REST only |
+//! | `startSession()` | [`Session::start_session`] | REST only; [`Session::connect`] then joins the room and opens the socket |
 //! | `startAvatar(req, sessionInfo)` | [`StreamingAvatar::attach_session`] + [`Session::start`] | |
 //! | `speak({text, taskType, taskMode})` | [`Session::speak`] | same path choice; [`Session::speak_via`] forces one |
 //! | `interrupt()`, `startListening()`, `stopListening()`, `keepAlive()` | same names, snake case | |

@@ -314,6 +314,27 @@ impl Session {
         let began = Instant::now();
         self.start_session().await?;
         self.timings.started = began.elapsed();
+        self.connect_from(began).await
+    }
+
+    /// Joins the room and opens the chat socket (as the options say) of a session that is
+    /// already started: the second half of [`Session::start`], for a client that called
+    /// `streaming.start` itself (a conformance step, a second viewer of a session).
+    ///
+    /// # Errors
+    /// As [`Session::start`] past `streaming.start`; [`Error::NotReady`] for a session already
+    /// connected or stopped.
+    pub async fn connect(&mut self) -> Result<(), Error> {
+        if self.room.is_some() || self.chat.is_some() {
+            return Err(Error::NotReady("the session is already connected"));
+        }
+        if self.stopped {
+            return Err(Error::NotReady("the session has been stopped"));
+        }
+        self.connect_from(Instant::now()).await
+    }
+
+    async fn connect_from(&mut self, began: Instant) -> Result<(), Error> {
         if self.options.join_room {
             let (url, token) = match (&self.info.url, &self.info.access_token) {
                 (Some(url), Some(token)) => (url.clone(), token.clone()),

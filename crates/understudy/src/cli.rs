@@ -23,6 +23,37 @@ pub struct Cli {
 pub enum Command {
     /// Run the mock server until Ctrl-C.
     Serve(ServeArgs),
+    /// Replay scenario files against a target (by default an embedded mock) and report.
+    Conformance(ConformanceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    /// Scenario files or directories (every *.yaml under them). Default: the built-in corpus.
+    pub paths: Vec<PathBuf>,
+    /// The API to test (e.g. https://api.heygen.com). Default: an embedded mock on a free
+    /// loopback port, started and stopped by this command.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// The API key for --target.
+    #[arg(long, env = "HEYGEN_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Run only scenarios with one of these tags (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Skip scenarios with any of these tags (repeatable); use `mock-only` against a real
+    /// service.
+    #[arg(long = "exclude-tag", value_name = "TAG")]
+    pub exclude_tags: Vec<String>,
+    /// Write the full report (steps, timelines) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a JUnit XML report for CI systems.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// List the selected scenarios and exit.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +254,13 @@ mod tests {
     use super::*;
     use clap::CommandFactory;
 
+    fn serve_args(argv: &[&str]) -> ServeArgs {
+        match Cli::parse_from(argv).command {
+            Command::Serve(args) => args,
+            other => panic!("expected serve, got {other:?}"),
+        }
+    }
+
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
@@ -230,23 +268,20 @@ mod tests {
 
     #[test]
     fn defaults_make_a_valid_plan() {
-        let cli = Cli::parse_from(["understudy", "serve"]);
-        let Command::Serve(args) = cli.command;
+        let args = serve_args(&["understudy", "serve"]);
         assert_eq!(args.port, 8080);
         assert!(args.into_plan().is_ok());
     }
 
     #[test]
     fn turning_both_listeners_off_is_refused() {
-        let Command::Serve(args) =
-            Cli::parse_from(["understudy", "serve", "--no-http", "--no-https"]).command;
+        let args = serve_args(&["understudy", "serve", "--no-http", "--no-https"]);
         assert!(args.into_plan().is_err());
     }
 
     #[test]
     fn a_zero_speaking_rate_is_refused_before_binding() {
-        let Command::Serve(args) =
-            Cli::parse_from(["understudy", "serve", "--words-per-minute", "0"]).command;
+        let args = serve_args(&["understudy", "serve", "--words-per-minute", "0"]);
         assert!(args.into_plan().is_err());
     }
 }

@@ -1,9 +1,12 @@
 //! `understudy`: the command-line front of Understudy. `main` is policy only: it turns the
 //! outcome of [`run`] into an exit code.
 //!
-//! Exit codes: 0 success, 2 an error (bad arguments, a port that cannot be bound, ...).
+//! Exit codes: 0 success; 1 a conformance scenario failed; 2 an error (bad arguments, a port
+//! that cannot be bound, a malformed scenario file, ...); 3 the conformance target could not be
+//! reached.
 
 mod cli;
+mod conformance;
 mod serve;
 
 use clap::Parser;
@@ -12,7 +15,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("understudy: {err:#}");
             ExitCode::from(2)
@@ -26,7 +29,7 @@ fn main() -> ExitCode {
 const DEFAULT_LOG_FILTER: &str =
     "info,webrtc=warn,rtc=warn,rtc_ice=error,rtc_dtls=error,rtc_sctp=warn";
 
-fn run(args: cli::Cli) -> anyhow::Result<()> {
+fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -36,6 +39,10 @@ fn run(args: cli::Cli) -> anyhow::Result<()> {
         .init();
     let runtime = tokio::runtime::Runtime::new()?;
     match args.command {
-        cli::Command::Serve(serve) => runtime.block_on(serve::run(serve.into_plan()?)),
+        cli::Command::Serve(serve) => {
+            runtime.block_on(serve::run(serve.into_plan()?))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Command::Conformance(args) => runtime.block_on(conformance::run_all(args)),
     }
 }

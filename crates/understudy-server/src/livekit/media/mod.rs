@@ -36,6 +36,16 @@ pub(crate) const AUDIO_LOOP_PACKETS: usize = 50;
 #[error("media: {0}")]
 pub struct MediaError(pub(crate) String);
 
+/// Why [`MediaError`] says an encoding was cut short.
+const CUT_SHORT: &str = "the runtime shut down before the encoding finished";
+
+impl MediaError {
+    /// The runtime shut down mid-encoding (a server stopping): nothing went wrong.
+    pub fn is_cut_short(&self) -> bool {
+        self.0 == CUT_SHORT
+    }
+}
+
 /// Size and bitrate per quality, as HeyGen's docs give them.
 pub fn dimensions(quality: Quality) -> (usize, usize, u32) {
     match quality {
@@ -102,8 +112,11 @@ impl MediaLibrary {
             if let Err(e) = library.audio() {
                 tracing::error!(%e, "could not encode the avatar's audio");
             }
-            if let Err(e) = library.video(quality, codec).await {
-                tracing::error!(%e, ?quality, ?codec, "could not encode the avatar's video");
+            match library.video(quality, codec).await {
+                Err(e) if !e.is_cut_short() => {
+                    tracing::error!(%e, ?quality, ?codec, "could not encode the avatar's video");
+                }
+                _ => {}
             }
         });
     }
@@ -147,7 +160,13 @@ impl MediaLibrary {
             .clone()
         })
         .await
-        .map_err(|e| MediaError(e.to_string()))?;
+        .map_err(|e| {
+            if e.is_cancelled() {
+                MediaError(CUT_SHORT.to_owned())
+            } else {
+                MediaError(e.to_string())
+            }
+        })?;
         made.map_err(MediaError)
     }
 
