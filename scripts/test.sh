@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: installs what it needs, then formatting, lints, every
 # test (unit, SDK against wiremock, e2e over loopback, properties, snapshots), the browser suite
 # (the official SDK from npm in headless Chromium), the Rust SDK's examples against
-# `understudy serve`, and one pass of every benchmark. Exits
+# `understudy serve`, the conformance corpus against an embedded mock, and one pass of every
+# benchmark. Exits
 # non-zero on the first failure.
 #
 # Environment:
@@ -55,6 +56,10 @@ done
 kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 trap - EXIT
 echo "examples passed: talk, voice over websocket and livekit"
+
+step "the conformance corpus against an embedded mock"
+# Every built-in scenario (fixtures/scenarios), one after another; JUnit for CI systems.
+"$binary" conformance --junit "$target_dir/conformance.xml" --json "$target_dir/conformance.json"
 
 step "browser suite: the official SDK in headless Chromium"
 if [ "$(id -u)" -ne 0 ]; then

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod bad_input;
 mod chat_socket;
+mod conformance;
 mod cors;
 mod fuzz;
 mod knowledge_base;

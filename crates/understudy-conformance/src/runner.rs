@@ -582,13 +582,18 @@ impl Run<'_> {
     }
 
     async fn wait_event(&mut self, wait: &scenario::WaitEvent) -> Result<(), Stop> {
-        let from = match &wait.after {
-            Some(id) => self
-                .step_starts
-                .get(id)
-                .copied()
-                .unwrap_or(self.previous_start),
-            None => self.previous_start,
+        // Measured from the named step's start, or from when this wait began; events already
+        // seen count from the start of the step before (they may have come during it).
+        let (from, search_from) = match &wait.after {
+            Some(id) => {
+                let at = self
+                    .step_starts
+                    .get(id)
+                    .copied()
+                    .unwrap_or(self.previous_start);
+                (at, at)
+            }
+            None => (Instant::now(), self.previous_start),
         };
         let within = wait.within_ms.map_or(DEFAULT_WAIT, Duration::from_millis);
         let deadline = from + within;
@@ -599,14 +604,14 @@ impl Run<'_> {
                     .as_ref()
                     .is_none_or(|m| matchers::check(m, Some(&event.fields)).is_ok())
         };
-        // Already seen since `from`?
         let from_ms = self.timeline.ms(from);
+        let search_ms = self.timeline.ms(search_from);
         self.collect();
         if let Some(found) = self
             .timeline
             .events()
             .iter()
-            .find(|e| e.at_ms >= from_ms && wanted(e))
+            .find(|e| e.at_ms >= search_ms && wanted(e))
             .cloned()
         {
             return self.found(wait, &found, from_ms, within);
@@ -639,7 +644,12 @@ impl Run<'_> {
                 Ok(Some(Err(_lagged))) => continue,
                 Ok(Some(Ok(event))) => {
                     self.timeline.sdk_event(&event);
-                    let timed = self.timeline.events().last().cloned().expect("just pushed");
+                    let timed = TimedEvent {
+                        at_ms: self.timeline.ms(event.at),
+                        source: "sdk",
+                        name: event.event.name().to_owned(),
+                        fields: crate::timeline::fields(&event.event),
+                    };
                     if wanted(&timed) {
                         return self.found(wait, &timed, from_ms, within);
                     }

@@ -241,7 +241,8 @@ pub struct UserSays {
 }
 
 /// Waits until an event matching `event` (and `where`) is on the timeline, at most
-/// `within_ms` after the step named `after` began (default: the step before this one).
+/// `within_ms` after the step named `after` began, or after this wait began when there is no
+/// `after`. An event that came during the step before counts (at once).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WaitEvent {

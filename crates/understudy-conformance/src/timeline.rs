@@ -19,7 +19,7 @@ pub struct TimedEvent {
     pub fields: Value,
 }
 
-/// Every event of a run, in arrival order.
+/// Every event of a run, in order of arrival time.
 #[derive(Debug)]
 pub struct Timeline {
     began: Instant,
@@ -51,7 +51,18 @@ impl Timeline {
             name: format!("rest:{step}"),
             fields: json!({"status": status, "code": body.get("code")}),
         };
-        self.events.push(event);
+        self.insert(event);
+    }
+
+    /// Keeps the timeline in time order: events reach it late (drained from the SDK after a
+    /// step), replies at once.
+    fn insert(&mut self, event: TimedEvent) {
+        let at = self
+            .events
+            .iter()
+            .rposition(|e| e.at_ms <= event.at_ms)
+            .map_or(0, |i| i + 1);
+        self.events.insert(at, event);
     }
 
     /// An event the SDK received.
@@ -66,7 +77,7 @@ impl Timeline {
             name: event.event.name().to_owned(),
             fields: fields(&event.event),
         };
-        self.events.push(timed);
+        self.insert(timed);
     }
 
     pub fn events(&self) -> &[TimedEvent] {

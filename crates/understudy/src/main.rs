@@ -29,11 +29,19 @@ fn main() -> ExitCode {
 const DEFAULT_LOG_FILTER: &str =
     "info,webrtc=warn,rtc=warn,rtc_ice=error,rtc_dtls=error,rtc_sctp=warn";
 
+/// `understudy conformance` prints its own progress on stdout; the embedded mock's and the
+/// SDK's logs on stderr would drown it, so only their errors show unless `RUST_LOG` says more.
+const CONFORMANCE_LOG_FILTER: &str = "error";
+
 fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
+    let default_filter = match args.command {
+        cli::Command::Serve(_) => DEFAULT_LOG_FILTER,
+        cli::Command::Conformance(_) => CONFORMANCE_LOG_FILTER,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
