@@ -8,10 +8,12 @@
 //! - [`matchers`]: subset matching with `$uuid`, `$regex …`, `$range a..b`, `$absent`, ….
 //! - [`timeline`]: the merged event stream.
 //! - [`report`]: progress, summary, JSON and JUnit.
+//! - [`html`]: the self-contained HTML report.
 //!
 //! The runner depends on the Rust SDK and the wire types only: it never knows whether the
 //! target is the mock, and the mock does not know it is being judged.
 
+pub mod html;
 pub mod load;
 pub mod matchers;
 pub mod report;

@@ -51,6 +51,10 @@ pub struct ConformanceArgs {
     /// Write a JUnit XML report for CI systems.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write one self-contained HTML page: each scenario's steps and events on a time axis,
+    /// and a diff for every failed expectation.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// List the selected scenarios and exit.
     #[arg(long)]
     pub list: bool,

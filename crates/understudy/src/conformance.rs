@@ -90,6 +90,10 @@ pub async fn run_all(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write {}", path.display()))?;
         report::junit(&reports, &mut file)?;
     }
+    if let Some(path) = &args.html {
+        std::fs::write(path, understudy_conformance::html::page(&reports))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if let Some(server) = embedded {
         server.shutdown().await;
     }
