@@ -110,3 +110,28 @@ async fn an_unreachable_target_is_reported_as_such() {
     assert!(!report.passed);
     assert!(report.unreachable, "{:?}", report.steps);
 }
+
+#[tokio::test]
+async fn compare_sets_ids_and_times_aside_and_names_what_differs() {
+    let files = ["recorded/new-v2-shape.yaml", "errors/unknown-session.yaml"];
+    let same_a = run_builtin(ServerConfig::default(), &files).await;
+    let same_b = run_builtin(ServerConfig::default(), &files).await;
+    for (a, b) in same_a.iter().zip(&same_b) {
+        let differences = understudy_conformance::compare::compare(a, b);
+        assert!(
+            differences.iter().all(|d| d.is_timing()),
+            "{}: {differences:?}",
+            a.name
+        );
+    }
+    let other = ServerConfig {
+        session_duration_limit: Duration::from_secs(300),
+        ..ServerConfig::default()
+    };
+    let changed = run_builtin(other, &files).await;
+    let differences = understudy_conformance::compare::compare(&same_a[0], &changed[0]);
+    assert!(
+        differences.iter().any(|d| d.kind == "outcome"),
+        "{differences:?}"
+    );
+}

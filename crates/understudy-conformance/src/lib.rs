@@ -9,10 +9,12 @@
 //! - [`timeline`]: the merged event stream.
 //! - [`report`]: progress, summary, JSON and JUnit.
 //! - [`html`]: the self-contained HTML report.
+//! - [`compare`]: where two targets differ on the same scenarios.
 //!
 //! The runner depends on the Rust SDK and the wire types only: it never knows whether the
 //! target is the mock, and the mock does not know it is being judged.
 
+pub mod compare;
 pub mod html;
 pub mod load;
 pub mod matchers;

@@ -49,7 +49,7 @@ impl Timeline {
             at_ms: self.ms(at),
             source: "rest",
             name: format!("rest:{step}"),
-            fields: json!({"status": status, "code": body.get("code")}),
+            fields: json!({"status": status, "code": body.get("code"), "shape": shape(body)}),
         };
         self.insert(event);
     }
@@ -86,6 +86,21 @@ impl Timeline {
 
     pub fn into_events(self) -> Vec<TimedEvent> {
         self.events
+    }
+}
+
+/// A JSON value's shape: its structure with every leaf replaced by its type (`"string"`,
+/// `"number"`, …), so two replies compare equal when only their ids and times differ.
+pub fn shape(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.first().map(shape).into_iter().collect()),
+        Value::String(_) => json!("string"),
+        Value::Number(_) => json!("number"),
+        Value::Bool(_) => json!("bool"),
+        Value::Null => json!("null"),
     }
 }
 

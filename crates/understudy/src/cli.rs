@@ -58,6 +58,13 @@ pub struct ConformanceArgs {
     /// List the selected scenarios and exit.
     #[arg(long)]
     pub list: bool,
+    /// Run the scenarios against two targets (URLs, or `mock` for an embedded mock) and report
+    /// where replies' codes and shapes, event orders or timings differ, ids and times aside.
+    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "target")]
+    pub compare: Option<Vec<String>>,
+    /// The API key for the second --compare target (default: --api-key).
+    #[arg(long, env = "HEYGEN_API_KEY_B", hide_env_values = true)]
+    pub api_key_b: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,90 @@ use understudy_server::{MockServer, ServerConfig};
 /// The API key the embedded mock is called with (any key works on it).
 const EMBEDDED_KEY: &str = "understudy-conformance";
 
+/// The target `spec` names: a URL (with its API key), or `mock` for an embedded mock on a free
+/// loopback port, returned too so the caller shuts it down.
+async fn open_target(
+    spec: &str,
+    api_key: Option<String>,
+) -> anyhow::Result<(Target, Option<MockServer>)> {
+    if spec != "mock" {
+        let Some(api_key) = api_key else {
+            bail!("target {spec} needs an API key (--api-key or HEYGEN_API_KEY)");
+        };
+        return Ok((
+            Target {
+                base_url: spec.to_owned(),
+                api_key,
+            },
+            None,
+        ));
+    }
+    let server = MockServer::builder()
+        .config(ServerConfig::default())
+        .start()
+        .await
+        .context("could not start the embedded mock")?;
+    let target = Target {
+        base_url: server.uri(),
+        api_key: EMBEDDED_KEY.to_owned(),
+    };
+    Ok((target, Some(server)))
+}
+
+/// `--compare A B`: each scenario against both, then the differences.
+async fn compare(
+    scenarios: &[Loaded],
+    a: (&str, Option<String>),
+    b: (&str, Option<String>),
+) -> anyhow::Result<ExitCode> {
+    let (target_a, mock_a) = open_target(a.0, a.1).await?;
+    let (target_b, mock_b) = open_target(b.0, b.1).await?;
+    println!(
+        "understudy conformance: {} scenarios, A = {}, B = {}",
+        scenarios.len(),
+        target_a.base_url,
+        target_b.base_url
+    );
+    let (mut unequal, mut unreachable) = (0, false);
+    for Loaded { file, scenario } in scenarios {
+        let ra = run(scenario, file, &target_a).await;
+        let rb = run(scenario, file, &target_b).await;
+        unreachable |= ra.unreachable || rb.unreachable;
+        let differences = understudy_conformance::compare::compare(&ra, &rb);
+        let real = differences.iter().filter(|d| !d.is_timing()).count();
+        println!(
+            "{} {} ({} differences{})",
+            if real == 0 { "same" } else { "DIFF" },
+            scenario.name,
+            real,
+            match differences.len() - real {
+                0 => String::new(),
+                n => format!(", {n} in timing"),
+            }
+        );
+        for d in &differences {
+            println!("    {} at {}: A {} | B {}", d.kind, d.at, d.a, d.b);
+        }
+        if real > 0 {
+            unequal += 1;
+        }
+        if unreachable {
+            break;
+        }
+    }
+    println!("\n{unequal} of {} scenarios differ", scenarios.len());
+    for server in [mock_a, mock_b].into_iter().flatten() {
+        server.shutdown().await;
+    }
+    Ok(if unreachable {
+        ExitCode::from(3)
+    } else if unequal == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 pub async fn run_all(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     let scenarios = if args.paths.is_empty() {
         load::builtin()
@@ -31,31 +115,18 @@ pub async fn run_all(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         bail!("no scenario selected");
     }
 
-    let (target, embedded) = match args.target {
-        Some(url) => {
-            let Some(api_key) = args.api_key else {
-                bail!("--target needs --api-key (or HEYGEN_API_KEY)");
-            };
-            (
-                Target {
-                    base_url: url,
-                    api_key,
-                },
-                None,
-            )
-        }
-        None => {
-            let server = MockServer::builder()
-                .config(ServerConfig::default())
-                .start()
-                .await
-                .context("could not start the embedded mock")?;
-            let target = Target {
-                base_url: server.uri(),
-                api_key: EMBEDDED_KEY.to_owned(),
-            };
-            (target, Some(server))
-        }
+    if let Some(pair) = &args.compare {
+        let key_b = args.api_key_b.clone().or_else(|| args.api_key.clone());
+        return compare(
+            &scenarios,
+            (&pair[0], args.api_key.clone()),
+            (&pair[1], key_b),
+        )
+        .await;
+    }
+    let (target, embedded) = match &args.target {
+        Some(url) => open_target(url, args.api_key.clone()).await?,
+        None => open_target("mock", None).await?,
     };
     println!(
         "understudy conformance: {} scenarios against {}",
