@@ -135,3 +135,88 @@ async fn compare_sets_ids_and_times_aside_and_names_what_differs() {
         "{differences:?}"
     );
 }
+
+#[tokio::test]
+async fn a_session_recorded_through_the_proxy_replays_against_the_mock() {
+    use streaming_avatar::proto::rest::session::NewSessionRequest;
+    use streaming_avatar::{SessionOptions, SpeakPath, SpeakRequest, StreamingAvatar};
+    let env = understudy_e2e::TestEnv::start().await;
+    let recorder = understudy_conformance::record::Recorder::start(
+        &env.server.uri(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("proxy");
+    let base = format!("http://{}", recorder.addr());
+
+    // The Rust SDK as an app uses it, through the proxy.
+    let backend = StreamingAvatar::builder()
+        .base_path(&base)
+        .api_key("recorded-key-123")
+        .build()
+        .unwrap();
+    let token = backend.create_token().await.expect("token");
+    let avatar = StreamingAvatar::builder()
+        .base_path(&base)
+        .token(token.clone())
+        .build()
+        .unwrap();
+    let mut session = avatar
+        .create_start_avatar_with(
+            &NewSessionRequest {
+                version: Some("v2".into()),
+                ..NewSessionRequest::default()
+            },
+            SessionOptions::default(),
+        )
+        .await
+        .expect("session through the proxy");
+    let mut events = session.events();
+    session
+        .speak(&SpeakRequest::repeat("recorded words"))
+        .await
+        .expect("speak over HTTP");
+    session
+        .speak_via(
+            SpeakPath::ChatSocket,
+            &SpeakRequest::talk("and over the socket"),
+        )
+        .await
+        .expect("speak over the chat socket");
+    for _ in 0..2 {
+        events
+            .wait_for(Duration::from_secs(15), |e| {
+                e.name() == "avatar_stop_talking"
+            })
+            .await
+            .expect("the avatar finishes");
+    }
+    session.stop().await.expect("stop");
+
+    let yaml = recorder
+        .finish("recorded through the proxy")
+        .await
+        .expect("a scenario");
+    for secret in ["recorded-key-123", token.as_str()] {
+        assert!(!yaml.contains(secret), "a secret in the recording:\n{yaml}");
+    }
+    let scenario = understudy_conformance::load::parse("recorded.yaml", &yaml)
+        .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let kinds: Vec<&str> = scenario.steps.iter().map(|s| s.kind()).collect();
+    for kind in [
+        "create_token",
+        "new",
+        "start",
+        "speak",
+        "wait_event",
+        "stop",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}\n{yaml}");
+    }
+    let target = Target {
+        base_url: env.server.uri(),
+        api_key: "replay-key".into(),
+    };
+    let report = run(&scenario, "recorded.yaml", &target).await;
+    assert!(report.passed, "{:#?}\n{yaml}", report.steps);
+}

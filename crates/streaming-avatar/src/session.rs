@@ -718,6 +718,17 @@ impl Session {
         result
     }
 
+    /// Leaves the room and closes the socket without ending the session: for a second viewer
+    /// or an observer of a session someone else runs (`stop` and `Drop` would end it for
+    /// everyone). Waits for the session's tasks, bounded.
+    pub async fn leave(mut self) {
+        self.stopped = true;
+        self.close_voice_chat().await;
+        self.stop.cancel();
+        self.tasks.close();
+        let _ = tokio::time::timeout(TASKS_WAIT, self.tasks.wait()).await;
+    }
+
     /// Tasks the session still runs (0 after `stop`).
     pub fn running_tasks(&self) -> usize {
         self.tasks.len()
@@ -810,5 +821,29 @@ async fn run_livekit_voice(
             tracing::debug!(%e, "microphone stopped");
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// An app spawns these on a multi-threaded runtime: their futures must be `Send`. Compiling
+    /// this is the test (it is never called).
+    #[allow(dead_code)]
+    fn session_futures_are_send(session: &mut Session, request: &SpeakRequest) {
+        assert_send(&session.start());
+        assert_send(&session.connect());
+        assert_send(&session.speak(request));
+        assert_send(&session.stop());
+    }
+
+    #[allow(dead_code)]
+    async fn leaving_is_send(session: Session) {
+        let leave = session.leave();
+        assert_send(&leave);
+        leave.await;
     }
 }

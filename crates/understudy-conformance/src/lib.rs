@@ -10,6 +10,7 @@
 //! - [`report`]: progress, summary, JSON and JUnit.
 //! - [`html`]: the self-contained HTML report.
 //! - [`compare`]: where two targets differ on the same scenarios.
+//! - [`record`]: the recording proxy that writes scenarios.
 //!
 //! The runner depends on the Rust SDK and the wire types only: it never knows whether the
 //! target is the mock, and the mock does not know it is being judged.
@@ -18,6 +19,7 @@ pub mod compare;
 pub mod html;
 pub mod load;
 pub mod matchers;
+pub mod record;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -25,6 +25,24 @@ pub enum Command {
     Serve(ServeArgs),
     /// Replay scenario files against a target (by default an embedded mock) and report.
     Conformance(ConformanceArgs),
+    /// A proxy that records a client's session against a target as a runnable scenario.
+    Record(RecordArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// The API the client's calls go to (e.g. http://127.0.0.1:8080 or https://api.heygen.com).
+    #[arg(long, value_name = "URL")]
+    pub upstream: String,
+    /// The port to listen on (127.0.0.1); point the client's basePath at it.
+    #[arg(long, value_name = "PORT", default_value_t = 8090)]
+    pub listen: u16,
+    /// Where the scenario is written (YAML).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// The scenario's name (default: the file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]

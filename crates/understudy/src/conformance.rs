@@ -3,7 +3,7 @@
 //! turn with a progress line, then the summary and the reports. Exit 0 when all passed, 1 when
 //! one failed, 3 when the target could not be reached.
 
-use crate::cli::ConformanceArgs;
+use crate::cli::{ConformanceArgs, RecordArgs};
 use anyhow::{Context, bail};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -176,4 +176,28 @@ pub async fn run_all(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `understudy record`: proxy until Ctrl-C or SIGTERM, then write the scenario (refusing to
+/// write one that still holds a secret).
+pub async fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], args.listen));
+    let recorder = understudy_conformance::record::Recorder::start(&args.upstream, listen).await?;
+    println!(
+        "understudy record: forwarding to {}; point the client's basePath at http://{}",
+        args.upstream,
+        recorder.addr()
+    );
+    println!("Press Ctrl-C to stop and write {}.", args.output.display());
+    crate::serve::wait_for_stop_signal().await;
+    let name = args.name.unwrap_or_else(|| {
+        args.output
+            .file_stem()
+            .map_or("recorded".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let yaml = recorder.finish(&name).await?;
+    std::fs::write(&args.output, yaml)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    println!("wrote {}", args.output.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -36,7 +36,7 @@ const CONFORMANCE_LOG_FILTER: &str = "error";
 fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
     let default_filter = match args.command {
         cli::Command::Serve(_) => DEFAULT_LOG_FILTER,
-        cli::Command::Conformance(_) => CONFORMANCE_LOG_FILTER,
+        cli::Command::Conformance(_) | cli::Command::Record(_) => CONFORMANCE_LOG_FILTER,
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -52,5 +52,6 @@ fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         cli::Command::Conformance(args) => runtime.block_on(conformance::run_all(args)),
+        cli::Command::Record(args) => runtime.block_on(conformance::record(args)),
     }
 }

@@ -53,7 +53,7 @@ fn print_banner(server: &understudy_server::MockServer, host: std::net::IpAddr) 
     println!("Press Ctrl-C to stop.");
 }
 
-async fn wait_for_stop_signal() {
+pub async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {
         let mut term =

@@ -125,9 +125,11 @@ pub(super) async fn join(
         deadline,
         timings_rx.wait_for(|t| t.connected > Duration::ZERO),
     )
-    .await;
+    .await
+    // Copied out at once: a held `watch::Ref` would make this future `!Send`.
+    .map(|waited| waited.map(|timings| *timings));
     let timings = match connected {
-        Ok(Ok(timings)) => *timings,
+        Ok(Ok(timings)) => timings,
         Ok(Err(_)) => {
             let reason = ended.borrow().unwrap_or(DisconnectReason::SignalLost);
             return Err(Error::Disconnected(reason));
