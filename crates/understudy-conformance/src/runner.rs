@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use streaming_avatar::proto::rest::session::NewSessionData;
+use streaming_avatar::voice::{SOCKET_SAMPLE_RATE, tone};
 use streaming_avatar::{
-    ChatSocketUrl, Session, SessionOptions, SpeakPath, SpeakRequest, StreamingAvatar,
+    ChatSocketUrl, PcmSource, Session, SessionOptions, SpeakPath, SpeakRequest, StreamingAvatar,
     VoiceChatTransport,
 };
 use tokio::time::Instant;
@@ -98,6 +99,8 @@ struct Run<'a> {
     events: Option<streaming_avatar::EventStream>,
     step_starts: HashMap<String, Instant>,
     previous_start: Instant,
+    /// The scenario file's directory, for relative paths (WAV files).
+    dir: std::path::PathBuf,
 }
 
 /// Runs `scenario` (from `file`) against `target`.
@@ -117,6 +120,10 @@ pub async fn run(scenario: &Scenario, file: &str, target: &Target) -> ScenarioRe
         events: None,
         step_starts: HashMap::new(),
         previous_start: began,
+        dir: std::path::Path::new(file)
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default(),
     };
     let mut steps = Vec::new();
     let mut failed = false;
@@ -240,6 +247,21 @@ impl Run<'_> {
                     .await
             }
             Step::UserSays(says) => self.user_says(says).await,
+            Step::StartVoiceChat(voice) => self.start_voice_chat(voice).await,
+            Step::CloseVoiceChat(_) => {
+                self.sdk_session()?.close_voice_chat().await;
+                Ok(())
+            }
+            Step::PushToTalkStart(_) => self
+                .sdk_session()?
+                .push_to_talk_start()
+                .await
+                .map_err(|e| Stop::Failed(format!("push_to_talk_start: {e}"), None)),
+            Step::PushToTalkStop(_) => self
+                .sdk_session()?
+                .push_to_talk_stop()
+                .await
+                .map_err(|e| Stop::Failed(format!("push_to_talk_stop: {e}"), None)),
             Step::WaitEvent(wait) => self.wait_event(wait).await,
             Step::ExpectEvents(expect) => self.expect_events(expect),
             Step::Sleep(sleep) => {
@@ -532,6 +554,32 @@ impl Run<'_> {
                 Ok(())
             }
         }
+    }
+
+    fn sdk_session(&mut self) -> Result<&mut Session, Stop> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| Stop::Error("no SDK session: run start first".into()))
+    }
+
+    async fn start_voice_chat(&mut self, voice: &scenario::VoiceChat) -> Result<(), Stop> {
+        let source = match (&voice.wav, voice.tone_ms) {
+            (Some(wav), _) => {
+                let path = self.dir.join(self.text(wav)?);
+                PcmSource::from_wav(&path)
+                    .map_err(|e| Stop::Error(format!("start_voice_chat: {e}")))?
+            }
+            (None, Some(ms)) => PcmSource::from_samples(
+                tone(220.0, Duration::from_millis(ms), SOCKET_SAMPLE_RATE),
+                SOCKET_SAMPLE_RATE,
+            ),
+            (None, None) => PcmSource::silence(),
+        };
+        let muted = voice.muted;
+        self.sdk_session()?
+            .start_voice_chat(source, muted)
+            .await
+            .map_err(|e| Stop::Failed(format!("start_voice_chat: {e}"), None))
     }
 
     async fn user_says(&mut self, says: &scenario::UserSays) -> Result<(), Stop> {

@@ -68,6 +68,15 @@ pub enum Step {
     StopListening(Call),
     /// The user speaks: on the mock, through its admin injection (`mock-only`).
     UserSays(UserSays),
+    /// The SDK's voice chat starts, on the transport `start` chose, with a WAV file or a tone
+    /// as the microphone (silence once it is spent, as a microphone).
+    StartVoiceChat(VoiceChat),
+    /// The SDK's voice chat ends.
+    CloseVoiceChat(Empty),
+    /// SDK 2.1.0's `pushToTalkStart` (LiveKit transport, push-to-talk enabled at `start`).
+    PushToTalkStart(Empty),
+    /// SDK 2.1.0's `pushToTalkStop`.
+    PushToTalkStop(Empty),
     /// Waits for an event on the timeline.
     WaitEvent(WaitEvent),
     /// Checks the timeline so far.
@@ -95,6 +104,10 @@ impl Step {
             Step::StartListening(_) => "start_listening",
             Step::StopListening(_) => "stop_listening",
             Step::UserSays(_) => "user_says",
+            Step::StartVoiceChat(_) => "start_voice_chat",
+            Step::CloseVoiceChat(_) => "close_voice_chat",
+            Step::PushToTalkStart(_) => "push_to_talk_start",
+            Step::PushToTalkStop(_) => "push_to_talk_stop",
             Step::WaitEvent(_) => "wait_event",
             Step::ExpectEvents(_) => "expect_events",
             Step::Sleep(_) => "sleep",
@@ -119,6 +132,10 @@ impl Step {
             Step::Speak(s) => s.id.as_deref(),
             Step::Http(s) => s.id.as_deref(),
             Step::UserSays(s) => s.id.as_deref(),
+            Step::StartVoiceChat(s) => s.id.as_deref(),
+            Step::CloseVoiceChat(s) | Step::PushToTalkStart(s) | Step::PushToTalkStop(s) => {
+                s.id.as_deref()
+            }
             Step::WaitEvent(_) | Step::ExpectEvents(_) | Step::Sleep(_) => None,
         }
     }
@@ -238,6 +255,30 @@ pub struct UserSays {
     /// How long the user speaks (default 800 ms).
     #[serde(default)]
     pub duration_ms: Option<u64>,
+}
+
+/// The microphone of a voice chat: a WAV file (relative to the scenario's file) or a tone of
+/// `tone_ms` (a 220 Hz sine, loud enough for any voice detector).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceChat {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub wav: Option<String>,
+    #[serde(default)]
+    pub tone_ms: Option<u64>,
+    /// Start muted.
+    #[serde(default)]
+    pub muted: bool,
+}
+
+/// A step with nothing to say but, optionally, its id.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {
+    #[serde(default)]
+    pub id: Option<String>,
 }
 
 /// Waits until an event matching `event` (and `where`) is on the timeline, at most
