@@ -5,9 +5,9 @@
 // Usage: node run.mjs            (UNDERSTUDY_BIN names the binary; default target/debug/understudy)
 // Prints one line per check and a closing `N passed, N failed`; exits 1 when any check fails.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,9 +80,10 @@ function startServer(tlsDir) {
     child.stdout.on('data', (chunk) => {
       banner += chunk;
       const spki = banner.match(/--ignore-certificate-errors-spki-list=(\S+)/);
-      if (spki && banner.includes('Press Ctrl-C')) {
+      const http = banner.match(/HTTP\s+(http:\/\/\S+)/);
+      if (spki && http && banner.includes('Press Ctrl-C')) {
         clearTimeout(timer);
-        resolve({ child, spki: spki[1] });
+        resolve({ child, spki: spki[1], http: http[1] });
       }
     });
   });
@@ -211,6 +212,49 @@ async function checkDemo(context) {
   }
 }
 
+/// `understudy record` between the official SDK and the mock: the SDK's whole scenario through
+/// the proxy, then the written scenario holds no secret and replays against the mock. (SDK
+/// 2.0.14+ dials its chat socket at wss://<basePath host>:443, so that part reaches the mock's
+/// HTTPS directly and is not in the recording; REST and the room's events are.)
+async function checkRecording(context, origin, upstream) {
+  const name = 'understudy record: sdk-2.1.0 through the proxy';
+  const file = join(artifacts, 'recorded-sdk-2.1.0.yaml');
+  rmSync(file, { force: true });
+  const recorder = spawn(binary, ['record', '--upstream', upstream, '--listen', '0', '-o', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const base = await new Promise((resolve, reject) => {
+    let banner = '';
+    const timer = setTimeout(() => reject(new Error(`no banner from the recorder: ${banner}`)), 30_000);
+    recorder.stdout.on('data', (chunk) => {
+      banner += chunk;
+      const at = banner.match(/basePath at (http:\/\/\S+)/);
+      if (at) { clearTimeout(timer); resolve(at[1]); }
+    });
+  });
+  const apiKey = 'browser-record-secret-key';
+  const page = await context.newPage();
+  await page.goto(`${origin}/sdk-2.1.0/page.html`);
+  let result;
+  try {
+    result = await Promise.race([
+      page.evaluate((args) => window.runScenario(args), { base, apiKey }),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('scenario timed out')), SCENARIO_TIMEOUT_MS)),
+    ]);
+  } catch (e) {
+    result = { error: String(e.message || e) };
+  }
+  await page.close();
+  check(`${name}: the SDK's scenario runs through the proxy`, typeof result.session_id === 'string' && result.disconnect_reason === 5, result.error || result.session_id);
+  const exited = new Promise((resolve) => recorder.on('exit', resolve));
+  recorder.kill('SIGINT');
+  const code = await exited;
+  check(`${name}: the recorder writes a scenario`, code === 0 && existsSync(file), code);
+  if (!existsSync(file)) return;
+  const text = readFileSync(file, 'utf8');
+  check(`${name}: no API key or token in it`, !text.includes(apiKey) && !/eyJ[A-Za-z0-9_-]{10,}/.test(text), file);
+  const replay = spawnSync(binary, ['conformance', file, '--target', upstream, '--api-key', 'replay-key'], { encoding: 'utf8' });
+  check(`${name}: it replays against the mock`, replay.status === 0, replay.stdout + replay.stderr);
+}
+
 async function main() {
   mkdirSync(artifacts, { recursive: true });
   const dist = join(artifacts, 'dist');
@@ -219,7 +263,7 @@ async function main() {
   const profile = mkdtempSync(join(tmpdir(), 'understudy-chromium-'));
   const wav = join(artifacts, 'fake-microphone.wav');
   writeSpeechWav(wav);
-  const { child, spki } = await startServer(tlsDir);
+  const { child, spki, http } = await startServer(tlsDir);
   const pages = await startPages(dist);
   const origin = `http://127.0.0.1:${pages.address().port}`;
   const context = await chromium.launchPersistentContext(profile, {
@@ -275,6 +319,7 @@ async function main() {
       await page.close();
     }
     if ('demo page'.includes(only)) await checkDemo(context);
+    if ('understudy record'.includes(only)) await checkRecording(context, origin, http);
   } finally {
     await context.close();
     pages.close();

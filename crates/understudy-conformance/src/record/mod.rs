@@ -42,6 +42,8 @@ enum Entry {
         method: String,
         path: String,
         api_key: bool,
+        /// The `Authorization: Bearer` token, if any.
+        bearer: Option<String>,
         request: Value,
         status: u16,
         reply: Value,
@@ -94,17 +96,22 @@ impl Recording {
         status: u16,
         reply: &Value,
     ) {
+        // A browser's CORS preflight is the browser's business, not the client's call.
+        if method == axum::http::Method::OPTIONS {
+            return;
+        }
         let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
         if let Some(key) = api_key {
             self.secret(key);
         }
-        if let Some(bearer) = headers
+        let bearer = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-        {
+            .map(str::to_owned);
+        if let Some(bearer) = &bearer {
             self.secret(bearer);
-            self.token = Some(bearer.to_owned());
+            self.token = Some(bearer.clone());
         }
         for path in [
             "data.token",
@@ -125,6 +132,7 @@ impl Recording {
             method: method.to_string(),
             path: path.to_owned(),
             api_key: api_key.is_some(),
+            bearer,
             request,
             status,
             reply: reply.clone(),
@@ -179,7 +187,20 @@ impl Recording {
                 _ => None,
             })
             .collect();
-        let mut steps = Vec::new();
+        // Tokens minted through the proxy: calls with any other bearer (a bad one, or one
+        // minted elsewhere) are replayed with it redacted, as raw `http` steps.
+        let minted: BTreeSet<&str> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Rest { path, reply, .. } if path == "/v1/streaming.create_token" => {
+                    matchers::at_path(reply, "data.token").and_then(Value::as_str)
+                }
+                _ => None,
+            })
+            .collect();
+        // Client steps and the waits for what they caused, each at its own time: a wait goes
+        // where its event came, among the client's later calls (an interrupt before a stop).
+        let mut timed: Vec<(Instant, u8, Value)> = Vec::new();
         let mut speaks = 0;
         for entry in &entries {
             match entry {
@@ -188,12 +209,36 @@ impl Recording {
                     method,
                     path,
                     api_key,
+                    bearer,
                     request,
                     status,
                     reply,
                 } => {
                     let expect = expectation(*status, reply, path == "/v1/streaming.new");
+                    let foreign = bearer.as_deref().is_some_and(|b| !minted.contains(b));
                     let step = match path.as_str() {
+                        _ if foreign || method != "POST" => {
+                            let mut http = Map::new();
+                            http.insert("method".into(), json!(method));
+                            http.insert("path".into(), json!(path));
+                            if foreign {
+                                http.insert("auth".into(), json!("none"));
+                                http.insert(
+                                    "headers".into(),
+                                    json!({ "authorization": "Bearer <redacted>" }),
+                                );
+                            } else {
+                                http.insert(
+                                    "auth".into(),
+                                    json!(if *api_key { "api_key" } else { "token" }),
+                                );
+                            }
+                            if !request.is_null() {
+                                http.insert("body".into(), self.redacted(request));
+                            }
+                            http.insert("expect".into(), expect);
+                            json!({ "http": http })
+                        }
                         "/v1/streaming.create_token" => json!({"create_token": {"expect": expect}}),
                         "/v1/streaming.new" => {
                             json!({"new": {"body": self.redacted(request), "expect": expect}})
@@ -226,11 +271,12 @@ impl Recording {
                                     json!({ task.clone(): "data.task_id" }),
                                 );
                             }
-                            steps.push(json!({ "speak": speak }));
                             if let Some(task_id) = task_id {
-                                steps.extend(waits_for_task(&events, *at, &id, task_id, &task));
+                                for (t, wait) in waits_for_task(&events, *at, &id, task_id, &task) {
+                                    timed.push((t, 1, wait));
+                                }
                             }
-                            continue;
+                            json!({ "speak": speak })
                         }
                         "/v1/streaming.interrupt" => json!({"interrupt": {"expect": expect}}),
                         "/v1/streaming.keep_alive" => json!({"keep_alive": {"expect": expect}}),
@@ -256,29 +302,41 @@ impl Recording {
                             json!({ "http": http })
                         }
                     };
-                    steps.push(step);
+                    timed.push((*at, 0, step));
                 }
                 Entry::ClientText { at, text } => {
                     speaks += 1;
                     let id = format!("speak{speaks}");
                     let task = format!("task{speaks}");
-                    steps.push(json!({"speak": {"id": id, "text": text, "path": "chat_socket"}}));
+                    timed.push((
+                        *at,
+                        0,
+                        json!({"speak": {"id": id, "text": text, "path": "chat_socket"}}),
+                    ));
                     // The avatar's answer: the first task to start after the text.
                     if let Some((started, _, Some(task_id))) = events
                         .iter()
                         .find(|(t, name, _)| t >= at && name == "avatar_start_talking")
                     {
                         let within = tolerance(started.saturating_duration_since(*at));
-                        steps.push(json!({"wait_event": {
-                            "event": "avatar_start_talking", "after": id,
-                            "within_ms": within, "capture": { task.clone(): "task_id" }
-                        }}));
-                        steps.extend(stop_wait(&events, *started, task_id, &task));
+                        timed.push((
+                            *started,
+                            1,
+                            json!({"wait_event": {
+                                "event": "avatar_start_talking", "after": id,
+                                "within_ms": within, "capture": { task.clone(): "task_id" }
+                            }}),
+                        ));
+                        if let Some((t, stop)) = stop_wait(&events, *at, &id, task_id, &task) {
+                            timed.push((t, 1, stop));
+                        }
                     }
                 }
                 Entry::Event { .. } => {}
             }
         }
+        timed.sort_by_key(|(at, order, _)| (*at, *order));
+        let steps: Vec<Value> = timed.into_iter().map(|(_, _, step)| step).collect();
         if steps.is_empty() {
             return Err(RecordError::Empty);
         }
@@ -366,41 +424,49 @@ fn type_matcher(value: &Value) -> &'static str {
     }
 }
 
-/// The avatar's start and stop of `task_id`, as waits after step `id`.
+/// The avatar's start and stop of `task_id`, as waits measured from step `id` (asked at
+/// `asked`), each with the time its event came.
 fn waits_for_task(
     events: &[(Instant, String, Option<String>)],
     asked: Instant,
     id: &str,
     task_id: &str,
     var: &str,
-) -> Vec<Value> {
+) -> Vec<(Instant, Value)> {
     let mut steps = Vec::new();
     if let Some((started, _, _)) = events
         .iter()
         .find(|(_, name, t)| name == "avatar_start_talking" && t.as_deref() == Some(task_id))
     {
-        steps.push(json!({"wait_event": {
-            "event": "avatar_start_talking", "where": { "task_id": format!("${{{var}}}") },
-            "after": id, "within_ms": tolerance(started.saturating_duration_since(asked))
-        }}));
-        steps.extend(stop_wait(events, *started, task_id, var));
+        steps.push((
+            *started,
+            json!({"wait_event": {
+                "event": "avatar_start_talking", "where": { "task_id": format!("${{{var}}}") },
+                "after": id, "within_ms": tolerance(started.saturating_duration_since(asked))
+            }}),
+        ));
+        steps.extend(stop_wait(events, asked, id, task_id, var));
     }
     steps
 }
 
 fn stop_wait(
     events: &[(Instant, String, Option<String>)],
-    started: Instant,
+    asked: Instant,
+    id: &str,
     task_id: &str,
     var: &str,
-) -> Option<Value> {
+) -> Option<(Instant, Value)> {
     let (stopped, _, _) = events
         .iter()
         .find(|(_, name, t)| name == "avatar_stop_talking" && t.as_deref() == Some(task_id))?;
-    Some(json!({"wait_event": {
-        "event": "avatar_stop_talking", "where": { "task_id": format!("${{{var}}}") },
-        "within_ms": tolerance(stopped.saturating_duration_since(started))
-    }}))
+    Some((
+        *stopped,
+        json!({"wait_event": {
+            "event": "avatar_stop_talking", "where": { "task_id": format!("${{{var}}}") },
+            "after": id, "within_ms": tolerance(stopped.saturating_duration_since(asked))
+        }}),
+    ))
 }
 
 /// A running recording proxy.
