@@ -37,7 +37,21 @@ pub struct Scenario {
     /// Values for `${name}` before any capture.
     #[serde(default)]
     pub vars: BTreeMap<String, Value>,
+    /// Settings for the embedded mock when it is the target: the scenario then gets a mock of
+    /// its own, so it can check a limit in seconds that the real service holds for minutes.
+    /// Ignored against any other target.
+    #[serde(default)]
+    pub embedded_mock: Option<EmbeddedMock>,
     pub steps: Vec<Step>,
+}
+
+/// What a scenario asks of the embedded mock.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedMock {
+    /// `session_duration_limit`, in seconds (the real service: 600).
+    #[serde(default)]
+    pub session_duration_limit_s: Option<u64>,
 }
 
 /// One step: a single-key map naming what it does.

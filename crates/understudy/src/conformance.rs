@@ -43,6 +43,45 @@ async fn open_target(
     Ok((target, Some(server)))
 }
 
+/// Runs a scenario on `target`, or, when `target` is an embedded mock and the scenario asks the
+/// embedded mock for settings, on a mock of its own.
+async fn run_on(
+    scenario: &understudy_conformance::Scenario,
+    file: &str,
+    target: &Target,
+    embedded: bool,
+) -> anyhow::Result<understudy_conformance::ScenarioReport> {
+    match (&scenario.embedded_mock, embedded) {
+        (Some(settings), true) => {
+            let (own, server) = own_mock(settings).await?;
+            let report = run(scenario, file, &own).await;
+            server.shutdown().await;
+            Ok(report)
+        }
+        _ => Ok(run(scenario, file, target).await),
+    }
+}
+
+/// An embedded mock with a scenario's settings.
+async fn own_mock(
+    settings: &understudy_conformance::scenario::EmbeddedMock,
+) -> anyhow::Result<(Target, MockServer)> {
+    let mut config = ServerConfig::default();
+    if let Some(seconds) = settings.session_duration_limit_s {
+        config.session_duration_limit = std::time::Duration::from_secs(seconds);
+    }
+    let server = MockServer::builder()
+        .config(config)
+        .start()
+        .await
+        .context("could not start the scenario's embedded mock")?;
+    let target = Target {
+        base_url: server.uri(),
+        api_key: EMBEDDED_KEY.to_owned(),
+    };
+    Ok((target, server))
+}
+
 /// `--compare A B`: each scenario against both, then the differences.
 async fn compare(
     scenarios: &[Loaded],
@@ -59,8 +98,8 @@ async fn compare(
     );
     let (mut unequal, mut unreachable) = (0, false);
     for Loaded { file, scenario } in scenarios {
-        let ra = run(scenario, file, &target_a).await;
-        let rb = run(scenario, file, &target_b).await;
+        let ra = run_on(scenario, file, &target_a, mock_a.is_some()).await?;
+        let rb = run_on(scenario, file, &target_b, mock_b.is_some()).await?;
         unreachable |= ra.unreachable || rb.unreachable;
         let differences = understudy_conformance::compare::compare(&ra, &rb);
         let real = differences.iter().filter(|d| !d.is_timing()).count();
@@ -141,7 +180,7 @@ pub async fn run_all(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
     let mut reports = Vec::with_capacity(scenarios.len());
     for (i, Loaded { file, scenario }) in scenarios.iter().enumerate() {
-        let result = run(scenario, file, &target).await;
+        let result = run_on(scenario, file, &target, embedded.is_some()).await?;
         println!("{}", report::progress_line(i + 1, scenarios.len(), &result));
         let unreachable = result.unreachable;
         reports.push(result);
