@@ -52,6 +52,10 @@ pub struct EmbeddedMock {
     /// `session_duration_limit`, in seconds (the real service: 600).
     #[serde(default)]
     pub session_duration_limit_s: Option<u64>,
+    /// Refuse avatar ids `avatar.list` does not show (10012), as the real service does for
+    /// ids it does not know.
+    #[serde(default)]
+    pub strict_avatars: bool,
 }
 
 /// One step: a single-key map naming what it does.

@@ -70,6 +70,7 @@ async fn own_mock(
     if let Some(seconds) = settings.session_duration_limit_s {
         config.session_duration_limit = std::time::Duration::from_secs(seconds);
     }
+    config.strict_avatars = settings.strict_avatars;
     let server = MockServer::builder()
         .config(config)
         .start()

@@ -1,0 +1,79 @@
+//! The `understudy` binary's contract for scripts and CI: exit codes and where errors point.
+
+use std::process::Command;
+
+fn understudy(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_understudy"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn a_malformed_scenario_is_exit_2_with_file_line_and_column() {
+    let dir = std::env::temp_dir().join(format!("understudy-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.yaml");
+    std::fs::write(
+        &file,
+        "name: bad\nsteps:\n  - create_token: {}\n  - speek: { text: hi }\n",
+    )
+    .unwrap();
+    let out = understudy(&["conformance", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.yaml:4:5"), "{stderr}");
+    assert!(stderr.contains("speek"), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing ran: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_unreachable_target_is_exit_3_and_a_failure_exit_1() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let target = format!("http://127.0.0.1:{port}");
+    let out = understudy(&[
+        "conformance",
+        "--target",
+        &target,
+        "--api-key",
+        "k",
+        "--tag",
+        "errors",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let dir = std::env::temp_dir().join(format!("understudy-cli-fail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("fails.yaml");
+    std::fs::write(
+        &file,
+        "name: fails\nsteps:\n  - create_token: { expect: { status: 418 } }\n",
+    )
+    .unwrap();
+    let junit = dir.join("report.xml");
+    let out = understudy(&[
+        "conformance",
+        file.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = std::fs::read_to_string(&junit).unwrap();
+    assert!(report.contains("failures=\"1\""), "{report}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
