@@ -27,6 +27,43 @@ pub enum Command {
     Conformance(ConformanceArgs),
     /// A proxy that records a client's session against a target as a runnable scenario.
     Record(RecordArgs),
+    /// Measure speak-to-start-talking latency (and session set-up) against a target.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The API to measure. Default: an embedded mock on a free loopback port.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// The API key for --target.
+    #[arg(long, env = "HEYGEN_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Concurrent sessions.
+    #[arg(long, default_value_t = 1)]
+    pub sessions: usize,
+    /// Timed speaks per session.
+    #[arg(long, default_value_t = 20)]
+    pub speaks: usize,
+    /// Untimed speaks per session first.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    /// The speak path: http (repeat, async), socket or livekit (talk).
+    #[arg(long, default_value = "http")]
+    pub path: understudy_bench::SpeakPathChoice,
+    /// Open loop: speaks per second per session, each timed from its scheduled start
+    /// (coordinated omission corrected). Default: closed loop.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+    /// What each speak says.
+    #[arg(long, default_value = "hi")]
+    pub text: String,
+    /// Write the results as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// A gate, e.g. 'start_talking.p99<4s' (repeatable); a broken one exits 4.
+    #[arg(long = "threshold", value_name = "PHASE.pNN<LIMIT")]
+    pub thresholds: Vec<understudy_bench::Threshold>,
 }
 
 #[derive(Debug, Args)]

@@ -2,9 +2,10 @@
 //! outcome of [`run`] into an exit code.
 //!
 //! Exit codes: 0 success; 1 a conformance scenario failed; 2 an error (bad arguments, a port
-//! that cannot be bound, a malformed scenario file, ...); 3 the conformance target could not be
-//! reached.
+//! that cannot be bound, a malformed scenario file, ...); 3 the conformance or bench target could
+//! not be reached; 4 a bench threshold was broken.
 
+mod bench;
 mod cli;
 mod conformance;
 mod serve;
@@ -36,7 +37,9 @@ const CONFORMANCE_LOG_FILTER: &str = "error";
 fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
     let default_filter = match args.command {
         cli::Command::Serve(_) => DEFAULT_LOG_FILTER,
-        cli::Command::Conformance(_) | cli::Command::Record(_) => CONFORMANCE_LOG_FILTER,
+        cli::Command::Conformance(_) | cli::Command::Record(_) | cli::Command::Bench(_) => {
+            CONFORMANCE_LOG_FILTER
+        }
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -53,5 +56,6 @@ fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         }
         cli::Command::Conformance(args) => runtime.block_on(conformance::run_all(args)),
         cli::Command::Record(args) => runtime.block_on(conformance::record(args)),
+        cli::Command::Bench(args) => runtime.block_on(bench::run(args)),
     }
 }

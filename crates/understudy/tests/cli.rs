@@ -77,3 +77,55 @@ fn an_unreachable_target_is_exit_3_and_a_failure_exit_1() {
     assert!(report.contains("failures=\"1\""), "{report}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bench_measures_the_embedded_mock_and_gates_on_thresholds() {
+    let dir = std::env::temp_dir().join(format!("understudy-cli-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("bench.json");
+    let out = understudy(&[
+        "bench",
+        "--speaks",
+        "3",
+        "--warmup",
+        "0",
+        "--json",
+        json.to_str().unwrap(),
+        "--threshold",
+        "start_talking.p99<10s",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("start_talking"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let start_talking = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["phase"] == "start_talking")
+        .expect("start_talking timed");
+    assert_eq!(start_talking["count"], 3);
+
+    let out = understudy(&[
+        "bench",
+        "--speaks",
+        "1",
+        "--warmup",
+        "0",
+        "--threshold",
+        "start_talking.p50<0ms",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a broken threshold has its own exit code"
+    );
+    let out = understudy(&["bench", "--threshold", "start_talking<1s"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a malformed threshold is a usage error"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,183 @@
+//! The phases timed, and a histogram per phase.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What is timed. Session set-up phases are measured from `create_token`'s send; speak phases
+/// from the speak's intended start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    CreateToken,
+    New,
+    Start,
+    StreamReady,
+    FirstFrame,
+    /// The HTTP answer to a speak (the `http` path only).
+    Answer,
+    /// `avatar_start_talking` for the speak.
+    StartTalking,
+    /// `avatar_stop_talking` for the speak.
+    StopTalking,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 8] = [
+        Phase::CreateToken,
+        Phase::New,
+        Phase::Start,
+        Phase::StreamReady,
+        Phase::FirstFrame,
+        Phase::Answer,
+        Phase::StartTalking,
+        Phase::StopTalking,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::CreateToken => "create_token",
+            Phase::New => "new",
+            Phase::Start => "start",
+            Phase::StreamReady => "stream_ready",
+            Phase::FirstFrame => "first_frame",
+            Phase::Answer => "answer",
+            Phase::StartTalking => "start_talking",
+            Phase::StopTalking => "stop_talking",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// A run's samples (microseconds) and errors.
+#[derive(Debug)]
+pub struct Results {
+    pub histograms: BTreeMap<Phase, Histogram<u64>>,
+    /// Errors by phase and by HeyGen code (`"none"` when the failure had no code).
+    pub errors: BTreeMap<(Phase, String), u64>,
+    pub wall: Duration,
+}
+
+impl Default for Results {
+    fn default() -> Self {
+        Self {
+            histograms: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            wall: Duration::ZERO,
+        }
+    }
+}
+
+/// One phase's summary, in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub phase: Phase,
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    pub errors: u64,
+}
+
+impl Results {
+    pub fn record(&mut self, phase: Phase, took: Duration) {
+        let histogram = self
+            .histograms
+            .entry(phase)
+            .or_insert_with(|| Histogram::new(3).expect("3 significant figures is valid"));
+        let _ = histogram.record(took.as_micros().max(1) as u64);
+    }
+
+    pub fn error(&mut self, phase: Phase, code: Option<i64>) {
+        let code = code.map_or("none".to_owned(), |c| c.to_string());
+        *self.errors.entry((phase, code)).or_default() += 1;
+    }
+
+    pub fn merge(&mut self, other: Results) {
+        for (phase, histogram) in other.histograms {
+            match self.histograms.get_mut(&phase) {
+                Some(mine) => {
+                    let _ = mine.add(&histogram);
+                }
+                None => {
+                    self.histograms.insert(phase, histogram);
+                }
+            }
+        }
+        for (key, n) in other.errors {
+            *self.errors.entry(key).or_default() += n;
+        }
+    }
+
+    /// A quantile of a phase, when it has samples.
+    pub fn quantile(&self, phase: Phase, q: f64) -> Option<Duration> {
+        let h = self.histograms.get(&phase).filter(|h| !h.is_empty())?;
+        Some(Duration::from_micros(h.value_at_quantile(q)))
+    }
+
+    pub fn summaries(&self) -> Vec<Summary> {
+        let ms = |us: u64| us as f64 / 1000.0;
+        Phase::ALL
+            .into_iter()
+            .filter_map(|phase| {
+                let h = self.histograms.get(&phase)?;
+                let errors = self
+                    .errors
+                    .iter()
+                    .filter(|((p, _), _)| *p == phase)
+                    .map(|(_, n)| n)
+                    .sum();
+                Some(Summary {
+                    phase,
+                    count: h.len(),
+                    p50_ms: ms(h.value_at_quantile(0.5)),
+                    p90_ms: ms(h.value_at_quantile(0.9)),
+                    p99_ms: ms(h.value_at_quantile(0.99)),
+                    p999_ms: ms(h.value_at_quantile(0.999)),
+                    max_ms: ms(h.max()),
+                    errors,
+                })
+            })
+            .collect()
+    }
+
+    /// The summary table.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "{:<14} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7}\n",
+            "phase", "count", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
+        );
+        for s in self.summaries() {
+            out.push_str(&format!(
+                "{:<14} {:>7} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>7}\n",
+                s.phase.name(),
+                s.count,
+                s.p50_ms,
+                s.p90_ms,
+                s.p99_ms,
+                s.p999_ms,
+                s.max_ms,
+                s.errors
+            ));
+        }
+        for ((phase, code), n) in &self.errors {
+            out.push_str(&format!("errors: {} code {code}: {n}\n", phase.name()));
+        }
+        out
+    }
+
+    /// The run as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "wall_ms": self.wall.as_secs_f64() * 1000.0,
+            "phases": self.summaries(),
+            "errors": self.errors.iter().map(|((p, c), n)| serde_json::json!({"phase": p.name(), "code": c, "count": n})).collect::<Vec<_>>(),
+        })
+    }
+}

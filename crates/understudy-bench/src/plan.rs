@@ -1,0 +1,64 @@
+//! What a bench run does.
+
+use std::time::Duration;
+
+/// The path a speak takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpeakPathChoice {
+    /// `POST /v1/streaming.task` (repeat, async): the answer is timed too.
+    Http,
+    /// A text frame on the chat socket (talk).
+    Socket,
+    /// JSON text as LiveKit data (talk).
+    Livekit,
+}
+
+impl std::str::FromStr for SpeakPathChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "http" => Ok(Self::Http),
+            "socket" => Ok(Self::Socket),
+            "livekit" => Ok(Self::Livekit),
+            other => Err(format!("`{other}`: http, socket or livekit")),
+        }
+    }
+}
+
+/// A bench run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The API's base URL.
+    pub target: String,
+    pub api_key: String,
+    /// Concurrent sessions.
+    pub sessions: usize,
+    /// Speaks each session makes after warm-up.
+    pub speaks: usize,
+    /// Speaks each session makes first, not counted.
+    pub warmup: usize,
+    pub path: SpeakPathChoice,
+    /// Open loop: speaks per second per session, on a schedule. `None`: closed loop.
+    pub rate: Option<f64>,
+    /// What each speak says (short: the avatar's talking time is not what is measured).
+    pub text: String,
+    /// Longest wait for any one event.
+    pub timeout: Duration,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Self {
+            target: String::new(),
+            api_key: String::new(),
+            sessions: 1,
+            speaks: 20,
+            warmup: 2,
+            path: SpeakPathChoice::Http,
+            rate: None,
+            text: "hi".into(),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
