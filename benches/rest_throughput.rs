@@ -47,21 +47,30 @@ struct Phase {
 async fn understudy() -> Phase {
     let (server, session_id) = server_with_session().await;
     let addr = server.http_addr().expect("http");
-    let requests = requests(addr, &session_id);
-    // A short warm-up so both servers are measured hot.
-    load::run(
+    let phase = measure(
+        "understudy streaming.task + interrupt",
         addr,
-        Arc::clone(&requests),
-        CONNECTIONS,
-        Duration::from_millis(200),
+        requests(addr, &session_id),
     )
     .await;
+    server.shutdown().await;
+    phase
+}
+
+/// A short warm-up (so both servers are measured hot), then the load, with the process's RSS
+/// read on either side of it.
+async fn measure(
+    name: &'static str,
+    addr: std::net::SocketAddr,
+    requests: Arc<Vec<Vec<u8>>>,
+) -> Phase {
+    let warm_up = Duration::from_millis(200);
+    load::run(addr, Arc::clone(&requests), CONNECTIONS, warm_up).await;
     let rss_before = rss_mib();
     let report = load::run(addr, requests, CONNECTIONS, duration()).await;
     let rss_after = rss_mib();
-    server.shutdown().await;
     Phase {
-        name: "understudy streaming.task + interrupt",
+        name,
         report,
         rss_before,
         rss_after,
@@ -88,23 +97,9 @@ async fn wiremock() -> Phase {
         .await;
     let addr = *server.address();
     let requests = requests(addr, "0b9b7a2e-8f0e-11ef-8000-000000000000");
-    load::run(
-        addr,
-        Arc::clone(&requests),
-        CONNECTIONS,
-        Duration::from_millis(200),
-    )
-    .await;
-    let rss_before = rss_mib();
-    let report = load::run(addr, requests, CONNECTIONS, duration()).await;
-    let rss_after = rss_mib();
+    let phase = measure("wiremock-rs static replies (baseline)", addr, requests).await;
     drop(server);
-    Phase {
-        name: "wiremock-rs static replies (baseline)",
-        report,
-        rss_before,
-        rss_after,
-    }
+    phase
 }
 
 fn print(phase: &Phase, baseline: f64) {

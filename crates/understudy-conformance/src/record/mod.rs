@@ -218,26 +218,7 @@ impl Recording {
                     let foreign = bearer.as_deref().is_some_and(|b| !minted.contains(b));
                     let step = match path.as_str() {
                         _ if foreign || method != "POST" => {
-                            let mut http = Map::new();
-                            http.insert("method".into(), json!(method));
-                            http.insert("path".into(), json!(path));
-                            if foreign {
-                                http.insert("auth".into(), json!("none"));
-                                http.insert(
-                                    "headers".into(),
-                                    json!({ "authorization": "Bearer <redacted>" }),
-                                );
-                            } else {
-                                http.insert(
-                                    "auth".into(),
-                                    json!(if *api_key { "api_key" } else { "token" }),
-                                );
-                            }
-                            if !request.is_null() {
-                                http.insert("body".into(), self.redacted(request));
-                            }
-                            http.insert("expect".into(), expect);
-                            json!({ "http": http })
+                            self.http_step(method, path, foreign, *api_key, request, expect)
                         }
                         "/v1/streaming.create_token" => json!({"create_token": {"expect": expect}}),
                         "/v1/streaming.new" => {
@@ -287,20 +268,7 @@ impl Recording {
                             json!({"stop_listening": {"expect": expect}})
                         }
                         "/v1/streaming.stop" => json!({"stop": {"expect": expect}}),
-                        _ => {
-                            let mut http = Map::new();
-                            http.insert("method".into(), json!(method));
-                            http.insert("path".into(), json!(path));
-                            http.insert(
-                                "auth".into(),
-                                json!(if *api_key { "api_key" } else { "token" }),
-                            );
-                            if !request.is_null() {
-                                http.insert("body".into(), self.redacted(request));
-                            }
-                            http.insert("expect".into(), expect);
-                            json!({ "http": http })
-                        }
+                        _ => self.http_step(method, path, false, *api_key, request, expect),
                     };
                     timed.push((*at, 0, step));
                 }
@@ -355,6 +323,39 @@ impl Recording {
             return Err(RecordError::SecretSurvived(format!("{shown}…")));
         }
         Ok(yaml)
+    }
+
+    /// A raw `http` step. A call with a bearer token minted elsewhere (or a bad one) is
+    /// replayed with the token redacted; others with the replay's own credential.
+    fn http_step(
+        &self,
+        method: &str,
+        path: &str,
+        foreign: bool,
+        api_key: bool,
+        request: &Value,
+        expect: Value,
+    ) -> Value {
+        let mut http = Map::new();
+        http.insert("method".into(), json!(method));
+        http.insert("path".into(), json!(path));
+        if foreign {
+            http.insert("auth".into(), json!("none"));
+            http.insert(
+                "headers".into(),
+                json!({ "authorization": "Bearer <redacted>" }),
+            );
+        } else {
+            http.insert(
+                "auth".into(),
+                json!(if api_key { "api_key" } else { "token" }),
+            );
+        }
+        if !request.is_null() {
+            http.insert("body".into(), self.redacted(request));
+        }
+        http.insert("expect".into(), expect);
+        json!({ "http": http })
     }
 
     /// `value` with every string that is a secret seen in the recording replaced.
