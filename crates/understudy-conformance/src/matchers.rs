@@ -9,6 +9,7 @@
 //! | `$uuid` | a UUID string |
 //! | `$regex PATTERN` | a string the regex finds a match in |
 //! | `$range A..B` | a number in `[A, B]` |
+//! | `$not A,B` | anything but these strings (present or not) |
 //!
 //! `$$` at the start of a string stands for a literal `$`.
 
@@ -148,6 +149,12 @@ fn matcher(path: &str, text: &str, actual: Option<&Value>) -> Result<(), Mismatc
                 });
             }
         },
+        "not" => {
+            let refused: Vec<&str> = argument.split(',').map(str::trim).collect();
+            actual
+                .and_then(Value::as_str)
+                .is_none_or(|s| !refused.contains(&s))
+        }
         "range" => {
             let bounds = argument.split_once("..").and_then(|(a, b)| {
                 Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?))
@@ -225,6 +232,8 @@ mod tests {
         assert_eq!(miss.path, "message");
         assert!(check(&json!({"code": "$$100"}), Some(&json!({"code": "$100"}))).is_ok());
         assert!(check(&json!({"x": "$nonsense"}), Some(&reply)).is_err());
+        assert!(check(&json!({"message": "$not failure,error"}), Some(&reply)).is_ok());
+        assert!(check(&json!({"message": "$not failure,success"}), Some(&reply)).is_err());
     }
 
     #[test]

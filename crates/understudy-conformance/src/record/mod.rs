@@ -202,6 +202,9 @@ impl Recording {
         // where its event came, among the client's later calls (an interrupt before a stop).
         let mut timed: Vec<(Instant, u8, Value)> = Vec::new();
         let mut speaks = 0;
+        // HTTP speaks so far: their task id, variable, and when they stopped talking. A socket
+        // speak's answer is the first task to start after it that is none of those.
+        let mut http_tasks: Vec<(String, String, Option<Instant>)> = Vec::new();
         for entry in &entries {
             match entry {
                 Entry::Rest {
@@ -256,6 +259,14 @@ impl Recording {
                                 for (t, wait) in waits_for_task(&events, *at, &id, task_id, &task) {
                                     timed.push((t, 1, wait));
                                 }
+                                let stopped = events.iter().find(|(_, name, t)| {
+                                    name == "avatar_stop_talking" && t.as_deref() == Some(task_id)
+                                });
+                                http_tasks.push((
+                                    task_id.to_owned(),
+                                    task.clone(),
+                                    stopped.map(|(at, _, _)| *at),
+                                ));
                             }
                             json!({ "speak": speak })
                         }
@@ -281,20 +292,32 @@ impl Recording {
                         0,
                         json!({"speak": {"id": id, "text": text, "path": "chat_socket"}}),
                     ));
-                    // The avatar's answer: the first task to start after the text.
-                    if let Some((started, _, Some(task_id))) = events
+                    // The avatar's answer: the first task to start after the text that no
+                    // HTTP speak asked for; on replay, none of the HTTP tasks still talking.
+                    let theirs: Vec<&str> =
+                        http_tasks.iter().map(|(id, _, _)| id.as_str()).collect();
+                    let pending: Vec<String> = http_tasks
                         .iter()
-                        .find(|(t, name, _)| t >= at && name == "avatar_start_talking")
+                        .filter(|(_, _, stopped)| stopped.is_none_or(|s| s > *at))
+                        .map(|(_, var, _)| format!("${{{var}}}"))
+                        .collect();
+                    if let Some((started, _, Some(task_id))) =
+                        events.iter().find(|(t, name, task)| {
+                            t >= at
+                                && name == "avatar_start_talking"
+                                && task.as_deref().is_some_and(|task| !theirs.contains(&task))
+                        })
                     {
                         let within = tolerance(started.saturating_duration_since(*at));
-                        timed.push((
-                            *started,
-                            1,
-                            json!({"wait_event": {
-                                "event": "avatar_start_talking", "after": id,
-                                "within_ms": within, "capture": { task.clone(): "task_id" }
-                            }}),
-                        ));
+                        let mut wait = json!({
+                            "event": "avatar_start_talking", "after": id,
+                            "within_ms": within, "capture": { task.clone(): "task_id" }
+                        });
+                        if !pending.is_empty() {
+                            wait["where"] =
+                                json!({ "task_id": format!("$not {}", pending.join(",")) });
+                        }
+                        timed.push((*started, 1, json!({ "wait_event": wait })));
                         if let Some((t, stop)) = stop_wait(&events, *at, &id, task_id, &task) {
                             timed.push((t, 1, stop));
                         }
