@@ -161,6 +161,8 @@ fn observe(proxy: &Proxy) {
         let mut events = session.events();
         if let Err(e) = session.connect().await {
             tracing::warn!(%e, "the recording observer could not join the room");
+            // Leave, never drop: dropping an SDK session stops it, for the client too.
+            session.leave().await;
             return;
         }
         loop {
