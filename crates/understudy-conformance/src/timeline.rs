@@ -34,10 +34,6 @@ impl Timeline {
         }
     }
 
-    pub fn began(&self) -> Instant {
-        self.began
-    }
-
     /// Milliseconds from the scenario's start to `at`.
     pub fn ms(&self, at: Instant) -> f64 {
         at.saturating_duration_since(self.began).as_secs_f64() * 1000.0

@@ -97,7 +97,12 @@ async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
             status.as_u16(),
             &reply,
         );
-    if path == "/v1/streaming.start" && status.is_success() {
+    // The client's own start, not the browser's CORS preflight for it (which also answers 200
+    // and would send the observer into a room whose session has not started).
+    if parts.method == axum::http::Method::POST
+        && path == "/v1/streaming.start"
+        && status.is_success()
+    {
         observe(&proxy);
     }
     let mut response = Response::builder().status(status.as_u16());

@@ -121,15 +121,6 @@ impl MediaLibrary {
         });
     }
 
-    /// Whether the loops for `quality` in `codec` are ready now.
-    pub fn has_video(&self, quality: Quality, codec: VideoEncoding) -> bool {
-        self.video
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(quality, codec))
-            .is_some_and(|slot| slot.get().is_some())
-    }
-
     /// The loops for `quality` in `codec`: from memory, else from the disk cache, else encoded
     /// (on a blocking thread) and written to the cache.
     ///
