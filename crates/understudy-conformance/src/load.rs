@@ -35,9 +35,36 @@ pub struct Loaded {
 /// YAML that does not parse or does not fit the model, with line and column; a step id used
 /// twice; an `after:` that names no earlier step.
 pub fn parse(file: &str, text: &str) -> Result<Scenario, LoadError> {
-    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| located(file, text, &e))?;
+    let scenario: Scenario = parse_yaml(file, text)?;
     check(file, text, &scenario)?;
     Ok(scenario)
+}
+
+/// Parses any YAML (or JSON, which YAML reads too) document into `T`, naming `file`, line and
+/// column in errors: for every file a user writes for Understudy (scenarios, latency
+/// profiles).
+///
+/// # Errors
+/// YAML that does not parse or does not fit `T`.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, LoadError> {
+    serde_saphyr::from_str(text).map_err(|e| located(file, text, &e))
+}
+
+/// An error about `file` placed at the `nth` (0-based) line of `text` that contains `needle`,
+/// or at its top when none does: for checks YAML cannot express.
+pub fn error_at(file: &str, text: &str, needle: &str, nth: usize, message: String) -> LoadError {
+    let (line, column) = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| l.find(needle).map(|c| (i + 1, c + 1)))
+        .nth(nth)
+        .unwrap_or((1, 1));
+    LoadError {
+        file: file.to_owned(),
+        line,
+        column,
+        message,
+    }
 }
 
 fn located(file: &str, text: &str, error: &serde_saphyr::Error) -> LoadError {
@@ -97,20 +124,8 @@ fn first_line(message: &str) -> String {
 
 fn check(file: &str, text: &str, scenario: &Scenario) -> Result<(), LoadError> {
     // Where `needle` is written: its `nth` occurrence (the second for a duplicate id).
-    let error = |needle: &str, nth: usize, message: String| {
-        let (line, column) = text
-            .lines()
-            .enumerate()
-            .filter_map(|(i, l)| l.find(needle).map(|c| (i + 1, c + 1)))
-            .nth(nth)
-            .unwrap_or((1, 1));
-        LoadError {
-            file: file.to_owned(),
-            line,
-            column,
-            message,
-        }
-    };
+    let error =
+        |needle: &str, nth: usize, message: String| error_at(file, text, needle, nth, message);
     if scenario.steps.is_empty() {
         return Err(error(
             "steps",

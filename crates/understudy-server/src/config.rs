@@ -1,7 +1,9 @@
 //! What a running mock is told: limits, auth policy, speaking rate. Validated before any I/O.
 
+use crate::latency::{LatencyError, LatencyProfile};
 use crate::voice::vad::VadConfig;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which API keys the mock accepts.
@@ -76,6 +78,8 @@ pub struct ServerConfig {
     /// embedded in tests writes nothing to disk; `understudy serve` uses the user's cache
     /// directory.
     pub media_cache: Option<std::path::PathBuf>,
+    /// How slow the mock is at each phase (`latency`). Default `instant`: no delays.
+    pub latency: Arc<LatencyProfile>,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +104,7 @@ impl Default for ServerConfig {
             silence_prompts: 3,
             max_audio_ahead: Duration::from_secs(2),
             media_cache: None,
+            latency: Arc::new(LatencyProfile::instant()),
         }
     }
 }
@@ -113,6 +118,8 @@ pub enum ConfigError {
     ZeroDuration(&'static str),
     #[error("the VAD threshold must be a level in dBFS at or below 0, got {0}")]
     VadThreshold(f64),
+    #[error("latency profile: {0}")]
+    Latency(#[from] LatencyError),
 }
 
 impl ServerConfig {
@@ -128,8 +135,10 @@ impl ServerConfig {
     ///
     /// # Errors
     /// A non-positive speaking rate; a zero duration limit, idle timeout, token lifetime,
-    /// silence delay or VAD hangover; a VAD threshold above 0 dBFS.
+    /// silence delay or VAD hangover; a VAD threshold above 0 dBFS; a latency profile that
+    /// cannot be drawn from.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.latency.validate()?;
         if !(self.words_per_minute.is_finite() && self.words_per_minute > 0.0) {
             return Err(ConfigError::SpeakingRate(self.words_per_minute));
         }

@@ -1,8 +1,9 @@
 //! The speech schedule: when each task of a session speaks. Pure data over explicit instants,
 //! so the events and media of the real-time layer, and `sync` task answers, all read one truth.
 //!
-//! Tasks queue back to back; a new task never cuts the current one (§3.5). `interrupt` cuts the
-//! current task at the given instant and drops the queue.
+//! Tasks queue back to back; a new task never cuts the current one (§3.5). A task may start
+//! later than it could (a latency profile's `speak` delay). `interrupt` cuts the current task,
+//! at once or after a tail, and drops the queue.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -54,7 +55,8 @@ pub struct SpeechSchedule {
 }
 
 impl SpeechSchedule {
-    /// Appends a task that starts when the last queued one ends, or `now` if none is pending.
+    /// Appends a task that starts when the last queued one ends or at `now + lead`, whichever
+    /// is later: speech never overlaps, and a task is not said before its lead has passed.
     ///
     /// # Errors
     /// [`QueueFull`] when [`MAX_QUEUED_TASKS`] tasks are still to be said.
@@ -64,13 +66,18 @@ impl SpeechSchedule {
         task_id: String,
         spoken_text: String,
         task_type: TaskType,
+        lead: Duration,
         duration: Duration,
     ) -> Result<ScheduledTask, QueueFull> {
         self.prune(now);
         if self.tasks.len() >= MAX_QUEUED_TASKS {
             return Err(QueueFull);
         }
-        let starts_at = self.tasks.back().map_or(now, |last| last.ends_at.max(now));
+        let earliest = now + lead;
+        let starts_at = self
+            .tasks
+            .back()
+            .map_or(earliest, |last| last.ends_at.max(earliest));
         let task = ScheduledTask {
             task_id,
             spoken_text,
@@ -101,15 +108,28 @@ impl SpeechSchedule {
         self.tasks.iter().filter(move |t| t.ends_at > now)
     }
 
-    /// Cuts the speaking task at `now` and drops every queued one. Returns the task that was cut
-    /// (with its shortened end), if one was speaking. Does nothing when the avatar is silent.
-    pub fn interrupt(&mut self, now: Instant) -> Option<ScheduledTask> {
+    /// Lets the speaking task go on for `tail` (or to its end, if sooner) and drops every task
+    /// not yet started. Returns the task that was cut (with its new end), if one was speaking.
+    pub fn interrupt(&mut self, now: Instant, tail: Duration) -> Option<ScheduledTask> {
         let cut = self.current(now).cloned().map(|mut t| {
-            t.ends_at = now;
+            t.ends_at = t.ends_at.min(now + tail);
             t
         });
         self.tasks.clear();
+        if let Some(task) = cut.as_ref().filter(|t| t.ends_at > now) {
+            self.tasks.push_back(task.clone());
+        }
         cut
+    }
+
+    /// The next instant after `now` at which a task starts or stops talking: when a viewer must
+    /// look again, however far apart its frames are.
+    pub fn next_change(&self, now: Instant) -> Option<Instant> {
+        self.tasks
+            .iter()
+            .flat_map(|t| [t.starts_at, t.ends_at])
+            .filter(|at| *at > now)
+            .min()
     }
 }
 
@@ -160,10 +180,24 @@ mod tests {
         let t0 = Instant::now();
         let mut s = SpeechSchedule::default();
         for i in 0..MAX_QUEUED_TASKS {
-            s.enqueue(t0, format!("t{i}"), "x".into(), TaskType::Repeat, ms(100))
-                .unwrap();
+            s.enqueue(
+                t0,
+                format!("t{i}"),
+                "x".into(),
+                TaskType::Repeat,
+                Duration::ZERO,
+                ms(100),
+            )
+            .unwrap();
         }
-        let full = s.enqueue(t0, "more".into(), "x".into(), TaskType::Repeat, ms(100));
+        let full = s.enqueue(
+            t0,
+            "more".into(),
+            "x".into(),
+            TaskType::Repeat,
+            Duration::ZERO,
+            ms(100),
+        );
         assert_eq!(full, Err(QueueFull));
         // Once the first task has been said there is room for one more.
         assert!(
@@ -172,6 +206,7 @@ mod tests {
                 "more".into(),
                 "x".into(),
                 TaskType::Repeat,
+                Duration::ZERO,
                 ms(100)
             )
             .is_ok()
@@ -183,7 +218,14 @@ mod tests {
         let t0 = Instant::now();
         let mut s = SpeechSchedule::default();
         let a = s
-            .enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(1000))
+            .enqueue(
+                t0,
+                "a".into(),
+                "x".into(),
+                TaskType::Repeat,
+                Duration::ZERO,
+                ms(1000),
+            )
             .unwrap();
         let b = s
             .enqueue(
@@ -191,6 +233,7 @@ mod tests {
                 "b".into(),
                 "y".into(),
                 TaskType::Repeat,
+                Duration::ZERO,
                 ms(500),
             )
             .unwrap();
@@ -206,14 +249,22 @@ mod tests {
     fn a_task_after_silence_starts_now() {
         let t0 = Instant::now();
         let mut s = SpeechSchedule::default();
-        s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(100))
-            .unwrap();
+        s.enqueue(
+            t0,
+            "a".into(),
+            "x".into(),
+            TaskType::Repeat,
+            Duration::ZERO,
+            ms(100),
+        )
+        .unwrap();
         let b = s
             .enqueue(
                 t0 + ms(5000),
                 "b".into(),
                 "y".into(),
                 TaskType::Repeat,
+                Duration::ZERO,
                 ms(100),
             )
             .unwrap();
@@ -225,11 +276,27 @@ mod tests {
     fn interrupt_cuts_the_current_task_and_drops_the_queue() {
         let t0 = Instant::now();
         let mut s = SpeechSchedule::default();
-        s.enqueue(t0, "a".into(), "x".into(), TaskType::Repeat, ms(1000))
-            .unwrap();
-        s.enqueue(t0, "b".into(), "y".into(), TaskType::Repeat, ms(1000))
-            .unwrap();
-        let cut = s.interrupt(t0 + ms(300)).expect("a was speaking");
+        s.enqueue(
+            t0,
+            "a".into(),
+            "x".into(),
+            TaskType::Repeat,
+            Duration::ZERO,
+            ms(1000),
+        )
+        .unwrap();
+        s.enqueue(
+            t0,
+            "b".into(),
+            "y".into(),
+            TaskType::Repeat,
+            Duration::ZERO,
+            ms(1000),
+        )
+        .unwrap();
+        let cut = s
+            .interrupt(t0 + ms(300), Duration::ZERO)
+            .expect("a was speaking");
         assert_eq!(cut.task_id, "a");
         assert_eq!(cut.duration(), ms(300));
         assert!(s.current(t0 + ms(301)).is_none());
@@ -237,9 +304,97 @@ mod tests {
     }
 
     #[test]
+    fn a_lead_delays_an_idle_avatar_but_not_behind_a_longer_task() {
+        let t0 = Instant::now();
+        let mut s = SpeechSchedule::default();
+        let a = s
+            .enqueue(
+                t0,
+                "a".into(),
+                "x".into(),
+                TaskType::Repeat,
+                ms(200),
+                ms(1000),
+            )
+            .unwrap();
+        assert_eq!(a.starts_at, t0 + ms(200));
+        assert!(s.current(t0 + ms(100)).is_none());
+        assert_eq!(s.next_change(t0), Some(t0 + ms(200)));
+        // Queued behind a task that ends later than its own lead: back to back.
+        let b = s
+            .enqueue(
+                t0,
+                "b".into(),
+                "y".into(),
+                TaskType::Repeat,
+                ms(200),
+                ms(100),
+            )
+            .unwrap();
+        assert_eq!(b.starts_at, a.ends_at);
+        // Queued late: its lead runs past the end of what is being said.
+        let c = s
+            .enqueue(
+                t0 + ms(1200),
+                "c".into(),
+                "z".into(),
+                TaskType::Repeat,
+                ms(200),
+                ms(100),
+            )
+            .unwrap();
+        // b ends at 1300; c's lead runs to 1400.
+        assert_eq!(c.starts_at, t0 + ms(1400));
+    }
+
+    #[test]
+    fn an_interrupt_with_a_tail_lets_the_current_task_go_on() {
+        let t0 = Instant::now();
+        let mut s = SpeechSchedule::default();
+        s.enqueue(
+            t0,
+            "a".into(),
+            "x".into(),
+            TaskType::Repeat,
+            Duration::ZERO,
+            ms(5000),
+        )
+        .unwrap();
+        s.enqueue(
+            t0,
+            "b".into(),
+            "y".into(),
+            TaskType::Repeat,
+            Duration::ZERO,
+            ms(1000),
+        )
+        .unwrap();
+        let cut = s.interrupt(t0 + ms(100), ms(1200)).expect("a was speaking");
+        assert_eq!(cut.ends_at, t0 + ms(1300));
+        assert_eq!(
+            s.current(t0 + ms(1299)).map(|t| t.task_id.as_str()),
+            Some("a")
+        );
+        assert!(s.current(t0 + ms(1300)).is_none());
+        assert_eq!(s.pending(t0 + ms(100)).count(), 1);
+        // A tail longer than what is left ends with the task.
+        let mut s = SpeechSchedule::default();
+        s.enqueue(
+            t0,
+            "a".into(),
+            "x".into(),
+            TaskType::Repeat,
+            Duration::ZERO,
+            ms(500),
+        )
+        .unwrap();
+        assert_eq!(s.interrupt(t0, ms(1200)).unwrap().ends_at, t0 + ms(500));
+    }
+
+    #[test]
     fn interrupt_while_silent_does_nothing() {
         let mut s = SpeechSchedule::default();
-        assert!(s.interrupt(Instant::now()).is_none());
+        assert!(s.interrupt(Instant::now(), Duration::ZERO).is_none());
     }
 
     #[test]

@@ -6,11 +6,12 @@ use crate::avatars::AvatarCatalogue;
 use crate::config::ServerConfig;
 use crate::error::ApiError;
 use crate::journal::Journal;
+use crate::latency::LatencyProfile;
 use crate::livekit::MediaLibrary;
 use crate::registry::Registry;
 use crate::session::{Caller, CloseReason, Operation, Session};
 use rand::Rng;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -34,15 +35,19 @@ struct Shared {
     /// The encoded media for this server's cache directory (shared with any other server in
     /// the process that uses the same one).
     media: Arc<MediaLibrary>,
+    /// The latency profile new sessions follow: the config's, until the admin API changes it.
+    latency: RwLock<Arc<LatencyProfile>>,
 }
 
 impl AppState {
     pub fn new(config: ServerConfig, shutdown: CancellationToken, tracker: TaskTracker) -> Self {
         let secret: [u8; 32] = rand::rng().random();
         let media = MediaLibrary::for_cache(config.media_cache.as_deref());
+        let latency = RwLock::new(Arc::clone(&config.latency));
         Self {
             inner: Arc::new(Shared {
                 media,
+                latency,
                 journal: Mutex::new(Journal::new(config.journal_capacity)),
                 config,
                 registry: Mutex::new(Registry::default()),
@@ -56,6 +61,20 @@ impl AppState {
 
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+
+    /// The latency profile a session created now follows.
+    pub fn latency_profile(&self) -> Arc<LatencyProfile> {
+        Arc::clone(&self.inner.latency.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Makes `profile` the one new sessions follow (sessions already made keep theirs).
+    pub fn set_latency_profile(&self, profile: Arc<LatencyProfile>) {
+        *self
+            .inner
+            .latency
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = profile;
     }
 
     pub fn media(&self) -> &Arc<MediaLibrary> {
@@ -151,16 +170,17 @@ impl AppState {
             .map(|s| s.schedule_changes.subscribe())
     }
 
-    /// The task the avatar is saying at `now`, if any.
+    /// The task the avatar is saying at `now`, if any, and the next instant at which a task
+    /// starts or stops talking.
     pub fn speaking_task(
         &self,
         session_id: &str,
         now: Instant,
-    ) -> Option<crate::speech::ScheduledTask> {
+    ) -> (Option<crate::speech::ScheduledTask>, Option<Instant>) {
         let registry = self.registry();
-        registry
-            .session(session_id)
-            .and_then(|s| s.speech.current(now).cloned())
+        registry.session(session_id).map_or((None, None), |s| {
+            (s.speech.current(now).cloned(), s.speech.next_change(now))
+        })
     }
 
     /// The server's task tracker, for code that spawns from outside the state (the peers'
@@ -263,11 +283,13 @@ impl AppState {
         });
     }
 
-    /// Forgets every token, session, knowledge base and journal entry; live sessions are closed
-    /// first so their waiters and timers end.
+    /// Forgets every token, session, knowledge base and journal entry, and goes back to the
+    /// configured latency profile; live sessions are closed first so their waiters and timers
+    /// end.
     pub fn reset(&self) {
         self.registry().clear(Instant::now());
         self.journal().clear();
+        self.set_latency_profile(Arc::clone(&self.config().latency));
     }
 }
 

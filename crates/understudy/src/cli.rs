@@ -218,6 +218,13 @@ pub struct ServeArgs {
     /// Keep encoded media in memory only.
     #[arg(long, conflicts_with = "media_cache")]
     pub no_media_cache: bool,
+    /// How slow the mock is: `instant` (no delays), `heygen` (the real service's observed
+    /// figures) or a YAML/JSON file giving each phase a distribution (see docs/latency.md).
+    #[arg(long, value_name = "NAME|FILE", default_value = "instant")]
+    pub latency_profile: String,
+    /// Seed of the latency profile's draws, instead of the profile's own.
+    #[arg(long, value_name = "N")]
+    pub latency_seed: Option<u64>,
 }
 
 /// The user's cache directory for media: `$XDG_CACHE_HOME/understudy/media`, else
@@ -256,7 +263,12 @@ impl ServeArgs {
                     .collect(),
             )
         };
+        let mut latency = crate::profile::load(&self.latency_profile)?;
+        if let Some(seed) = self.latency_seed {
+            latency.seed = seed;
+        }
         let config = ServerConfig {
+            latency: std::sync::Arc::new(latency),
             auth,
             concurrency_limit: self.concurrency_limit,
             session_duration_limit: Duration::from_secs(self.session_duration_limit),

@@ -8,6 +8,7 @@
 mod bench;
 mod cli;
 mod conformance;
+mod profile;
 mod serve;
 
 use clap::Parser;

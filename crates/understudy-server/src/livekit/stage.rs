@@ -91,6 +91,9 @@ pub async fn run(
     };
     let mut audio_index = 0usize;
     let mut next_frame_at = Instant::now();
+    // When a task next starts or stops talking: the stage looks again then, not on the next
+    // frame tick, so start and stop events go out on time (a latency profile's delays too).
+    let mut next_change: Option<Instant> = None;
     let mut ticker = tokio::time::interval(AUDIO_INTERVAL);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
@@ -104,6 +107,18 @@ pub async fn run(
             match user_events.as_mut() {
                 Some(rx) => rx.recv().await,
                 None => std::future::pending().await,
+            }
+        };
+        let changed_or_due = async {
+            let due = async {
+                match next_change {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                alive = changed => alive,
+                () = due => true,
             }
         };
         tokio::select! {
@@ -127,7 +142,7 @@ pub async fn run(
                 stage.flush().await;
                 return;
             }
-            alive = changed => {
+            alive = changed_or_due => {
                 if !alive {
                     schedule = None;
                     continue;
@@ -139,7 +154,7 @@ pub async fn run(
                 }
                 let was_talking = stage.narrator.is_talking();
                 let now = Instant::now();
-                stage.narrate(&state, &session_id, now);
+                next_change = stage.narrate(&state, &session_id, now);
                 // Events first: they are a few bytes, the key frame is several packets. The
                 // yield lets the peer's driver put the event on the wire before the frame's
                 // packets queue behind it (about 50 µs of a speak's latency otherwise).
@@ -159,7 +174,7 @@ pub async fn run(
             if video.is_none() {
                 video = video_rx.try_recv().ok();
             }
-            stage.narrate(&state, &session_id, now);
+            next_change = stage.narrate(&state, &session_id, now);
             stage.send_frame(video.as_deref()).await;
             stage.flush().await;
         }
@@ -188,10 +203,12 @@ struct Stage {
 }
 
 impl Stage {
-    fn narrate(&mut self, state: &AppState, session_id: &str, now: Instant) {
-        let current = state.speaking_task(session_id, now);
+    /// Narrates what is being said at `now`; returns when to look again at the latest.
+    fn narrate(&mut self, state: &AppState, session_id: &str, now: Instant) -> Option<Instant> {
+        let (current, next_change) = state.speaking_task(session_id, now);
         self.pending
             .extend(self.narrator.tick(now, current.as_ref()));
+        next_change
     }
 
     async fn send_frame(&mut self, video: Option<&VideoLoops>) {

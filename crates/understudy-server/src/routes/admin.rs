@@ -1,5 +1,6 @@
 //! Admin routes under `/__understudy`, a prefix no HeyGen path can take: the request journal,
-//! a session dump, a full reset and a health check (voice control is in `voice_admin`). They need no credentials and are not
+//! a session dump, a full reset and a health check (voice control is in `voice_admin`, latency
+//! profiles in `latency_admin`). They need no credentials and are not
 //! journaled themselves.
 
 use crate::journal::RecordedRequest;
@@ -61,6 +62,8 @@ pub struct SessionDump {
     /// Transcripts scripted for the next turns and not yet used.
     pub scripted_utterances: usize,
     pub push_to_talk: bool,
+    /// The name of the latency profile the session follows.
+    pub latency_profile: String,
 }
 
 async fn sessions(State(state): State<AppState>) -> Json<Vec<SessionDump>> {
@@ -92,6 +95,7 @@ async fn sessions(State(state): State<AppState>) -> Json<Vec<SessionDump>> {
                 user_turns: s.voice.turns,
                 scripted_utterances: s.voice.scripted(),
                 push_to_talk: s.voice.push_to_talk,
+                latency_profile: s.latency_profile().name.clone(),
             };
             (s.seq, dump)
         })

@@ -5,6 +5,7 @@ mod admin;
 mod avatars;
 mod chat_socket;
 mod knowledge_base;
+mod latency_admin;
 mod list;
 mod livekit_http;
 mod record;
@@ -76,7 +77,12 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(heygen)
         .merge(livekit)
-        .nest(ADMIN_PREFIX, admin::router().merge(voice_admin::router()))
+        .nest(
+            ADMIN_PREFIX,
+            admin::router()
+                .merge(voice_admin::router())
+                .merge(latency_admin::router()),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {

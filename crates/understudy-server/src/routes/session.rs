@@ -4,6 +4,7 @@
 use super::{Scheme, websocket_base};
 use crate::error::ApiError;
 use crate::extract::HeyJson;
+use crate::latency::Phase;
 use crate::session::{Caller, Operation, Session, SessionLimits, SessionSettings, SessionSpec};
 use crate::state::AppState;
 use crate::{ids, livekit_token};
@@ -47,7 +48,7 @@ pub async fn new_session(
     let access_token = sign("client")?;
     let agent_token = sign("heygen-agent")?;
 
-    let ended = {
+    let (ended, delay) = {
         let mut registry = state.registry();
         // A knowledge base made through the KB API stands in for an inline `knowledge_base`.
         if settings.knowledge_base.is_none() {
@@ -86,15 +87,19 @@ pub async fn new_session(
                 idle_timeout,
             },
             speech_model: config.speech_model(),
+            latency: state.latency_profile(),
         };
-        let session = Session::new(spec, Instant::now(), state.shutdown_token());
+        let mut session = Session::new(spec, Instant::now(), state.shutdown_token());
         let ended = session.ended.clone();
+        let delay = session.answer_delay(Phase::New);
         registry.insert_session(session);
-        ended
+        (ended, delay)
     };
     state.spawn_watchdog(session_id.clone(), ended);
     // The session's first viewer will want its loops: make them now, in the background.
     state.media().warm(quality, video_encoding);
+    // A slow profile answers late; the session exists meanwhile, as it would on a busy service.
+    tokio::time::sleep(delay).await;
 
     let base = websocket_base(&headers, scheme.map(|Extension(s)| s));
     Ok(Json(ApiEnvelope::success(NewSessionData {
@@ -170,7 +175,7 @@ pub async fn start_session(
     HeyJson(request): HeyJson<StartSessionRequest>,
 ) -> Result<Empty, ApiError> {
     let connect_now = state.config().connect_on_start;
-    state.act_on(
+    let delay = state.act_on(
         &caller,
         &request.session_id,
         Operation::Start,
@@ -181,8 +186,10 @@ pub async fn start_session(
             } else {
                 SessionState::Connecting
             };
+            session.answer_delay(Phase::Start)
         },
     )?;
+    tokio::time::sleep(delay).await;
     Ok(Json(ApiEnvelope::empty()))
 }
 

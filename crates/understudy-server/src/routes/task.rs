@@ -3,6 +3,7 @@
 
 use crate::error::ApiError;
 use crate::extract::HeyJson;
+use crate::latency::Phase;
 use crate::session::{Caller, Operation};
 use crate::state::AppState;
 use axum::Json;
@@ -26,19 +27,37 @@ pub async fn task(
         return Err(ApiError::invalid_params("text: must not be empty"));
     }
     let task_type = request.task_type.unwrap_or_default();
-    let (task, mut interrupts, ended) = {
+    let (task, mut interrupts, ended, delay) = {
         let mut registry = state.registry();
         let session = registry.session_for(&caller, &request.session_id)?;
         let task = session.speak(Instant::now(), &request.text, task_type)?;
-        (task, session.interrupts.subscribe(), session.ended.clone())
+        let delay = session.answer_delay(Phase::Task);
+        (
+            task,
+            session.interrupts.subscribe(),
+            session.ended.clone(),
+            delay,
+        )
     };
 
     if request.task_mode.unwrap_or_default() == TaskMode::Sync {
-        tokio::select! {
-            () = tokio::time::sleep_until(task.ends_at) => {}
-            _ = interrupts.changed() => {}
-            () = ended.cancelled() => {}
+        // An interrupt moves the end of the task to when the avatar falls silent.
+        let mut ends_at = task.ends_at;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(ends_at) => break,
+                changed = interrupts.changed() => {
+                    let silent_at = *interrupts.borrow_and_update();
+                    match (changed, silent_at) {
+                        (Ok(()), Some(at)) => ends_at = ends_at.min(at),
+                        _ => break,
+                    }
+                }
+                () = ended.cancelled() => break,
+            }
         }
+    } else {
+        tokio::time::sleep(delay).await;
     }
     Ok(Json(ApiEnvelope::success(TaskData {
         duration_ms: task.duration().as_secs_f64() * 1000.0,

@@ -14,9 +14,11 @@ mod turns;
 pub use rules::Operation;
 pub use turns::TurnOutcome;
 
+use crate::latency::{LatencyProfile, Phase, SessionLatency};
 use crate::speech::{ScheduledTask, SpeechModel, SpeechSchedule};
 use crate::voice::conversation::VoiceState;
 use crate::{ids, reply, speech};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -83,6 +85,8 @@ pub struct SessionSpec {
     pub settings: SessionSettings,
     pub limits: SessionLimits,
     pub speech_model: SpeechModel,
+    /// How slow the mock is for this session (the server's profile when it was created).
+    pub latency: Arc<LatencyProfile>,
 }
 
 #[derive(Debug)]
@@ -103,8 +107,11 @@ pub struct Session {
     pub speech: SpeechSchedule,
     /// How tasks become speech, bound at creation.
     speech_model: SpeechModel,
-    /// Bumped on every interrupt, so `sync` task answers waiting on a cut task return at once.
-    pub interrupts: watch::Sender<u64>,
+    /// This session's draws from its latency profile.
+    latency: SessionLatency,
+    /// When the last interrupt silenced the avatar (its tail included), so `sync` task answers
+    /// waiting on a cut task return when it stops.
+    pub interrupts: watch::Sender<Option<Instant>>,
     /// Bumped whenever the schedule changes (a task queued, an interrupt), so each viewer's
     /// stage reacts at once instead of on its next frame tick.
     pub schedule_changes: watch::Sender<u64>,
@@ -134,6 +141,7 @@ impl Session {
             settings,
             limits,
             speech_model,
+            latency,
         } = spec;
         Self {
             id,
@@ -150,7 +158,8 @@ impl Session {
             listening: false,
             speech: SpeechSchedule::default(),
             speech_model,
-            interrupts: watch::channel(0).0,
+            latency: SessionLatency::new(latency, seq),
+            interrupts: watch::channel(None).0,
             schedule_changes: watch::channel(0).0,
             ended: parent.child_token(),
             voice: VoiceState::new(now),
@@ -205,20 +214,49 @@ impl Session {
             }
         };
         let duration = speech::speech_duration(&spoken, words_per_minute, self.settings.voice_rate);
+        let lead = self.latency.draw(match task_type {
+            TaskType::Repeat => Phase::Speak,
+            TaskType::Talk => Phase::Talk,
+        });
         let task = self
             .speech
-            .enqueue(now, ids::time_uuid(), spoken, task_type, duration)
+            .enqueue(now, ids::time_uuid(), spoken, task_type, lead, duration)
             .map_err(|speech::QueueFull| ErrorKind::RateLimited)?;
         self.touch(now);
         self.schedule_changes.send_modify(|n| *n += 1);
         Ok(task)
     }
 
-    /// Cuts the current task, drops the queue and wakes `sync` waiters.
+    /// Cuts the current task (after the profile's interrupt tail), drops the queue and tells
+    /// `sync` waiters when the avatar falls silent.
     pub fn interrupt(&mut self, now: Instant) {
-        self.speech.interrupt(now);
-        self.interrupts.send_modify(|n| *n += 1);
+        let tail = self.latency.draw(Phase::InterruptTail);
+        self.silence(now, tail);
+    }
+
+    /// Cuts the current task `tail` after `now` and drops the queue.
+    fn silence(&mut self, now: Instant, tail: Duration) {
+        let silent_at = self
+            .speech
+            .interrupt(now, tail)
+            .map_or(now, |cut| cut.ends_at);
+        self.interrupts.send_replace(Some(silent_at));
         self.schedule_changes.send_modify(|n| *n += 1);
+    }
+
+    /// The next delay of a REST phase (`new`, `start`, `task`) of this session's profile.
+    pub fn answer_delay(&mut self, phase: Phase) -> Duration {
+        self.latency.draw(phase)
+    }
+
+    /// Which latency profile the session follows.
+    pub fn latency_profile(&self) -> &LatencyProfile {
+        self.latency.profile()
+    }
+
+    /// Follows `profile` from now on (the admin API); draws start again from its seed.
+    pub fn set_latency_profile(&mut self, profile: Arc<LatencyProfile>) {
+        self.latency = SessionLatency::new(profile, self.seq);
     }
 
     /// Ends the session: drops its speech, fires `ended`. Idempotent.
@@ -226,7 +264,8 @@ impl Session {
         if self.state == SessionState::Closed {
             return;
         }
-        self.interrupt(now);
+        // A closed session falls silent at once, whatever the profile's interrupt tail.
+        self.silence(now, Duration::ZERO);
         self.state = SessionState::Closed;
         self.closed_at = Some(now);
         self.close_reason = Some(reason);
@@ -276,6 +315,7 @@ pub(crate) mod tests {
                 words_per_minute: 150.0,
                 reply_seed: 0,
             },
+            latency: Arc::new(LatencyProfile::instant()),
         };
         let mut session = Session::new(spec, now, &CancellationToken::new());
         session.state = SessionState::Connected;
