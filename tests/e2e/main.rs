@@ -9,6 +9,7 @@ mod conformance;
 mod cors;
 mod fuzz;
 mod knowledge_base;
+mod latency;
 mod limits;
 mod lists;
 mod livekit_http;

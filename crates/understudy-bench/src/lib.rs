@@ -8,8 +8,11 @@
 //!
 //! - [`plan`]: what to run.
 //! - [`phases`]: the phases and their histograms.
+//! - [`output`]: NDJSON, `.hgrm`, Markdown and HTML.
 //! - [`threshold`]: `start_talking.p99<4s` gates.
 
+mod chart;
+pub mod output;
 pub mod phases;
 pub mod plan;
 pub mod run;

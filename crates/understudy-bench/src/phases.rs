@@ -19,12 +19,15 @@ pub enum Phase {
     Answer,
     /// `avatar_start_talking` for the speak.
     StartTalking,
+    /// The first audible audio packet after the speak (its level above the plan's
+    /// threshold): when the user hears the avatar, on the mock or on any real target.
+    TalkingAudio,
     /// `avatar_stop_talking` for the speak.
     StopTalking,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 8] = [
+    pub const ALL: [Phase; 9] = [
         Phase::CreateToken,
         Phase::New,
         Phase::Start,
@@ -32,6 +35,7 @@ impl Phase {
         Phase::FirstFrame,
         Phase::Answer,
         Phase::StartTalking,
+        Phase::TalkingAudio,
         Phase::StopTalking,
     ];
 
@@ -44,6 +48,7 @@ impl Phase {
             Phase::FirstFrame => "first_frame",
             Phase::Answer => "answer",
             Phase::StartTalking => "start_talking",
+            Phase::TalkingAudio => "talking_audio",
             Phase::StopTalking => "stop_talking",
         }
     }
@@ -53,23 +58,27 @@ impl Phase {
     }
 }
 
+/// One measurement, as the raw-sample output writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Sample {
+    pub phase: Phase,
+    /// Which session (0-based, in the order the bench started them).
+    pub session: usize,
+    /// When the measurement ended, from the start of the run, in microseconds.
+    pub at_us: u64,
+    /// The measurement, in microseconds.
+    pub value_us: u64,
+}
+
 /// A run's samples (microseconds) and errors.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Results {
     pub histograms: BTreeMap<Phase, Histogram<u64>>,
+    /// Every sample, for the raw and time-series outputs.
+    pub samples: Vec<Sample>,
     /// Errors by phase and by HeyGen code (`"none"` when the failure had no code).
     pub errors: BTreeMap<(Phase, String), u64>,
     pub wall: Duration,
-}
-
-impl Default for Results {
-    fn default() -> Self {
-        Self {
-            histograms: BTreeMap::new(),
-            errors: BTreeMap::new(),
-            wall: Duration::ZERO,
-        }
-    }
 }
 
 /// One phase's summary, in milliseconds.
@@ -86,12 +95,20 @@ pub struct Summary {
 }
 
 impl Results {
-    pub fn record(&mut self, phase: Phase, took: Duration) {
+    /// Records `took` for `phase`, measured by `session` and ending `at` into the run.
+    pub fn record(&mut self, phase: Phase, took: Duration, session: usize, at: Duration) {
+        let value_us = took.as_micros().max(1) as u64;
         let histogram = self
             .histograms
             .entry(phase)
             .or_insert_with(|| Histogram::new(3).expect("3 significant figures is valid"));
-        let _ = histogram.record(took.as_micros().max(1) as u64);
+        let _ = histogram.record(value_us);
+        self.samples.push(Sample {
+            phase,
+            session,
+            at_us: at.as_micros() as u64,
+            value_us,
+        });
     }
 
     pub fn error(&mut self, phase: Phase, code: Option<i64>) {
@@ -100,6 +117,7 @@ impl Results {
     }
 
     pub fn merge(&mut self, other: Results) {
+        self.samples.extend(other.samples);
         for (phase, histogram) in other.histograms {
             match self.histograms.get_mut(&phase) {
                 Some(mine) => {

@@ -13,6 +13,16 @@ pub enum SpeakPathChoice {
     Livekit,
 }
 
+impl std::fmt::Display for SpeakPathChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Http => "http",
+            Self::Socket => "socket",
+            Self::Livekit => "livekit",
+        })
+    }
+}
+
 impl std::str::FromStr for SpeakPathChoice {
     type Err = String;
 
@@ -26,6 +36,10 @@ impl std::str::FromStr for SpeakPathChoice {
     }
 }
 
+/// The level at which the avatar's audio counts as talking: well above the mock's digital
+/// silence and a real service's noise floor, well below speech.
+pub const DEFAULT_AUDIO_THRESHOLD_DBFS: f64 = -45.0;
+
 /// A bench run.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -34,8 +48,10 @@ pub struct Plan {
     pub api_key: String,
     /// Concurrent sessions.
     pub sessions: usize,
-    /// Speaks each session makes after warm-up.
+    /// Speaks each session makes after warm-up (unless `duration` is given).
     pub speaks: usize,
+    /// Speak for this long after warm-up instead of a number of speaks.
+    pub duration: Option<Duration>,
     /// Speaks each session makes first, not counted.
     pub warmup: usize,
     pub path: SpeakPathChoice,
@@ -45,6 +61,9 @@ pub struct Plan {
     pub text: String,
     /// Longest wait for any one event.
     pub timeout: Duration,
+    /// Time `talking_audio`: the first audio packet at or above this level (dBFS) after a
+    /// speak. `None` decodes no audio (cheaper at large scale).
+    pub audio_threshold_dbfs: Option<f64>,
 }
 
 impl Default for Plan {
@@ -54,11 +73,13 @@ impl Default for Plan {
             api_key: String::new(),
             sessions: 1,
             speaks: 20,
+            duration: None,
             warmup: 2,
             path: SpeakPathChoice::Http,
             rate: None,
             text: "hi".into(),
             timeout: Duration::from_secs(30),
+            audio_threshold_dbfs: Some(DEFAULT_AUDIO_THRESHOLD_DBFS),
         }
     }
 }

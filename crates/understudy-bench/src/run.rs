@@ -2,28 +2,35 @@
 
 use crate::phases::{Phase, Results};
 use crate::plan::{Plan, SpeakPathChoice};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use streaming_avatar::media::decode::{AudioDecoder, level_dbfs};
 use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality};
 use streaming_avatar::{
-    ChatSocketUrl, Error, SessionOptions, SpeakPath, SpeakRequest, StreamingAvatar, StreamingEvent,
-    VoiceChatTransport,
+    ChatSocketUrl, Error, Session, SessionOptions, SpeakPath, SpeakRequest, StreamingAvatar,
+    StreamingEvent, VoiceChatTransport,
 };
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// Runs `plan`, calling `progress` with the number of finished speaks as they finish.
 pub async fn run(plan: &Plan, progress: impl Fn(usize) + Send + Sync + 'static) -> Results {
     let began = Instant::now();
-    let progress = std::sync::Arc::new(progress);
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let progress = Arc::new(progress);
+    let done = Arc::new(AtomicUsize::new(0));
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..plan.sessions {
+    for index in 0..plan.sessions {
         let (plan, progress, done) = (plan.clone(), progress.clone(), done.clone());
         tasks.spawn(async move {
-            session(&plan, &|| {
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                progress(n);
-            })
-            .await
+            let finished_one = move || progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+            let mut recorder = Recorder {
+                results: Results::default(),
+                session: index,
+                run_began: began,
+            };
+            session(&plan, &mut recorder, &finished_one).await;
+            recorder.results
         });
     }
     let mut results = Results::default();
@@ -36,81 +43,52 @@ pub async fn run(plan: &Plan, progress: impl Fn(usize) + Send + Sync + 'static) 
     results
 }
 
-fn code(error: &Error) -> Option<i64> {
-    error.code()
+/// One session's results, with what a raw sample needs besides its value.
+struct Recorder {
+    results: Results,
+    session: usize,
+    run_began: Instant,
+}
+
+impl Recorder {
+    fn record(&mut self, phase: Phase, took: Duration) {
+        let at = self.run_began.elapsed();
+        self.results.record(phase, took, self.session, at);
+    }
+
+    fn error(&mut self, phase: Phase, error: Option<&Error>) {
+        self.results.error(phase, error.and_then(Error::code));
+    }
 }
 
 /// One session: set-up, warm-up, then the timed speaks, then stop.
-async fn session(plan: &Plan, finished_one: &(dyn Fn() + Send + Sync)) -> Results {
-    let mut results = Results::default();
+async fn session(plan: &Plan, out: &mut Recorder, finished_one: &(dyn Fn() + Send + Sync)) {
     let began = Instant::now();
-    let backend = match StreamingAvatar::builder()
-        .base_path(&plan.target)
-        .api_key(&plan.api_key)
-        .build()
-    {
-        Ok(client) => client,
-        Err(e) => {
-            results.error(Phase::CreateToken, code(&e));
-            return results;
-        }
+    let Some(mut session) = set_up(plan, out, began).await else {
+        return;
     };
-    let token = match backend.create_token().await {
-        Ok(token) => token,
-        Err(e) => {
-            results.error(Phase::CreateToken, code(&e));
-            return results;
-        }
-    };
-    results.record(Phase::CreateToken, began.elapsed());
-    let Ok(avatar) = StreamingAvatar::builder()
-        .base_path(&plan.target)
-        .token(token)
-        .build()
-    else {
-        return results;
-    };
-    let livekit = plan.path == SpeakPathChoice::Livekit;
-    let options = SessionOptions::default()
-        .chat_socket((plan.path == SpeakPathChoice::Socket).then_some(ChatSocketUrl::FromBasePath))
-        .voice_chat_transport(if livekit {
-            VoiceChatTransport::LiveKit
-        } else {
-            VoiceChatTransport::WebSocket
-        });
-    let request = NewSessionRequest {
-        version: Some("v2".into()),
-        quality: Some(Quality::Low),
-        ia_is_livekit_transport: livekit.then_some(true),
-        ..NewSessionRequest::default()
-    };
-    let mut session = match avatar.new_session_with(&request, options).await {
-        Ok(session) => session,
-        Err(e) => {
-            results.error(Phase::New, code(&e));
-            return results;
-        }
-    };
-    results.record(Phase::New, began.elapsed());
     let mut events = session.events();
     let mut video = session.video();
+    let mut onsets = plan
+        .audio_threshold_dbfs
+        .map(|t| audible_onsets(&session, t));
     if let Err(e) = session.start().await {
-        results.error(Phase::Start, code(&e));
-        return results;
+        out.error(Phase::Start, Some(&e));
+        return;
     }
-    results.record(Phase::Start, began.elapsed());
+    out.record(Phase::Start, began.elapsed());
     match events
         .wait_for(plan.timeout, |e| matches!(e, StreamingEvent::StreamReady))
         .await
     {
-        Ok(ready) => results.record(Phase::StreamReady, ready.at.duration_since(began)),
-        Err(_) => results.error(Phase::StreamReady, None),
+        Ok(ready) => out.record(Phase::StreamReady, ready.at.duration_since(began)),
+        Err(_) => out.error(Phase::StreamReady, None),
     }
     match tokio::time::timeout(plan.timeout, video.next()).await {
         Ok(Some(Ok(frame))) => {
-            results.record(Phase::FirstFrame, frame.received_at.duration_since(began))
+            out.record(Phase::FirstFrame, frame.received_at.duration_since(began))
         }
-        _ => results.error(Phase::FirstFrame, None),
+        _ => out.error(Phase::FirstFrame, None),
     }
     drop(video);
 
@@ -127,13 +105,24 @@ async fn session(plan: &Plan, finished_one: &(dyn Fn() + Send + Sync)) -> Result
         .rate
         .map(|r| Duration::from_secs_f64(1.0 / r.max(1e-6)));
     let schedule_start = Instant::now();
-    for i in 0..plan.warmup + plan.speaks {
+    let mut timed_since = None;
+    for i in 0.. {
         let timed = i >= plan.warmup;
+        if timed {
+            let since = *timed_since.get_or_insert_with(Instant::now);
+            let enough = match plan.duration {
+                Some(duration) => since.elapsed() >= duration,
+                None => i - plan.warmup >= plan.speaks,
+            };
+            if enough {
+                break;
+            }
+        }
         // Open loop: the intended start is on the schedule, whatever happened before; each
         // sample is timed from it.
         let intended = match interval {
             Some(every) => {
-                let at = schedule_start + every * i as u32;
+                let at = schedule_start + every.mul_f64(i as f64);
                 tokio::time::sleep_until(at).await;
                 at
             }
@@ -143,13 +132,13 @@ async fn session(plan: &Plan, finished_one: &(dyn Fn() + Send + Sync)) -> Result
         let task_id = match answered {
             Ok(answer) => {
                 if timed && path == SpeakPath::Http {
-                    results.record(Phase::Answer, intended.elapsed());
+                    out.record(Phase::Answer, intended.elapsed());
                 }
                 answer.map(|a| a.task_id)
             }
             Err(e) => {
                 if timed {
-                    results.error(Phase::Answer, code(&e));
+                    out.error(Phase::Answer, Some(&e));
                 }
                 continue;
             }
@@ -162,13 +151,22 @@ async fn session(plan: &Plan, finished_one: &(dyn Fn() + Send + Sync)) -> Result
             .await;
         let Ok(started) = started else {
             if timed {
-                results.error(Phase::StartTalking, None);
+                out.error(Phase::StartTalking, None);
             }
             continue;
         };
         let task = started.event.task_id().map(str::to_owned);
         if timed {
-            results.record(Phase::StartTalking, started.at.duration_since(intended));
+            out.record(Phase::StartTalking, started.at.duration_since(intended));
+        }
+        // Only from a silent avatar (closed loop): speaks that queue behind one another in
+        // open loop run into continuous audio with no onset to time.
+        if let Some(onsets) = onsets.as_mut().filter(|_| interval.is_none()) {
+            match first_onset_after(onsets, intended, started.at + ONSET_GRACE).await {
+                Some(at) if timed => out.record(Phase::TalkingAudio, at.duration_since(intended)),
+                None if timed => out.error(Phase::TalkingAudio, None),
+                _ => {}
+            }
         }
         let stopped = events
             .wait_for(plan.timeout, |e| {
@@ -178,9 +176,9 @@ async fn session(plan: &Plan, finished_one: &(dyn Fn() + Send + Sync)) -> Result
             .await;
         match stopped {
             Ok(stopped) if timed => {
-                results.record(Phase::StopTalking, stopped.at.duration_since(intended))
+                out.record(Phase::StopTalking, stopped.at.duration_since(intended));
             }
-            Err(_) if timed => results.error(Phase::StopTalking, None),
+            Err(_) if timed => out.error(Phase::StopTalking, None),
             _ => {}
         }
         if timed {
@@ -188,5 +186,104 @@ async fn session(plan: &Plan, finished_one: &(dyn Fn() + Send + Sync)) -> Result
         }
     }
     let _ = session.stop().await;
-    results
+}
+
+/// `create_token` with the API key, then `streaming.new` with the token.
+async fn set_up(plan: &Plan, out: &mut Recorder, began: Instant) -> Option<Session> {
+    let backend = StreamingAvatar::builder()
+        .base_path(&plan.target)
+        .api_key(&plan.api_key)
+        .build();
+    let token = match backend {
+        Ok(client) => client.create_token().await,
+        Err(e) => Err(e),
+    };
+    let token = match token {
+        Ok(token) => token,
+        Err(e) => {
+            out.error(Phase::CreateToken, Some(&e));
+            return None;
+        }
+    };
+    out.record(Phase::CreateToken, began.elapsed());
+    let avatar = StreamingAvatar::builder()
+        .base_path(&plan.target)
+        .token(token)
+        .build()
+        .ok()?;
+    let livekit = plan.path == SpeakPathChoice::Livekit;
+    let options = SessionOptions::default()
+        .chat_socket((plan.path == SpeakPathChoice::Socket).then_some(ChatSocketUrl::FromBasePath))
+        .voice_chat_transport(if livekit {
+            VoiceChatTransport::LiveKit
+        } else {
+            VoiceChatTransport::WebSocket
+        });
+    let request = NewSessionRequest {
+        version: Some("v2".into()),
+        quality: Some(Quality::Low),
+        ia_is_livekit_transport: livekit.then_some(true),
+        ..NewSessionRequest::default()
+    };
+    match avatar.new_session_with(&request, options).await {
+        Ok(session) => {
+            out.record(Phase::New, began.elapsed());
+            Some(session)
+        }
+        Err(e) => {
+            out.error(Phase::New, Some(&e));
+            None
+        }
+    }
+}
+
+/// When the avatar's audio turns audible (a packet at or above `threshold_dbfs` after one
+/// below it), decoded on a task of its own so the speak loop never waits on Opus. The task
+/// ends with the session's audio or when the receiver is dropped.
+fn audible_onsets(session: &Session, threshold_dbfs: f64) -> mpsc::UnboundedReceiver<Instant> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut audio = session.audio();
+    tokio::spawn(async move {
+        let Ok(mut decoder) = AudioDecoder::new() else {
+            return;
+        };
+        let mut audible = false;
+        while let Some(packet) = audio.next().await {
+            let Ok(packet) = packet else {
+                // Fell behind: whatever was missed, the next loud packet is an onset.
+                audible = false;
+                continue;
+            };
+            let Ok(samples) = decoder.decode(&packet) else {
+                continue;
+            };
+            let loud = level_dbfs(&samples) >= threshold_dbfs;
+            if loud && !audible && tx.send(packet.received_at).is_err() {
+                return;
+            }
+            audible = loud;
+        }
+    });
+    rx
+}
+
+/// How long after `avatar_start_talking` the audio may turn audible and still count: the
+/// real service's audio may trail its event, but a speak should not wait the whole timeout
+/// on a target whose audio never crosses the threshold.
+const ONSET_GRACE: Duration = Duration::from_secs(3);
+
+/// The first onset at or after `since` and before `deadline`; older ones (the last speak's)
+/// are skipped.
+async fn first_onset_after(
+    onsets: &mut mpsc::UnboundedReceiver<Instant>,
+    since: Instant,
+    deadline: Instant,
+) -> Option<Instant> {
+    loop {
+        match tokio::time::timeout_at(deadline, onsets.recv()).await {
+            Ok(Some(at)) if at >= since => return Some(at),
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => return None,
+        }
+    }
 }

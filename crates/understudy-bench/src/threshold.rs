@@ -92,7 +92,12 @@ mod tests {
             assert!(bad.parse::<Threshold>().is_err(), "{bad}");
         }
         let mut results = Results::default();
-        results.record(Phase::StartTalking, Duration::from_millis(100));
+        results.record(
+            Phase::StartTalking,
+            Duration::from_millis(100),
+            0,
+            Duration::ZERO,
+        );
         assert!(
             "start_talking.p99<200ms"
                 .parse::<Threshold>()

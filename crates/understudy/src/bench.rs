@@ -1,10 +1,14 @@
-//! `understudy bench`: run the plan against the target (an embedded mock by default) with a
-//! progress bar, print the table, write the JSON, and judge the thresholds. Exit 0, 2 on a usage
-//! error, 3 when no session could be set up, 4 when a threshold failed.
+//! `understudy bench`: run the plan against the target (an embedded mock by default, at the
+//! latency profile asked for) with a progress bar, print the table, write the reports asked
+//! for, and judge the thresholds. Exit 0, 2 on a usage error, 3 when no session could be set
+//! up, 4 when a threshold failed.
 
 use crate::cli::BenchArgs;
 use anyhow::{Context, bail};
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
+use understudy_bench::output::{self, RunInfo};
 use understudy_bench::{Phase, Plan};
 use understudy_server::{MockServer, ServerConfig};
 
@@ -15,6 +19,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
         bail!("--rate must be a positive number of speaks per second");
     }
+    let duration = match args.duration {
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(_) => bail!("--duration must be a positive number of seconds"),
+        None => None,
+    };
     let (target, api_key, embedded) = match args.target {
         Some(url) => {
             let Some(key) = args.api_key else {
@@ -23,8 +32,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             (url, key, None)
         }
         None => {
+            let mut latency =
+                crate::profile::load(args.latency_profile.as_deref().unwrap_or("instant"))?;
+            if let Some(seed) = args.latency_seed {
+                latency.seed = seed;
+            }
             let config = ServerConfig {
                 concurrency_limit: 0,
+                latency: std::sync::Arc::new(latency),
                 ..ServerConfig::default()
             };
             let server = MockServer::builder()
@@ -40,31 +55,58 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         api_key,
         sessions: args.sessions,
         speaks: args.speaks,
+        duration,
         warmup: args.warmup,
+        audio_threshold_dbfs: (!args.no_audio).then_some(args.audio_threshold_dbfs),
         path: args.path,
         rate: args.rate,
         text: args.text,
         ..Plan::default()
     };
-    println!(
-        "understudy bench: {} sessions x {} speaks over {:?}, {}, against {}",
+    let description = format!(
+        "{} sessions x {} over {}, {}, against {}",
         plan.sessions,
-        plan.speaks,
+        plan.duration
+            .map_or(format!("{} speaks", plan.speaks), |d| format!(
+                "{:.0} s of speaks",
+                d.as_secs_f64()
+            )),
         plan.path,
         plan.rate.map_or("closed loop".to_owned(), |r| format!(
             "open loop at {r}/s per session"
         )),
-        if embedded.is_some() {
-            format!("an embedded mock ({target})")
-        } else {
-            target.clone()
+        match &embedded {
+            Some(_) => format!(
+                "an embedded mock ({target}, latency profile {})",
+                args.latency_profile.as_deref().unwrap_or("instant")
+            ),
+            None => target.clone(),
         }
     );
-    let bar = indicatif::ProgressBar::new((plan.sessions * plan.speaks) as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} speaks {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    println!("understudy bench: {description}");
+    let info = RunInfo {
+        description,
+        started: started_at(),
+    };
+    // With --duration the count is not known ahead: a spinner instead of a bar.
+    let bar = match plan.duration {
+        None => {
+            let bar = indicatif::ProgressBar::new((plan.sessions * plan.speaks) as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} speaks {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        }
+        Some(_) => {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {pos} speaks {elapsed}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar
+        }
+    };
     let ticker = bar.clone();
     let results = understudy_bench::run(&plan, move |n| ticker.set_position(n as u64)).await;
     bar.finish_and_clear();
@@ -73,9 +115,29 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     print!("{}", results.table());
     println!("wall time {:.1} s", results.wall.as_secs_f64());
+    let write = |path: &Path, text: String| {
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&results.json())?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write(path, serde_json::to_string_pretty(&results.json())?)?;
+    }
+    if let Some(path) = &args.ndjson {
+        write(path, output::ndjson(&results))?;
+    }
+    if let Some(dir) = &args.hgrm {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (phase, histogram) in &results.histograms {
+            write(
+                &dir.join(format!("{}.hgrm", phase.name())),
+                output::hgrm(histogram),
+            )?;
+        }
+    }
+    if let Some(path) = &args.markdown {
+        write(path, output::markdown(&results, &info))?;
+    }
+    if let Some(path) = &args.html {
+        write(path, output::html(&results, &info))?;
     }
     if results.quantile(Phase::CreateToken, 0.5).is_none() {
         eprintln!("understudy: no session could be set up against {target}");
@@ -94,4 +156,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(4)
     })
+}
+
+/// Now, in UTC, as RFC 3339 to the second.
+fn started_at() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -58,9 +58,36 @@ pub struct BenchArgs {
     /// What each speak says.
     #[arg(long, default_value = "hi")]
     pub text: String,
-    /// Write the results as JSON.
+    /// Speak for this many seconds after warm-up instead of --speaks times.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Time `talking_audio` from the first audio packet at or above this level (dBFS).
+    #[arg(long, value_name = "DBFS", default_value_t = understudy_bench::plan::DEFAULT_AUDIO_THRESHOLD_DBFS, allow_negative_numbers = true)]
+    pub audio_threshold_dbfs: f64,
+    /// Decode no audio and skip `talking_audio` (cheaper with many sessions).
+    #[arg(long)]
+    pub no_audio: bool,
+    /// The embedded mock's latency profile: instant, heygen or a file (see docs/latency.md).
+    #[arg(long, value_name = "NAME|FILE", conflicts_with = "target")]
+    pub latency_profile: Option<String>,
+    /// Seed of the embedded mock's latency profile.
+    #[arg(long, value_name = "N", conflicts_with = "target")]
+    pub latency_seed: Option<u64>,
+    /// Write the summary as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write every sample, one JSON object per line.
+    #[arg(long, value_name = "FILE")]
+    pub ndjson: Option<PathBuf>,
+    /// Write each phase's histogram as HdrHistogram text, DIR/<phase>.hgrm.
+    #[arg(long, value_name = "DIR")]
+    pub hgrm: Option<PathBuf>,
+    /// Write the summary as a Markdown table.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Write one self-contained HTML page: histograms, percentile curves, time series.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// A gate, e.g. 'start_talking.p99<4s' (repeatable); a broken one exits 4.
     #[arg(long = "threshold", value_name = "PHASE.pNN<LIMIT")]
     pub thresholds: Vec<understudy_bench::Threshold>,

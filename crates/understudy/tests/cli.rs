@@ -34,6 +34,59 @@ fn a_malformed_scenario_is_exit_2_with_file_line_and_column() {
 }
 
 #[test]
+fn bench_writes_every_report_and_follows_a_latency_profile_file() {
+    let dir = std::env::temp_dir().join(format!("understudy-cli-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = dir.join("slow.yaml");
+    std::fs::write(&profile, "phases:\n  speak: {kind: fixed, ms: 150}\n").unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let out = understudy(&[
+        "bench",
+        "--duration",
+        "1.5",
+        "--warmup",
+        "0",
+        "--latency-profile",
+        profile.to_str().unwrap(),
+        "--ndjson",
+        &path("samples.ndjson"),
+        "--hgrm",
+        &path("hgrm"),
+        "--markdown",
+        &path("summary.md"),
+        "--html",
+        &path("report.html"),
+        "--threshold",
+        "start_talking.p50<150ms",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Every speak waited the profile's 150 ms: a p50 under 150 ms is impossible.
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    let samples = std::fs::read_to_string(path("samples.ndjson")).unwrap();
+    let talking: Vec<serde_json::Value> = samples
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|s| s["phase"] == "start_talking")
+        .collect();
+    // 1.5 s of speaks of about 0.55 s each (150 ms delay, 400 ms of speech).
+    assert!((2..=4).contains(&talking.len()), "{samples}");
+    assert!(talking.iter().all(|s| s["ms"].as_f64().unwrap() >= 150.0));
+    let hgrm = std::fs::read_to_string(dir.join("hgrm").join("start_talking.hgrm")).unwrap();
+    assert!(hgrm.contains("#[Max"), "{hgrm}");
+    let markdown = std::fs::read_to_string(path("summary.md")).unwrap();
+    assert!(markdown.contains("| start_talking |"), "{markdown}");
+    let html = std::fs::read_to_string(path("report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("talking_audio"));
+
+    std::fs::write(&profile, "phases:\n  speak: {kind: fixed, ms: -1}\n").unwrap();
+    let out = understudy(&["bench", "--latency-profile", profile.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("slow.yaml:2:"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn an_unreachable_target_is_exit_3_and_a_failure_exit_1() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
