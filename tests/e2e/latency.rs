@@ -190,3 +190,57 @@ async fn speech_starts_after_its_delay_and_goes_on_after_an_interrupt() {
     );
     assert_eq!(dump(&env, &id).await["speaking_task_id"], Value::Null);
 }
+
+/// `--time-scale 100`: the mock waits a hundredth as long, and says what the real service
+/// would have said.
+#[tokio::test]
+async fn a_time_scale_shortens_the_waits_not_the_figures() {
+    use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality};
+    use streaming_avatar::{SessionOptions, SpeakRequest, StreamingEvent};
+    let env = TestEnv::with_config(ServerConfig {
+        time_scale: 100.0,
+        ..ServerConfig::default()
+    })
+    .await;
+    let request = NewSessionRequest {
+        quality: Some(Quality::Low),
+        ..NewSessionRequest::default()
+    };
+    let (session, mut events, token) = env.sdk_session(request, SessionOptions::default()).await;
+    assert_eq!(session.info().session_duration_limit, Some(600));
+    let began = Instant::now();
+    // Ten words at 150 wpm: 4 s of speech, said in 40 ms.
+    let task = session
+        .speak(&SpeakRequest::repeat(TEN_WORDS))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(task.duration_ms, 4000.0);
+    let stopped = events
+        .wait_for(Duration::from_secs(5), |e| {
+            matches!(e, StreamingEvent::AvatarStopTalking { .. })
+        })
+        .await
+        .unwrap();
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+    let StreamingEvent::AvatarStopTalking {
+        duration_ms: Some(spoken),
+        ..
+    } = stopped.event
+    else {
+        panic!("{:?}", stopped.event)
+    };
+    // In the service's time; the frame and tick granularity of the stage, times 100, on top.
+    assert!((3900.0..=9000.0).contains(&spoken), "{spoken}");
+
+    // The default 120 s idle timeout is 1.2 s here: the session ends on its own, and the
+    // history reports its life in the service's time.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, history) = env.get("/v2/streaming.list", &token).await;
+    let entry = &history["data"][0];
+    assert!(entry["duration"].as_f64().unwrap() >= 120.0, "{history}");
+}

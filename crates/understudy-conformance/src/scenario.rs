@@ -56,6 +56,11 @@ pub struct EmbeddedMock {
     /// ids it does not know.
     #[serde(default)]
     pub strict_avatars: bool,
+    /// Run the mock's timers this many times faster (`understudy serve --time-scale`): a
+    /// scenario about a 10-minute limit finishes in seconds, while everything the mock
+    /// reports (durations, limits) stays in the service's time.
+    #[serde(default)]
+    pub time_scale: Option<f64>,
 }
 
 /// One step: a single-key map naming what it does.

@@ -1,5 +1,6 @@
 //! What a running mock is told: limits, auth policy, speaking rate. Validated before any I/O.
 
+use crate::clock::TimeScale;
 use crate::latency::{LatencyError, LatencyProfile};
 use crate::voice::vad::VadConfig;
 use std::collections::BTreeSet;
@@ -80,6 +81,10 @@ pub struct ServerConfig {
     pub media_cache: Option<std::path::PathBuf>,
     /// How slow the mock is at each phase (`latency`). Default `instant`: no delays.
     pub latency: Arc<LatencyProfile>,
+    /// How many times faster than real time the mock's timers run (see `clock`): speech,
+    /// idle timeout, duration limit, token lifetime, silence prompts, latency profiles, user
+    /// turns injected through the admin API. Default 1.
+    pub time_scale: f64,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +110,7 @@ impl Default for ServerConfig {
             max_audio_ahead: Duration::from_secs(2),
             media_cache: None,
             latency: Arc::new(LatencyProfile::instant()),
+            time_scale: 1.0,
         }
     }
 }
@@ -120,9 +126,16 @@ pub enum ConfigError {
     VadThreshold(f64),
     #[error("latency profile: {0}")]
     Latency(#[from] LatencyError),
+    #[error("the time scale must be a number above 0, got {0}")]
+    TimeScale(f64),
 }
 
 impl ServerConfig {
+    /// The time scale (see `clock`); real time if the configured one cannot be used.
+    pub fn clock(&self) -> TimeScale {
+        TimeScale::new(self.time_scale).unwrap_or_default()
+    }
+
     /// The speech model sessions are created with.
     pub fn speech_model(&self) -> crate::speech::SpeechModel {
         crate::speech::SpeechModel {
@@ -136,9 +149,12 @@ impl ServerConfig {
     /// # Errors
     /// A non-positive speaking rate; a zero duration limit, idle timeout, token lifetime,
     /// silence delay or VAD hangover; a VAD threshold above 0 dBFS; a latency profile that
-    /// cannot be drawn from.
+    /// cannot be drawn from; a time scale at or below zero.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.latency.validate()?;
+        if TimeScale::new(self.time_scale).is_none() {
+            return Err(ConfigError::TimeScale(self.time_scale));
+        }
         if !(self.words_per_minute.is_finite() && self.words_per_minute > 0.0) {
             return Err(ConfigError::SpeakingRate(self.words_per_minute));
         }

@@ -12,6 +12,7 @@
 //! ```
 
 mod avatars;
+pub mod clock;
 mod config;
 mod error;
 mod extract;

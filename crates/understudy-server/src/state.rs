@@ -119,7 +119,7 @@ impl AppState {
 
     /// The caller a session token stands for, if it was minted here and has not expired.
     pub fn caller_for_token(&self, token: &str) -> Option<Caller> {
-        let ttl = self.config().token_ttl;
+        let ttl = self.config().clock().to_wall(self.config().token_ttl);
         let registry = self.registry();
         let record = registry.token(token)?;
         (Instant::now().duration_since(record.issued_at) < ttl).then(|| Caller {

@@ -40,8 +40,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             let config = ServerConfig {
                 concurrency_limit: 0,
                 latency: std::sync::Arc::new(latency),
+                time_scale: args.time_scale.unwrap_or(1.0),
                 ..ServerConfig::default()
             };
+            config.validate().context("the embedded mock's settings")?;
             let server = MockServer::builder()
                 .config(config)
                 .start()

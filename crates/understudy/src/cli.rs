@@ -73,6 +73,9 @@ pub struct BenchArgs {
     /// Seed of the embedded mock's latency profile.
     #[arg(long, value_name = "N", conflicts_with = "target")]
     pub latency_seed: Option<u64>,
+    /// Run the embedded mock's timers K times faster (see `serve --time-scale`).
+    #[arg(long, value_name = "K", conflicts_with = "target")]
+    pub time_scale: Option<f64>,
     /// Write the summary as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -252,6 +255,11 @@ pub struct ServeArgs {
     /// Seed of the latency profile's draws, instead of the profile's own.
     #[arg(long, value_name = "N")]
     pub latency_seed: Option<u64>,
+    /// Run the mock's timers K times faster (speech, idle timeout, duration limit, token
+    /// lifetime, silence prompts, latency profile); what clients are told stays in real-service
+    /// time, and media keeps real-time pacing.
+    #[arg(long, value_name = "K", default_value_t = 1.0)]
+    pub time_scale: f64,
 }
 
 /// The user's cache directory for media: `$XDG_CACHE_HOME/understudy/media`, else
@@ -296,6 +304,7 @@ impl ServeArgs {
         }
         let config = ServerConfig {
             latency: std::sync::Arc::new(latency),
+            time_scale: self.time_scale,
             auth,
             concurrency_limit: self.concurrency_limit,
             session_duration_limit: Duration::from_secs(self.session_duration_limit),

@@ -71,6 +71,12 @@ async fn own_mock(
         config.session_duration_limit = std::time::Duration::from_secs(seconds);
     }
     config.strict_avatars = settings.strict_avatars;
+    if let Some(scale) = settings.time_scale {
+        config.time_scale = scale;
+    }
+    config
+        .validate()
+        .context("the scenario's embedded_mock settings")?;
     let server = MockServer::builder()
         .config(config)
         .start()

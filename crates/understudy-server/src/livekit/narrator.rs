@@ -7,6 +7,7 @@
 //! on the first frame after the last talking one. A task cut by interrupt or close stops at once
 //! and its unsaid words are never sent.
 
+use crate::clock::TimeScale;
 use crate::speech::ScheduledTask;
 use tokio::time::Instant;
 use understudy_proto::events::DataChannelEvent;
@@ -24,9 +25,19 @@ struct Speaking {
 #[derive(Debug, Default)]
 pub struct Narrator {
     speaking: Option<Speaking>,
+    /// `avatar_stop_talking`'s `duration_ms` is in the service's time.
+    clock: TimeScale,
 }
 
 impl Narrator {
+    /// A narrator for a session whose timers run at `clock`.
+    pub fn new(clock: TimeScale) -> Self {
+        Self {
+            speaking: None,
+            clock,
+        }
+    }
+
     /// Whether the frame going out now shows talking.
     pub fn is_talking(&self) -> bool {
         self.speaking.is_some()
@@ -87,7 +98,9 @@ impl Narrator {
         events.push(DataChannelEvent::AvatarEndMessage {
             task_id: done.task_id.clone(),
         });
-        let spoken = now.saturating_duration_since(done.starts_at);
+        let spoken = self
+            .clock
+            .to_service(now.saturating_duration_since(done.starts_at));
         events.push(DataChannelEvent::AvatarStopTalking {
             task_id: done.task_id,
             duration_ms: Some(spoken.as_secs_f64() * 1000.0),

@@ -86,7 +86,7 @@ pub async fn run(
         peer,
         identity,
         pending: VecDeque::new(),
-        narrator: Narrator::default(),
+        narrator: Narrator::new(state.config().clock()),
         cursor: VideoCursor::default(),
     };
     let mut audio_index = 0usize;

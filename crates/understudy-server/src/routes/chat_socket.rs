@@ -133,9 +133,10 @@ async fn serve(
         voice::speak_for_client(&state, &session_id, greeting, TaskType::Repeat);
     }
     let config = state.config();
-    let mut silence = flag("silence_response")
-        .then(|| SilenceClock::new(config.silence_prompt_after, config.silence_prompts));
-    let mut next_silence_check = Instant::now() + config.silence_prompt_after;
+    let prompt_after = config.clock().to_wall(config.silence_prompt_after);
+    let mut silence =
+        flag("silence_response").then(|| SilenceClock::new(prompt_after, config.silence_prompts));
+    let mut next_silence_check = Instant::now() + prompt_after;
     let mut listener = Listener::new(state.clone(), session_id.clone());
     let mut dropped = 0u64;
     let mut last_audio = Instant::now();

@@ -98,7 +98,7 @@ pub async fn session_history(
             status: s.state,
             created_at: s.created_unix,
             api_key_type: API_KEY_TYPE.to_owned(),
-            duration: s.age(now).as_secs_f64(),
+            duration: s.clock.to_service(s.age(now)).as_secs_f64(),
             avatar_id: s.settings.avatar_id.clone(),
             voice_name: s.settings.voice_id.clone(),
         })

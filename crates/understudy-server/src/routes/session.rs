@@ -37,6 +37,7 @@ pub async fn new_session(
     let mut settings = settings_from(&state, &request)?;
     let idle_timeout = idle_timeout_from(&state, &request)?;
     let config = state.config();
+    let clock = config.clock();
     let (quality, video_encoding) = (settings.quality, settings.video_encoding);
 
     let session_id = ids::time_uuid();
@@ -83,11 +84,12 @@ pub async fn new_session(
             owner: caller,
             settings,
             limits: SessionLimits {
-                duration_limit: config.session_duration_limit,
-                idle_timeout,
+                duration_limit: clock.to_wall(config.session_duration_limit),
+                idle_timeout: idle_timeout.map(|idle| clock.to_wall(idle)),
             },
             speech_model: config.speech_model(),
             latency: state.latency_profile(),
+            clock,
         };
         let mut session = Session::new(spec, Instant::now(), state.shutdown_token());
         let ended = session.ended.clone();

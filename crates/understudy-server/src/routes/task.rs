@@ -27,7 +27,7 @@ pub async fn task(
         return Err(ApiError::invalid_params("text: must not be empty"));
     }
     let task_type = request.task_type.unwrap_or_default();
-    let (task, mut interrupts, ended, delay) = {
+    let (task, mut interrupts, ended, delay, clock) = {
         let mut registry = state.registry();
         let session = registry.session_for(&caller, &request.session_id)?;
         let task = session.speak(Instant::now(), &request.text, task_type)?;
@@ -37,6 +37,7 @@ pub async fn task(
             session.interrupts.subscribe(),
             session.ended.clone(),
             delay,
+            session.clock,
         )
     };
 
@@ -60,7 +61,8 @@ pub async fn task(
         tokio::time::sleep(delay).await;
     }
     Ok(Json(ApiEnvelope::success(TaskData {
-        duration_ms: task.duration().as_secs_f64() * 1000.0,
+        // In the service's time: the same figure at any time scale.
+        duration_ms: clock.to_service(task.duration()).as_secs_f64() * 1000.0,
         task_id: task.task_id,
     })))
 }

@@ -21,7 +21,7 @@ pub async fn create_token(
         "sa_from_trial"
     };
     let token = ids::session_token(token_type);
-    let ttl = state.config().token_ttl;
+    let ttl = state.config().clock().to_wall(state.config().token_ttl);
     // Through the sweep, so a mock minting for hours keeps only live tokens.
     state.registry().insert_token(
         token.clone(),

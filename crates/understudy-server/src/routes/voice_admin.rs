@@ -93,7 +93,10 @@ async fn user_turn(
             "the user is already speaking",
         ));
     }
-    let heard = Duration::from_millis(duration_ms);
+    let heard = state
+        .config()
+        .clock()
+        .to_wall(Duration::from_millis(duration_ms));
     let ended = state.registry().session(&id).map(|s| s.ended.clone());
     let task_state = state.clone();
     state.spawn(async move {

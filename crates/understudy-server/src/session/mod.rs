@@ -14,6 +14,7 @@ mod turns;
 pub use rules::Operation;
 pub use turns::TurnOutcome;
 
+use crate::clock::TimeScale;
 use crate::latency::{LatencyProfile, Phase, SessionLatency};
 use crate::speech::{ScheduledTask, SpeechModel, SpeechSchedule};
 use crate::voice::conversation::VoiceState;
@@ -67,7 +68,8 @@ pub struct SessionSettings {
     pub livekit_transport: bool,
 }
 
-/// The two timers that end a session on their own (§4).
+/// The two timers that end a session on their own (§4), in wall time (the configured figures
+/// over the time scale).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionLimits {
     pub duration_limit: Duration,
@@ -87,6 +89,8 @@ pub struct SessionSpec {
     pub speech_model: SpeechModel,
     /// How slow the mock is for this session (the server's profile when it was created).
     pub latency: Arc<LatencyProfile>,
+    /// How much faster than real time the session's timers run.
+    pub clock: TimeScale,
 }
 
 #[derive(Debug)]
@@ -109,6 +113,9 @@ pub struct Session {
     speech_model: SpeechModel,
     /// This session's draws from its latency profile.
     latency: SessionLatency,
+    /// Its timers' scale: the schedule and limits are in wall time, what clients are told in
+    /// the service's.
+    pub clock: TimeScale,
     /// When the last interrupt silenced the avatar (its tail included), so `sync` task answers
     /// waiting on a cut task return when it stops.
     pub interrupts: watch::Sender<Option<Instant>>,
@@ -142,6 +149,7 @@ impl Session {
             limits,
             speech_model,
             latency,
+            clock,
         } = spec;
         Self {
             id,
@@ -159,6 +167,7 @@ impl Session {
             speech: SpeechSchedule::default(),
             speech_model,
             latency: SessionLatency::new(latency, seq),
+            clock,
             interrupts: watch::channel(None).0,
             schedule_changes: watch::channel(0).0,
             ended: parent.child_token(),
@@ -213,11 +222,15 @@ impl Session {
                 reply::talk_reply(text, self.settings.knowledge_base.as_deref(), reply_seed)
             }
         };
-        let duration = speech::speech_duration(&spoken, words_per_minute, self.settings.voice_rate);
-        let lead = self.latency.draw(match task_type {
+        let duration = self.clock.to_wall(speech::speech_duration(
+            &spoken,
+            words_per_minute,
+            self.settings.voice_rate,
+        ));
+        let lead = self.clock.to_wall(self.latency.draw(match task_type {
             TaskType::Repeat => Phase::Speak,
             TaskType::Talk => Phase::Talk,
-        });
+        }));
         let task = self
             .speech
             .enqueue(now, ids::time_uuid(), spoken, task_type, lead, duration)
@@ -230,7 +243,7 @@ impl Session {
     /// Cuts the current task (after the profile's interrupt tail), drops the queue and tells
     /// `sync` waiters when the avatar falls silent.
     pub fn interrupt(&mut self, now: Instant) {
-        let tail = self.latency.draw(Phase::InterruptTail);
+        let tail = self.clock.to_wall(self.latency.draw(Phase::InterruptTail));
         self.silence(now, tail);
     }
 
@@ -246,7 +259,7 @@ impl Session {
 
     /// The next delay of a REST phase (`new`, `start`, `task`) of this session's profile.
     pub fn answer_delay(&mut self, phase: Phase) -> Duration {
-        self.latency.draw(phase)
+        self.clock.to_wall(self.latency.draw(phase))
     }
 
     /// Which latency profile the session follows.
@@ -316,6 +329,7 @@ pub(crate) mod tests {
                 reply_seed: 0,
             },
             latency: Arc::new(LatencyProfile::instant()),
+            clock: TimeScale::REAL,
         };
         let mut session = Session::new(spec, now, &CancellationToken::new());
         session.state = SessionState::Connected;
