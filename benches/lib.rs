@@ -14,8 +14,6 @@ use understudy_server::{MockServer, ServerConfig};
 /// Bench key; any key works on the default configuration.
 pub const KEY: &str = "bench-key";
 
-/// A plain-HTTP client. reqwest is built without a default crypto provider (ring is chosen
-/// explicitly everywhere), so install ring as the process default first.
 /// Whether this is a measuring run (`cargo bench`, which passes `--bench`) rather than the
 /// test command's single pass (`cargo test --benches`), where the passes that are not
 /// criterion's own (from-idle samples, session counts) shrink so a broken bench fails fast.
@@ -38,18 +36,14 @@ pub async fn sdk_client(base: &str) -> streaming_avatar::StreamingAvatar {
         .expect("client")
 }
 
-/// Resident MiB of this process.
+/// Resident MiB of this process (0 where `/proc` cannot be read).
 pub fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
+    understudy_proto::stats::ProcessStats::read()
+        .map_or(0.0, |stats| stats.rss_bytes as f64 / (1024.0 * 1024.0))
 }
 
+/// A plain-HTTP client. reqwest is built without a default crypto provider (ring is chosen
+/// explicitly everywhere), so install ring as the process default first.
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()

@@ -161,6 +161,16 @@ impl StreamingAvatar {
         self.rest.base_path()
     }
 
+    /// A client for a session token this one minted, sharing its HTTP connections, timeout
+    /// and TLS roots: what a server holding many sessions wants, rather than a connection
+    /// pool per session.
+    pub fn with_token(&self, token: impl Into<String>) -> StreamingAvatar {
+        StreamingAvatar {
+            rest: self.rest.with_credentials(Credentials::Token(token.into())),
+            socket_tls: Arc::clone(&self.socket_tls),
+        }
+    }
+
     pub fn credentials(&self) -> &Credentials {
         self.rest.credentials()
     }

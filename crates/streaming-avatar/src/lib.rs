@@ -72,7 +72,7 @@ pub mod media;
 mod rest;
 mod room;
 mod session;
-mod tls;
+pub mod tls;
 pub mod voice;
 mod websocket;
 

@@ -54,6 +54,15 @@ impl Rest {
         &self.inner.base_path
     }
 
+    /// The same HTTP client (and its connections) with other credentials.
+    pub(crate) fn with_credentials(&self, credentials: Credentials) -> Self {
+        Self::new(
+            self.inner.http.clone(),
+            self.inner.base_path.clone(),
+            credentials,
+        )
+    }
+
     pub(crate) fn credentials(&self) -> &Credentials {
         &self.inner.credentials
     }

@@ -4,9 +4,29 @@
 use crate::Error;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+/// The configuration the SDK's HTTP and WebSocket clients use, for tools that make their own
+/// requests to the same target (the bench reading a mock's stats).
+///
+/// Without extra roots, every client shares one configuration (its root store and TLS
+/// session cache) instead of building its own: a bench holds thousands of clients.
+///
+/// # Errors
+/// `Error::Config` when an extra root is not a PEM certificate.
 pub fn client_config(extra_roots_pem: &[String]) -> Result<rustls::ClientConfig, Error> {
+    static PUBLIC_ROOTS_ONLY: OnceLock<rustls::ClientConfig> = OnceLock::new();
+    if extra_roots_pem.is_empty() {
+        if let Some(config) = PUBLIC_ROOTS_ONLY.get() {
+            return Ok(config.clone());
+        }
+        let config = build(&[])?;
+        return Ok(PUBLIC_ROOTS_ONLY.get_or_init(|| config).clone());
+    }
+    build(extra_roots_pem)
+}
+
+fn build(extra_roots_pem: &[String]) -> Result<rustls::ClientConfig, Error> {
     let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };

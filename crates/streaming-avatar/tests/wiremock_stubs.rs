@@ -252,3 +252,35 @@ fn the_builder_refuses_bad_configuration() {
         .build();
     assert!(matches!(bad_pem, Err(Error::Config(_))));
 }
+
+#[tokio::test]
+async fn a_client_with_a_minted_token_sends_the_token_not_the_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/streaming.create_token"))
+        .and(header("x-api-key", "key"))
+        .respond_with(ok(json!({"token": "minted"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/streaming.new"))
+        .and(header("authorization", "Bearer minted"))
+        .respond_with(ok(json!({"session_id": "s-1"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let backend = StreamingAvatar::builder()
+        .base_path(server.uri())
+        .api_key("key")
+        .build()
+        .unwrap();
+    let token = backend.create_token().await.unwrap();
+    let front = backend.with_token(token);
+    assert_eq!(front.base_path(), backend.base_path());
+    let session = front
+        .new_session(&NewSessionRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(session.info().session_id, "s-1");
+}

@@ -15,6 +15,7 @@ mod chart;
 pub mod output;
 pub mod phases;
 pub mod plan;
+pub mod resources;
 pub mod run;
 pub mod threshold;
 

@@ -70,9 +70,80 @@ pub struct Sample {
     pub value_us: u64,
 }
 
+/// The avatar's audio packets that arrived, against those due: from each session's first
+/// packet to its last, by RTP timestamp (20 ms, 960 ticks at 48 kHz, per packet).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct AudioTally {
+    pub received: u64,
+    pub due: u64,
+    #[serde(skip)]
+    first_timestamp: Option<u32>,
+    #[serde(skip)]
+    last_timestamp: u32,
+}
+
+/// RTP ticks per audio packet: 20 ms at 48 kHz.
+const TICKS_PER_PACKET: u32 = 960;
+
+impl AudioTally {
+    /// Counts one packet of a session's stream.
+    pub fn count(&mut self, rtp_timestamp: u32) {
+        self.received += 1;
+        let first = *self.first_timestamp.get_or_insert_with(|| {
+            self.last_timestamp = rtp_timestamp;
+            rtp_timestamp
+        });
+        // Later packets only: a reordered one does not move the end back.
+        if rtp_timestamp.wrapping_sub(first) >= self.last_timestamp.wrapping_sub(first) {
+            self.last_timestamp = rtp_timestamp;
+        }
+        self.due = u64::from(self.last_timestamp.wrapping_sub(first) / TICKS_PER_PACKET) + 1;
+    }
+
+    /// Adds another session's tally.
+    pub fn add(&mut self, other: &AudioTally) {
+        self.received += other.received;
+        self.due += other.due;
+    }
+
+    /// Received over due; 1 when nothing was due.
+    pub fn delivered(&self) -> f64 {
+        if self.due == 0 {
+            1.0
+        } else {
+            self.received as f64 / self.due as f64
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_due_runs_from_the_first_packet_to_the_last() {
+        let mut tally = AudioTally::default();
+        // Packets 0..10 from a timestamp near the wrap, packet 5 lost, 7 and 8 swapped.
+        let start = u32::MAX - 3 * TICKS_PER_PACKET;
+        for i in [0u32, 1, 2, 3, 4, 6, 8, 7, 9] {
+            tally.count(start.wrapping_add(i * TICKS_PER_PACKET));
+        }
+        assert_eq!((tally.received, tally.due), (9, 10));
+        let mut other = AudioTally::default();
+        other.count(5000);
+        tally.add(&other);
+        assert_eq!((tally.received, tally.due), (10, 11));
+        assert!((tally.delivered() - 10.0 / 11.0).abs() < 1e-12);
+    }
+}
+
 /// A run's samples (microseconds) and errors.
 #[derive(Debug, Default)]
 pub struct Results {
+    /// The avatar's audio, over every session.
+    pub audio: AudioTally,
+    /// What the run cost the target and the bench.
+    pub resources: crate::resources::Resources,
     pub histograms: BTreeMap<Phase, Histogram<u64>>,
     /// Every sample, for the raw and time-series outputs.
     pub samples: Vec<Sample>,
@@ -118,6 +189,7 @@ impl Results {
 
     pub fn merge(&mut self, other: Results) {
         self.samples.extend(other.samples);
+        self.audio.add(&other.audio);
         for (phase, histogram) in other.histograms {
             match self.histograms.get_mut(&phase) {
                 Some(mine) => {
@@ -196,6 +268,12 @@ impl Results {
             "wall_ms": self.wall.as_secs_f64() * 1000.0,
             "phases": self.summaries(),
             "errors": self.errors.iter().map(|((p, c), n)| serde_json::json!({"phase": p.name(), "code": c, "count": n})).collect::<Vec<_>>(),
+            "audio": {
+                "received": self.audio.received,
+                "due": self.audio.due,
+                "delivered": self.audio.delivered(),
+            },
+            "resources": self.resources,
         })
     }
 }

@@ -61,6 +61,13 @@ pub struct Plan {
     pub text: String,
     /// Longest wait for any one event.
     pub timeout: Duration,
+    /// Sessions setting up at once; the others wait their turn, so hundreds of sessions do
+    /// not all handshake in the same instant (their set-up phases would time the bench's own
+    /// queueing).
+    pub setup_concurrency: usize,
+    /// Sessions only `create_token`, `new` and `start` over REST (no room, no speaks), wait
+    /// for each other, then stop: what an idle session costs the target.
+    pub rest_only: bool,
     /// Time `talking_audio`: the first audio packet at or above this level (dBFS) after a
     /// speak. `None` decodes no audio (cheaper at large scale).
     pub audio_threshold_dbfs: Option<f64>,
@@ -80,6 +87,8 @@ impl Default for Plan {
             text: "hi".into(),
             timeout: Duration::from_secs(30),
             audio_threshold_dbfs: Some(DEFAULT_AUDIO_THRESHOLD_DBFS),
+            rest_only: false,
+            setup_concurrency: 32,
         }
     }
 }

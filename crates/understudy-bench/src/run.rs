@@ -1,27 +1,80 @@
 //! Running a plan: every session on its own task, each timing its set-up and then its speaks.
 
+use crate::phases::AudioTally;
 use crate::phases::{Phase, Results};
 use crate::plan::{Plan, SpeakPathChoice};
+use crate::resources::{Resources, StatsProbe, Usage};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use streaming_avatar::media::decode::{AudioDecoder, level_dbfs};
 use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality};
+use streaming_avatar::proto::stats::ProcessStats as Reading;
 use streaming_avatar::{
     ChatSocketUrl, Error, Session, SessionOptions, SpeakPath, SpeakRequest, StreamingAvatar,
     StreamingEvent, VoiceChatTransport,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{Barrier, Semaphore, mpsc};
 use tokio::time::Instant;
 
-/// Runs `plan`, calling `progress` with the number of finished speaks as they finish.
+/// Runs `plan`, calling `progress` with the number of finished speaks (REST-only: sessions)
+/// as they finish.
+///
+/// Every session sets up, then waits for the others, so the speaks are timed with all of
+/// them up; the target's and the bench's processes are read before, then, and at the end.
 pub async fn run(plan: &Plan, progress: impl Fn(usize) + Send + Sync + 'static) -> Results {
+    // One client with the API key, as an app's server holds it; sessions' clients share its
+    // connections.
+    let backend = match StreamingAvatar::builder()
+        .base_path(&plan.target)
+        .api_key(&plan.api_key)
+        .timeout(plan.timeout)
+        .build()
+    {
+        Ok(backend) => backend,
+        Err(e) => {
+            let mut results = Results::default();
+            for _ in 0..plan.sessions {
+                results.error(Phase::CreateToken, e.code());
+            }
+            return results;
+        }
+    };
+    let probe = StatsProbe::new(&plan.target);
+    let read_server = || async {
+        match &probe {
+            Some(probe) => probe.read().await,
+            None => None,
+        }
+    };
+    // A mock encodes media and fills caches for its first session: one session first, so the
+    // per-session figures count what every session costs. Only on a target that reports
+    // itself (a real service would bill the extra session).
+    if probe.is_some() && read_server().await.is_some() {
+        prime(plan, &backend).await;
+    }
+    let (server_before, bench_before) = (read_server().await, Reading::read());
     let began = Instant::now();
+    let setups = Arc::new(Semaphore::new(plan.setup_concurrency.max(1)));
     let progress = Arc::new(progress);
     let done = Arc::new(AtomicUsize::new(0));
+    let gates = Arc::new(Gates {
+        // The sessions, and this task, which reads the processes once all are up.
+        all_set_up: Barrier::new(plan.sessions + 1),
+        measured: Barrier::new(plan.sessions + 1),
+        up: AtomicUsize::new(0),
+    });
     let mut tasks = tokio::task::JoinSet::new();
     for index in 0..plan.sessions {
-        let (plan, progress, done) = (plan.clone(), progress.clone(), done.clone());
+        let (plan, backend, progress, done, gates, setups) = (
+            plan.clone(),
+            backend.clone(),
+            progress.clone(),
+            done.clone(),
+            gates.clone(),
+            setups.clone(),
+        );
         tasks.spawn(async move {
             let finished_one = move || progress(done.fetch_add(1, Ordering::Relaxed) + 1);
             let mut recorder = Recorder {
@@ -29,10 +82,21 @@ pub async fn run(plan: &Plan, progress: impl Fn(usize) + Send + Sync + 'static) 
                 session: index,
                 run_began: began,
             };
-            session(&plan, &mut recorder, &finished_one).await;
+            session(
+                &plan,
+                &mut recorder,
+                &backend,
+                &gates,
+                &setups,
+                &finished_one,
+            )
+            .await;
             recorder.results
         });
     }
+    gates.all_set_up.wait().await;
+    let (server_up, bench_up) = (read_server().await, Reading::read());
+    gates.measured.wait().await;
     let mut results = Results::default();
     while let Some(joined) = tasks.join_next().await {
         if let Ok(one) = joined {
@@ -40,7 +104,40 @@ pub async fn run(plan: &Plan, progress: impl Fn(usize) + Send + Sync + 'static) 
         }
     }
     results.wall = began.elapsed();
+    let (server_after, bench_after) = (read_server().await, Reading::read());
+    let usage = |before, all_up, after| match (before, all_up, after) {
+        (Some(before), Some(all_up), Some(after)) => Some(Usage {
+            before,
+            all_up,
+            after,
+        }),
+        _ => None,
+    };
+    results.resources = Resources {
+        sessions_up: gates.up.load(Ordering::Relaxed),
+        server: usage(server_before, server_up, server_after),
+        bench: usage(bench_before, bench_up, bench_after),
+    };
     results
+}
+
+/// Where sessions wait for each other. Every session passes exactly once, whether its set-up
+/// worked or not, or the run would never go on.
+struct Gates {
+    all_set_up: Barrier,
+    measured: Barrier,
+    /// Sessions whose set-up worked.
+    up: AtomicUsize,
+}
+
+impl Gates {
+    async fn pass(&self, set_up: bool) {
+        if set_up {
+            self.up.fetch_add(1, Ordering::Relaxed);
+        }
+        self.all_set_up.wait().await;
+        self.measured.wait().await;
+    }
 }
 
 /// One session's results, with what a raw sample needs besides its value.
@@ -61,19 +158,42 @@ impl Recorder {
     }
 }
 
-/// One session: set-up, warm-up, then the timed speaks, then stop.
-async fn session(plan: &Plan, out: &mut Recorder, finished_one: &(dyn Fn() + Send + Sync)) {
+/// One session: set-up, the gates, warm-up, the timed speaks, stop. REST-only: set-up without
+/// the room, the gates, stop.
+async fn session(
+    plan: &Plan,
+    out: &mut Recorder,
+    backend: &StreamingAvatar,
+    gates: &Gates,
+    setups: &Semaphore,
+    finished_one: &(dyn Fn() + Send + Sync),
+) {
+    let turn = setups.acquire().await.ok();
     let began = Instant::now();
-    let Some(mut session) = set_up(plan, out, began).await else {
+    let Some(mut session) = set_up(plan, backend, out, began).await else {
+        drop(turn);
+        gates.pass(false).await;
         return;
     };
+    if plan.rest_only {
+        let started = session.start_session().await;
+        match &started {
+            Ok(()) => out.record(Phase::Start, began.elapsed()),
+            Err(e) => out.error(Phase::Start, Some(e)),
+        }
+        drop(turn);
+        gates.pass(started.is_ok()).await;
+        let _ = session.stop().await;
+        finished_one();
+        return;
+    }
     let mut events = session.events();
     let mut video = session.video();
-    let mut onsets = plan
-        .audio_threshold_dbfs
-        .map(|t| audible_onsets(&session, t));
+    let (mut onsets, tally) = listen(&session, plan.audio_threshold_dbfs);
     if let Err(e) = session.start().await {
         out.error(Phase::Start, Some(&e));
+        drop(turn);
+        gates.pass(false).await;
         return;
     }
     out.record(Phase::Start, began.elapsed());
@@ -91,6 +211,8 @@ async fn session(plan: &Plan, out: &mut Recorder, finished_one: &(dyn Fn() + Sen
         _ => out.error(Phase::FirstFrame, None),
     }
     drop(video);
+    drop(turn);
+    gates.pass(true).await;
 
     let path = match plan.path {
         SpeakPathChoice::Http => SpeakPath::Http,
@@ -186,19 +308,41 @@ async fn session(plan: &Plan, out: &mut Recorder, finished_one: &(dyn Fn() + Sen
         }
     }
     let _ = session.stop().await;
+    drop(onsets);
+    out.results
+        .audio
+        .add(&tally.lock().unwrap_or_else(|e| e.into_inner()));
+}
+
+/// One session through set-up (with its room unless REST-only), then stopped; nothing timed.
+async fn prime(plan: &Plan, backend: &StreamingAvatar) {
+    let mut out = Recorder {
+        results: Results::default(),
+        session: 0,
+        run_began: Instant::now(),
+    };
+    if let Some(mut session) = set_up(plan, backend, &mut out, Instant::now()).await {
+        let started = if plan.rest_only {
+            session.start_session().await
+        } else {
+            session.start().await
+        };
+        if started.is_ok() && !plan.rest_only {
+            let mut video = session.video();
+            let _ = tokio::time::timeout(plan.timeout, video.next()).await;
+        }
+        let _ = session.stop().await;
+    }
 }
 
 /// `create_token` with the API key, then `streaming.new` with the token.
-async fn set_up(plan: &Plan, out: &mut Recorder, began: Instant) -> Option<Session> {
-    let backend = StreamingAvatar::builder()
-        .base_path(&plan.target)
-        .api_key(&plan.api_key)
-        .build();
-    let token = match backend {
-        Ok(client) => client.create_token().await,
-        Err(e) => Err(e),
-    };
-    let token = match token {
+async fn set_up(
+    plan: &Plan,
+    backend: &StreamingAvatar,
+    out: &mut Recorder,
+    began: Instant,
+) -> Option<Session> {
+    let token = match backend.create_token().await {
         Ok(token) => token,
         Err(e) => {
             out.error(Phase::CreateToken, Some(&e));
@@ -206,11 +350,8 @@ async fn set_up(plan: &Plan, out: &mut Recorder, began: Instant) -> Option<Sessi
         }
     };
     out.record(Phase::CreateToken, began.elapsed());
-    let avatar = StreamingAvatar::builder()
-        .base_path(&plan.target)
-        .token(token)
-        .build()
-        .ok()?;
+    // The session's REST calls share the backend's connections, as on an app's server.
+    let avatar = backend.with_token(token);
     let livekit = plan.path == SpeakPathChoice::Livekit;
     let options = SessionOptions::default()
         .chat_socket((plan.path == SpeakPathChoice::Socket).then_some(ChatSocketUrl::FromBasePath))
@@ -237,16 +378,23 @@ async fn set_up(plan: &Plan, out: &mut Recorder, began: Instant) -> Option<Sessi
     }
 }
 
-/// When the avatar's audio turns audible (a packet at or above `threshold_dbfs` after one
-/// below it), decoded on a task of its own so the speak loop never waits on Opus. The task
-/// ends with the session's audio or when the receiver is dropped.
-fn audible_onsets(session: &Session, threshold_dbfs: f64) -> mpsc::UnboundedReceiver<Instant> {
+/// Listens to the avatar's audio on a task of its own, so the speak loop never waits on Opus:
+/// counts the packets that arrive against those due, and with a threshold decodes them and
+/// sends when the audio turns audible (a packet at or above `threshold_dbfs` after one below
+/// it). The task ends with the session's audio or when the receiver is dropped.
+fn listen(
+    session: &Session,
+    threshold_dbfs: Option<f64>,
+) -> (
+    Option<mpsc::UnboundedReceiver<Instant>>,
+    Arc<Mutex<AudioTally>>,
+) {
     let (tx, rx) = mpsc::unbounded_channel();
+    let tally = Arc::new(Mutex::new(AudioTally::default()));
+    let counted = tally.clone();
     let mut audio = session.audio();
     tokio::spawn(async move {
-        let Ok(mut decoder) = AudioDecoder::new() else {
-            return;
-        };
+        let mut decoder = threshold_dbfs.and_then(|_| AudioDecoder::new().ok());
         let mut audible = false;
         while let Some(packet) = audio.next().await {
             let Ok(packet) = packet else {
@@ -254,17 +402,24 @@ fn audible_onsets(session: &Session, threshold_dbfs: f64) -> mpsc::UnboundedRece
                 audible = false;
                 continue;
             };
+            counted
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .count(packet.rtp_timestamp);
+            let (Some(decoder), Some(threshold)) = (decoder.as_mut(), threshold_dbfs) else {
+                continue;
+            };
             let Ok(samples) = decoder.decode(&packet) else {
                 continue;
             };
-            let loud = level_dbfs(&samples) >= threshold_dbfs;
+            let loud = level_dbfs(&samples) >= threshold;
             if loud && !audible && tx.send(packet.received_at).is_err() {
                 return;
             }
             audible = loud;
         }
     });
-    rx
+    (threshold_dbfs.map(|_| rx), tally)
 }
 
 /// How long after `avatar_start_talking` the audio may turn audible and still count: the

@@ -15,6 +15,7 @@ pub mod marker;
 pub mod pipecat;
 pub mod rest;
 pub mod state;
+pub mod stats;
 
 pub use envelope::{ApiEnvelope, ErrorBody, SUCCESS_CODE, TokenEnvelope};
 pub use errors::ErrorKind;

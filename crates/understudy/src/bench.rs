@@ -60,55 +60,58 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         duration,
         warmup: args.warmup,
         audio_threshold_dbfs: (!args.no_audio).then_some(args.audio_threshold_dbfs),
+        rest_only: args.rest_only,
+        setup_concurrency: args.setup_concurrency,
         path: args.path,
         rate: args.rate,
         text: args.text,
         ..Plan::default()
     };
-    let description = format!(
-        "{} sessions x {} over {}, {}, against {}",
-        plan.sessions,
-        plan.duration
-            .map_or(format!("{} speaks", plan.speaks), |d| format!(
-                "{:.0} s of speaks",
-                d.as_secs_f64()
-            )),
-        plan.path,
-        plan.rate.map_or("closed loop".to_owned(), |r| format!(
-            "open loop at {r}/s per session"
-        )),
-        match &embedded {
-            Some(_) => format!(
-                "an embedded mock ({target}, latency profile {})",
-                args.latency_profile.as_deref().unwrap_or("instant")
-            ),
-            None => target.clone(),
-        }
-    );
+    let work = if plan.rest_only {
+        "REST only (create_token, new, start, stop)".to_owned()
+    } else {
+        let amount = plan
+            .duration
+            .map_or(format!("{} speaks", plan.speaks), |d| {
+                format!("{:.0} s of speaks", d.as_secs_f64())
+            });
+        let pacing = plan.rate.map_or("closed loop".to_owned(), |r| {
+            format!("open loop at {r}/s per session")
+        });
+        format!("{amount} over {}, {pacing}", plan.path)
+    };
+    let against = match &embedded {
+        Some(_) => format!(
+            "an embedded mock ({target}, latency profile {})",
+            args.latency_profile.as_deref().unwrap_or("instant")
+        ),
+        None => target.clone(),
+    };
+    let description = format!("{} sessions x {work}, against {against}", plan.sessions);
     println!("understudy bench: {description}");
     let info = RunInfo {
         description,
         started: started_at(),
     };
-    // With --duration the count is not known ahead: a spinner instead of a bar.
-    let bar = match plan.duration {
-        None => {
-            let bar = indicatif::ProgressBar::new((plan.sessions * plan.speaks) as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} speaks {elapsed}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
-        }
-        Some(_) => {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {pos} speaks {elapsed}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-            );
-            bar
-        }
+    let (total, unit) = if plan.rest_only {
+        (plan.sessions, "sessions")
+    } else {
+        (plan.sessions * plan.speaks, "speaks")
     };
+    // With --duration the count is not known ahead: a spinner instead of a bar.
+    let (bar, template) = match plan.duration {
+        Some(_) if !plan.rest_only => (
+            indicatif::ProgressBar::new_spinner(),
+            format!("{{spinner}} {{pos}} {unit} {{elapsed}}"),
+        ),
+        _ => (
+            indicatif::ProgressBar::new(total as u64),
+            format!("{{bar:40}} {{pos}}/{{len}} {unit} {{elapsed}}"),
+        ),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        bar.set_style(style);
+    }
     let ticker = bar.clone();
     let results = understudy_bench::run(&plan, move |n| ticker.set_position(n as u64)).await;
     bar.finish_and_clear();
@@ -117,6 +120,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     print!("{}", results.table());
     println!("wall time {:.1} s", results.wall.as_secs_f64());
+    if results.audio.due > 0 {
+        println!(
+            "audio: {} of {} packets due arrived ({:.2}%)",
+            results.audio.received,
+            results.audio.due,
+            results.audio.delivered() * 100.0
+        );
+    }
+    for line in results.resources.lines(results.wall) {
+        println!("{line}");
+    }
     let write = |path: &Path, text: String| {
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
     };

@@ -64,9 +64,17 @@ pub struct BenchArgs {
     /// Time `talking_audio` from the first audio packet at or above this level (dBFS).
     #[arg(long, value_name = "DBFS", default_value_t = understudy_bench::plan::DEFAULT_AUDIO_THRESHOLD_DBFS, allow_negative_numbers = true)]
     pub audio_threshold_dbfs: f64,
-    /// Decode no audio and skip `talking_audio` (cheaper with many sessions).
+    /// Decode no audio and skip `talking_audio` (cheaper with many sessions; packets are
+    /// still counted).
     #[arg(long)]
     pub no_audio: bool,
+    /// Sessions setting up at once (the rest wait their turn).
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub setup_concurrency: usize,
+    /// Sessions only create_token, new and start over REST (no room, no speaks), wait for
+    /// each other, then stop: with a mock target, what an idle session costs it.
+    #[arg(long)]
+    pub rest_only: bool,
     /// The embedded mock's latency profile: instant, heygen or a file (see docs/latency.md).
     #[arg(long, value_name = "NAME|FILE", conflicts_with = "target")]
     pub latency_profile: Option<String>,
@@ -255,6 +263,10 @@ pub struct ServeArgs {
     /// Seed of the latency profile's draws, instead of the profile's own.
     #[arg(long, value_name = "N")]
     pub latency_seed: Option<u64>,
+    /// Requests kept in the journal (`/__understudy/requests`), the oldest dropped first; 0
+    /// keeps none.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub journal_capacity: usize,
     /// Run the mock's timers K times faster (speech, idle timeout, duration limit, token
     /// lifetime, silence prompts, latency profile); what clients are told stays in real-service
     /// time, and media keeps real-time pacing.
@@ -305,6 +317,7 @@ impl ServeArgs {
         let config = ServerConfig {
             latency: std::sync::Arc::new(latency),
             time_scale: self.time_scale,
+            journal_capacity: self.journal_capacity,
             auth,
             concurrency_limit: self.concurrency_limit,
             session_duration_limit: Duration::from_secs(self.session_duration_limit),

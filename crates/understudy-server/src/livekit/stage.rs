@@ -80,7 +80,7 @@ pub async fn run(
     let mut schedule = state.watch_schedule(&session_id);
     let mut user_events = state
         .registry()
-        .session(&session_id)
+        .session_mut(&session_id)
         .map(|s| s.voice.subscribe());
     let mut stage = Stage {
         peer,

@@ -1,5 +1,5 @@
 //! Admin routes under `/__understudy`, a prefix no HeyGen path can take: the request journal,
-//! a session dump, a full reset and a health check (voice control is in `voice_admin`, latency
+//! a session dump, a full reset, process stats and a health check (voice control is in `voice_admin`, latency
 //! profiles in `latency_admin`). They need no credentials and are not
 //! journaled themselves.
 
@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use tokio::time::Instant;
 use understudy_proto::SessionState;
+use understudy_proto::stats::{MockStats, ProcessStats};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,6 +20,26 @@ pub fn router() -> Router<AppState> {
         .route("/requests", get(requests).delete(clear_requests))
         .route("/sessions", get(sessions))
         .route("/reset", axum::routing::post(reset))
+        .route("/stats", get(stats))
+}
+
+/// The process's memory and CPU time, and how many sessions and tasks it holds: what a bench
+/// in another process divides by its session count.
+async fn stats(State(state): State<AppState>) -> Json<MockStats> {
+    let (live, total) = {
+        let registry = state.registry();
+        let live = registry
+            .sessions()
+            .filter(|s| s.state != SessionState::Closed)
+            .count();
+        (live, registry.sessions().count())
+    };
+    Json(MockStats {
+        process: ProcessStats::read(),
+        live_sessions: live,
+        sessions: total,
+        tasks: state.running_tasks(),
+    })
 }
 
 async fn health() -> Json<serde_json::Value> {

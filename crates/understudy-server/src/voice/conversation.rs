@@ -25,7 +25,9 @@ pub const MAX_SCRIPTED: usize = 1000;
 /// What a session knows about its user's voice.
 #[derive(Debug)]
 pub struct VoiceState {
-    events: broadcast::Sender<UserEvent>,
+    /// Made when the first listener subscribes: a broadcast channel allocates all its slots
+    /// up front (tens of KB), which a session nobody listens to (REST only) should not pay.
+    events: Option<broadcast::Sender<UserEvent>>,
     pub(crate) script: VecDeque<String>,
     /// When the current turn started, while the user is speaking.
     pub(crate) speaking_since: Option<Instant>,
@@ -41,7 +43,7 @@ pub struct VoiceState {
 impl VoiceState {
     pub fn new(now: Instant) -> Self {
         Self {
-            events: broadcast::channel(USER_EVENT_CAPACITY).0,
+            events: None,
             script: VecDeque::new(),
             speaking_since: None,
             push_to_talk: false,
@@ -50,8 +52,10 @@ impl VoiceState {
         }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<UserEvent> {
-        self.events.subscribe()
+    pub fn subscribe(&mut self) -> broadcast::Receiver<UserEvent> {
+        self.events
+            .get_or_insert_with(|| broadcast::channel(USER_EVENT_CAPACITY).0)
+            .subscribe()
     }
 
     pub fn is_user_speaking(&self) -> bool {
@@ -75,7 +79,9 @@ impl VoiceState {
 
     /// Sends an event to whoever listens; nobody listening is fine.
     pub fn emit(&self, event: UserEvent) {
-        let _ = self.events.send(event);
+        if let Some(events) = &self.events {
+            let _ = events.send(event);
+        }
     }
 }
 
