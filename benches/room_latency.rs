@@ -9,6 +9,8 @@
 //! The event paths are measured twice: back to back under criterion (every thread awake, as
 //! under steady traffic) and then from idle, with a pause before each sample (threads parked,
 //! as between the utterances of a conversation); each pass has its own bare-channel baseline.
+//! - `understudy bench`'s own measurement of the HTTP path (one session, closed loop), against
+//!   this bench's from-idle figure for the same path: what the harness adds.
 //! - `create_start_avatar_to_first_decoded_frame`: `create_start_avatar` until STREAM_READY and
 //!   the first decoded video frame, with each phase printed; against `create_token_to_new`:
 //!   the REST calls alone.
@@ -81,9 +83,12 @@ impl Room {
 
 fn latency(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    // Speech 20 times shorter: `understudy bench` waits for each utterance to end, which no
+    // latency here depends on.
     let config = ServerConfig {
         concurrency_limit: 0,
         words_per_minute: 6000.0,
+        time_scale: 20.0,
         ..Default::default()
     };
     let server = runtime
@@ -169,6 +174,34 @@ fn latency(c: &mut Criterion) {
     runtime.block_on(async {
         let _ = room.lock().await.session.stop().await;
     });
+
+    // The same HTTP path as `understudy bench` times it, through its whole harness (a session
+    // of its own, its event matching, its histograms), against this bench's from-idle figure.
+    let plan = understudy_bench::Plan {
+        target: base.clone(),
+        api_key: "bench".into(),
+        sessions: 1,
+        speaks: idle_samples(),
+        warmup: 2,
+        path: understudy_bench::SpeakPathChoice::Http,
+        audio_threshold_dbfs: None,
+        ..understudy_bench::Plan::default()
+    };
+    let harness = runtime.block_on(understudy_bench::run(&plan, |_| ()));
+    let direct = idle_paths
+        .iter()
+        .find(|(name, _)| *name == "speak_to_start_talking")
+        .map(|(_, h)| h.lock().expect("histogram").value_at_quantile(0.5))
+        .expect("the HTTP path was measured");
+    let measured = harness
+        .quantile(understudy_bench::Phase::StartTalking, 0.5)
+        .expect("understudy bench timed its speaks");
+    println!(
+        "understudy bench, http start_talking: n={} p50={}us; / this bench's from-idle p50 ({direct}us): {:.2}",
+        harness.histograms[&understudy_bench::Phase::StartTalking].len(),
+        measured.as_micros(),
+        measured.as_micros() as f64 / direct as f64
+    );
 
     let mut group = c.benchmark_group("session_start");
     group.sample_size(10);

@@ -111,10 +111,23 @@ pub fn markdown(results: &Results, info: &RunInfo) -> String {
     out
 }
 
+/// The page's order: the speak's phases first, since they are what a bench run is about.
+const PAGE_ORDER: [Phase; Phase::ALL.len()] = [
+    Phase::StartTalking,
+    Phase::TalkingAudio,
+    Phase::Answer,
+    Phase::StopTalking,
+    Phase::CreateToken,
+    Phase::New,
+    Phase::Start,
+    Phase::StreamReady,
+    Phase::FirstFrame,
+];
+
 /// One self-contained page (no script, no external file): the summary, then for each phase
 /// with samples a histogram, a percentile curve and the samples over the run.
 pub fn html(results: &Results, info: &RunInfo) -> String {
-    let phases: Vec<Phase> = Phase::ALL
+    let phases: Vec<Phase> = PAGE_ORDER
         .into_iter()
         .filter(|p| results.histograms.get(p).is_some_and(|h| !h.is_empty()))
         .collect();
@@ -316,6 +329,15 @@ mod tests {
                 .all(|w| w[0][1] <= w[1][1] && w[0][0] <= w[1][0])
         );
         assert!(text.contains("Total count    =          500"));
+    }
+
+    #[test]
+    fn the_page_shows_every_phase_once() {
+        let mut shown = PAGE_ORDER.to_vec();
+        shown.sort();
+        let mut all = Phase::ALL.to_vec();
+        all.sort();
+        assert_eq!(shown, all);
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub struct Resources {
     /// The target's process, when it is a mock that reports itself.
     pub server: Option<Usage>,
     pub bench: Option<Usage>,
+    /// The target is a mock in the bench's own process: one set of figures for both.
+    pub one_process: bool,
 }
 
 impl Resources {
@@ -85,6 +87,12 @@ impl Resources {
             )
         };
         let mut lines = Vec::new();
+        if self.one_process {
+            if let Some(both) = &self.bench {
+                lines.push(describe("bench and embedded mock (one process)", both));
+            }
+            return lines;
+        }
         if let Some(server) = &self.server {
             lines.push(describe("server", server));
         }
@@ -117,6 +125,7 @@ mod tests {
             sessions_up: 10_000,
             server: Some(usage),
             bench: None,
+            one_process: false,
         }
         .lines(Duration::from_secs(10));
         assert!(lines[0].contains("3.9 KiB per session"), "{lines:?}");

@@ -117,6 +117,7 @@ pub async fn run(plan: &Plan, progress: impl Fn(usize) + Send + Sync + 'static) 
         sessions_up: gates.up.load(Ordering::Relaxed),
         server: usage(server_before, server_up, server_after),
         bench: usage(bench_before, bench_up, bench_after),
+        one_process: false,
     };
     results
 }

@@ -113,7 +113,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         bar.set_style(style);
     }
     let ticker = bar.clone();
-    let results = understudy_bench::run(&plan, move |n| ticker.set_position(n as u64)).await;
+    let mut results = understudy_bench::run(&plan, move |n| ticker.set_position(n as u64)).await;
+    results.resources.one_process = embedded.is_some();
     bar.finish_and_clear();
     if let Some(server) = embedded {
         server.shutdown().await;
