@@ -135,7 +135,8 @@ function assertRaw(r) {
   check(`${name}: TrackSubscribed for audio and video`, JSON.stringify(r.track_kinds) === '["audio","video"]', r.track_kinds);
   check(`${name}: the video plays at 640x360`, r.size[0] === 640 && r.size[1] === 360, r.size);
   check(`${name}: without video_encoding the stream is VP8, decoded by Chromium`, r.video_codec === 'video/VP8' && r.frames_decoded > 10, [r.video_codec, r.frames_decoded]);
-  check(`${name}: the chat WebSocket opens over wss on 443`, r.chat_socket === 'open');
+  check(`${name}: the chat WebSocket opens over wss on 443 right after new, before start (the guide's order)`, r.chat_socket === 'open');
+  check(`${name}: the opening text is said once the room connects`, r.opening_said === true, r.opening_said);
   check(`${name}: a REST task is narrated over LiveKit data`, r.task_events[0] === 'avatar_start_talking' && r.task_events.at(-1) === 'avatar_stop_talking', r.task_events);
   check(`${name}: stop disconnects the room with ROOM_DELETED`, r.stop === 200 && r.disconnect_reason === 5, r);
   check(`${name}: stop closes the chat WebSocket normally`, r.chat_close_code === 1000, r.chat_close_code);

@@ -136,7 +136,9 @@ async function runSdk({ base, apiKey }) {
   return result;
 }
 
-// HeyGen's LiveKit guide, with livekit-client used directly.
+// HeyGen's LiveKit guide, with livekit-client used directly, in the guide's order:
+// createNewSession (new, prepareConnection, then the chat socket), then startStreamingSession
+// (start, then room.connect).
 async function runRawLivekit({ base, apiKey }) {
   const { Room, RoomEvent } = window.LivekitClient;
   const result = {};
@@ -156,6 +158,9 @@ async function runRawLivekit({ base, apiKey }) {
   let reason = null;
   room.on(RoomEvent.Disconnected, (r) => { reason = r; });
   await room.prepareConnection(url, access_token);
+  const socket = new WebSocket(`wss://${new URL(base).hostname}/v1/ws/streaming.chat?session_id=${session_id}&session_token=${token}&silence_response=false&opening_text=Welcome`);
+  await new Promise((resolve, reject) => { socket.onopen = resolve; socket.onerror = () => reject(new Error('chat socket failed')); });
+  result.chat_socket = 'open';
   result.start = (await call('/v1/streaming.start', { session_id })).status;
   await room.connect(url, access_token);
   await waitFor(() => tracks.length >= 2, 20000, 'two tracks');
@@ -172,10 +177,8 @@ async function runRawLivekit({ base, apiKey }) {
     if (s.type === 'inbound-rtp') result.frames_decoded = s.framesDecoded;
   });
 
-  const socket = new WebSocket(`wss://${new URL(base).hostname}/v1/ws/streaming.chat?session_id=${session_id}&session_token=${token}&silence_response=false&opening_text=Welcome`);
-  await new Promise((resolve, reject) => { socket.onopen = resolve; socket.onerror = () => reject(new Error('chat socket failed')); });
-  result.chat_socket = 'open';
   await waitFor(() => events.some((e) => e.type === 'avatar_stop_talking'), 20000, 'the opening text');
+  result.opening_said = events.some((e) => e.type === 'avatar_talking_message' && e.message.includes('Welcome'));
   const task = await call('/v1/streaming.task', { session_id, text: 'Hello from livekit-client', task_type: 'repeat', task_mode: 'async' });
   await waitFor(() => events.some((e) => e.type === 'avatar_stop_talking' && e.task_id === task.body.data.task_id), 20000, 'task narrated');
   result.task_events = events.filter((e) => e.task_id === task.body.data.task_id).map((e) => e.type);

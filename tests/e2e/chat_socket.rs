@@ -129,17 +129,63 @@ async fn bad_credentials_and_wrong_sessions_are_refused_before_upgrade() {
     let other_token = env.token().await;
     let (status, body) = refused(&env.chat_url(&id, &other_token, "")).await;
     assert_eq!((status, body["code"].as_i64()), (404, Some(10006)));
-    let (new_token, new_id) = env.new_session().await;
-    let (status, body) = refused(&env.chat_url(&new_id, &new_token, "")).await;
-    assert_eq!(
-        (status, body["code"].as_i64()),
-        (400, Some(10001)),
-        "not started yet"
-    );
     env.post("/v1/streaming.stop", &token, json!({"session_id": id}))
         .await;
     let (status, body) = refused(&env.chat_url(&id, &token, "")).await;
     assert_eq!((status, body["code"].as_i64()), (400, Some(10005)));
+}
+
+#[tokio::test]
+async fn the_guide_opens_the_socket_before_start_and_its_greeting_waits_for_the_connection() {
+    // §6 row "WS": HeyGen's LiveKit guide opens the socket right after `new`.
+    let env = TestEnv::start().await;
+    let (token, id) = env.new_session().await;
+    let _socket = connect(&env.chat_url(&id, &token, "&opening_text=Welcome")).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        speaking_task(&env).await.is_null(),
+        "nothing is said before the session connects"
+    );
+    env.post("/v1/streaming.start", &token, json!({"session_id": id}))
+        .await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while speaking_task(&env).await.is_null() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the greeting was never spoken"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_knowledge_bases_opening_is_said_when_the_session_connects() {
+    let env = TestEnv::start().await;
+    let key = [("x-api-key", "test-key")];
+    let (_, created) = env
+        .send(
+            "POST",
+            "/v1/streaming/knowledge_base/create",
+            &key,
+            Some(
+                json!({"name": "kb", "opening": "Hello, I am your guide.", "prompt": "Be brief."}),
+            ),
+        )
+        .await;
+    let kb = created["data"]["id"].as_str().expect("kb id").to_owned();
+    let token = env.token_for("test-key").await;
+    let (_, new) = env
+        .post(
+            "/v1/streaming.new",
+            &token,
+            json!({"version": "v2", "knowledge_base_id": kb}),
+        )
+        .await;
+    let id = new["data"]["session_id"].as_str().unwrap().to_owned();
+    assert!(speaking_task(&env).await.is_null());
+    env.post("/v1/streaming.start", &token, json!({"session_id": id}))
+        .await;
+    assert!(!speaking_task(&env).await.is_null(), "the opening is said");
 }
 
 #[tokio::test]

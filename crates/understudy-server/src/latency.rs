@@ -242,6 +242,11 @@ pub struct LatencyProfile {
     pub seed: u64,
     #[serde(default)]
     pub phases: BTreeMap<Phase, Distribution>,
+    /// Send a `talk` reply's whole text (`avatar_talking_message`) as soon as the task is
+    /// queued, before it starts talking, as the real service was seen to; otherwise the text
+    /// goes out in chunks as it is said.
+    #[serde(default)]
+    pub talk_text_first: bool,
 }
 
 impl LatencyProfile {
@@ -254,8 +259,8 @@ impl LatencyProfile {
     }
 
     /// The real service's observed figures (`heygen-api.md` §11): speak -> start talking
-    /// 2.5-3.6 s, talk -> start talking 6-9 s, a session loading in 6-7 s from `new`, speech
-    /// going on 1-1.5 s after an interrupt. Uniform between the observed bounds, since two or
+    /// 2.5-3.6 s, talk -> start talking 6-9 s with the reply's text "almost instantly", a
+    /// session loading in 6-7 s from `new`, speech going on 1-1.5 s after an interrupt. Uniform between the observed bounds, since two or
     /// three observations say nothing of the shape. [INF] the split of the 6-7 s between
     /// `new` and `start`, and the task answer's 100-300 ms, are guesses (docs/fidelity.md).
     pub fn heygen() -> Self {
@@ -271,6 +276,7 @@ impl LatencyProfile {
                 (Phase::Talk, uniform(6000.0, 9000.0)),
                 (Phase::InterruptTail, uniform(1000.0, 1500.0)),
             ]),
+            talk_text_first: true,
         }
     }
 
@@ -371,6 +377,7 @@ mod tests {
             name: "t".into(),
             seed,
             phases: BTreeMap::from([(phase, d)]),
+            talk_text_first: false,
         })
     }
 

@@ -153,12 +153,12 @@ impl AppState {
         Ok(f(session, Instant::now()))
     }
 
-    /// A client joined the session's room: `connecting -> connected` (§6). Other states are
-    /// left alone (already connected, or closed meanwhile).
+    /// A client joined the session's room: `connecting -> connected` (§6), and the opening line
+    /// is said. Other states are left alone (not started, already connected, or closed).
     pub fn mark_connected(&self, session_id: &str) {
         if let Some(session) = self.registry().session_mut(session_id) {
             if session.state == understudy_proto::SessionState::Connecting {
-                session.state = understudy_proto::SessionState::Connected;
+                session.connect(Instant::now());
             }
         }
     }
@@ -170,17 +170,29 @@ impl AppState {
             .map(|s| s.schedule_changes.subscribe())
     }
 
-    /// The task the avatar is saying at `now`, if any, and the next instant at which a task
-    /// starts or stops talking.
-    pub fn speaking_task(
-        &self,
-        session_id: &str,
-        now: Instant,
-    ) -> (Option<crate::speech::ScheduledTask>, Option<Instant>) {
+    /// What a viewer narrates at `now`: the task being said, the tasks queued after it, and
+    /// the next instant at which a task starts or stops talking.
+    pub fn speech_at(&self, session_id: &str, now: Instant) -> SpeechView {
         let registry = self.registry();
-        registry.session(session_id).map_or((None, None), |s| {
-            (s.speech.current(now).cloned(), s.speech.next_change(now))
-        })
+        registry
+            .session(session_id)
+            .map_or_else(SpeechView::default, |s| SpeechView {
+                current: s.speech.current(now).cloned(),
+                upcoming: s
+                    .speech
+                    .pending(now)
+                    .filter(|t| t.starts_at > now)
+                    .cloned()
+                    .collect(),
+                next_change: s.speech.next_change(now),
+            })
+    }
+
+    /// Whether the session's latency profile sends a `talk` reply's text before its speech.
+    pub fn talk_text_first(&self, session_id: &str) -> bool {
+        self.registry()
+            .session(session_id)
+            .is_some_and(|s| s.latency_profile().talk_text_first)
     }
 
     /// The server's task tracker, for code that spawns from outside the state (the peers'
@@ -291,6 +303,15 @@ impl AppState {
         self.journal().clear();
         self.set_latency_profile(Arc::clone(&self.config().latency));
     }
+}
+
+/// A session's speech as one viewer sees it at an instant (see [`AppState::speech_at`]).
+#[derive(Debug, Default)]
+pub struct SpeechView {
+    pub current: Option<crate::speech::ScheduledTask>,
+    /// Queued and not yet talking, in order.
+    pub upcoming: Vec<crate::speech::ScheduledTask>,
+    pub next_change: Option<Instant>,
 }
 
 /// The ways a client holds a socket on a session.

@@ -6,11 +6,16 @@
 //! chunks with `""`); `avatar_end_message`; `avatar_stop_talking` with the time actually spoken
 //! on the first frame after the last talking one. A task cut by interrupt or close stops at once
 //! and its unsaid words are never sent.
+//!
+//! With a latency profile's `talk_text_first` (the `heygen` profile), a `talk` task's whole
+//! reply goes out as one `avatar_talking_message` as soon as it is queued, before it starts
+//! talking, as observed on the real service; its speech then sends no more chunks.
 
 use crate::clock::TimeScale;
 use crate::speech::ScheduledTask;
 use tokio::time::Instant;
 use understudy_proto::events::DataChannelEvent;
+use understudy_proto::rest::task::TaskType;
 
 #[derive(Debug)]
 struct Speaking {
@@ -27,15 +32,46 @@ pub struct Narrator {
     speaking: Option<Speaking>,
     /// `avatar_stop_talking`'s `duration_ms` is in the service's time.
     clock: TimeScale,
+    /// Send a `talk` reply's text when it is queued (see the module's doc).
+    talk_text_first: bool,
+    /// `talk` tasks whose text went out ahead of their speech.
+    announced: Vec<String>,
 }
 
 impl Narrator {
-    /// A narrator for a session whose timers run at `clock`.
-    pub fn new(clock: TimeScale) -> Self {
+    /// A narrator for a session whose timers run at `clock`, sending `talk` replies' text ahead
+    /// of their speech when `talk_text_first`.
+    pub fn new(clock: TimeScale, talk_text_first: bool) -> Self {
         Self {
             speaking: None,
             clock,
+            talk_text_first,
+            announced: Vec::new(),
         }
+    }
+
+    /// With `talk_text_first`, the whole text of each `talk` task among `upcoming` (queued,
+    /// not yet talking) not announced yet, one event per task.
+    pub fn announce(&mut self, upcoming: &[ScheduledTask]) -> Vec<DataChannelEvent> {
+        if !self.talk_text_first {
+            return Vec::new();
+        }
+        let speaking = self.speaking.as_ref().map(|s| s.task_id.as_str());
+        // Forget tasks that were dropped (an interrupt) or have started.
+        self.announced.retain(|id| {
+            upcoming.iter().any(|t| t.task_id == *id) || Some(id.as_str()) == speaking
+        });
+        let mut events = Vec::new();
+        for task in upcoming.iter().filter(|t| t.task_type == TaskType::Talk) {
+            if !self.announced.contains(&task.task_id) {
+                self.announced.push(task.task_id.clone());
+                events.push(DataChannelEvent::AvatarTalkingMessage {
+                    task_id: task.task_id.clone(),
+                    message: task.spoken_text.clone(),
+                });
+            }
+        }
+        events
     }
 
     /// Whether the frame going out now shows talking.
@@ -57,14 +93,21 @@ impl Narrator {
                 events.push(DataChannelEvent::AvatarStartTalking {
                     task_id: task.task_id.clone(),
                 });
+                let words: Vec<String> = task
+                    .spoken_text
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect();
+                // An announced task's text is out already.
+                let said = if self.announced.contains(&task.task_id) {
+                    words.len()
+                } else {
+                    0
+                };
                 self.speaking = Some(Speaking {
                     task_id: task.task_id.clone(),
-                    words: task
-                        .spoken_text
-                        .split_whitespace()
-                        .map(str::to_owned)
-                        .collect(),
-                    said: 0,
+                    words,
+                    said,
                     starts_at: now,
                     ends_at: task.ends_at.max(now),
                 });
@@ -153,7 +196,6 @@ fn chunk(speaking: &mut Speaking, due: usize) -> Option<DataChannelEvent> {
 mod tests {
     use super::*;
     use std::time::Duration;
-    use understudy_proto::rest::task::TaskType;
 
     fn task(id: &str, text: &str, start: Instant, ms: u64) -> ScheduledTask {
         ScheduledTask {
@@ -205,6 +247,39 @@ mod tests {
         assert!(order[1..order.len() - 2].iter().all(|n| *n == "message"));
         assert_eq!(text(&all), "one two three four");
         assert!(!narrator.is_talking());
+    }
+
+    #[test]
+    fn talk_text_first_sends_the_reply_before_the_speech_and_once() {
+        let t0 = Instant::now();
+        let mut reply = task(
+            "a",
+            "one two three four",
+            t0 + Duration::from_millis(3000),
+            400,
+        );
+        reply.task_type = TaskType::Talk;
+        let repeat = task("b", "five six", t0 + Duration::from_millis(3400), 400);
+        let mut narrator = Narrator::new(TimeScale::REAL, true);
+        let upcoming = [reply.clone(), repeat.clone()];
+        let early = narrator.announce(&upcoming);
+        assert_eq!(names(&early), ["message"], "the talk reply only");
+        assert_eq!(text(&early), "one two three four");
+        assert!(narrator.announce(&upcoming).is_empty(), "once");
+        let mut later = Vec::new();
+        for frame in 0..=10 {
+            let now = reply.starts_at + Duration::from_millis(frame * 40);
+            let current = (now < reply.ends_at).then_some(&reply);
+            later.extend(narrator.tick(now, current));
+        }
+        assert_eq!(
+            names(&later),
+            ["start", "end", "stop"],
+            "no second copy of the text"
+        );
+        // Without the flag nothing goes ahead.
+        let mut plain = Narrator::default();
+        assert!(plain.announce(&upcoming).is_empty());
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub async fn run(
         peer,
         identity,
         pending: VecDeque::new(),
-        narrator: Narrator::new(state.config().clock()),
+        narrator: Narrator::new(state.config().clock(), state.talk_text_first(&session_id)),
         cursor: VideoCursor::default(),
     };
     let mut audio_index = 0usize;
@@ -205,10 +205,11 @@ struct Stage {
 impl Stage {
     /// Narrates what is being said at `now`; returns when to look again at the latest.
     fn narrate(&mut self, state: &AppState, session_id: &str, now: Instant) -> Option<Instant> {
-        let (current, next_change) = state.speaking_task(session_id, now);
+        let view = state.speech_at(session_id, now);
+        self.pending.extend(self.narrator.announce(&view.upcoming));
         self.pending
-            .extend(self.narrator.tick(now, current.as_ref()));
-        next_change
+            .extend(self.narrator.tick(now, view.current.as_ref()));
+        view.next_change
     }
 
     async fn send_frame(&mut self, video: Option<&VideoLoops>) {

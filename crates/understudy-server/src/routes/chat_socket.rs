@@ -130,7 +130,10 @@ async fn serve(
         return;
     };
     if let Some(greeting) = query.get("opening_text").filter(|t| !t.trim().is_empty()) {
-        voice::speak_for_client(&state, &session_id, greeting, TaskType::Repeat);
+        // Said now, or when the session connects if the socket came first (the guide's flow).
+        let _ = state.act_on(&caller, &session_id, Operation::OpenChatSocket, |s, now| {
+            s.say_when_connected(now, greeting)
+        });
     }
     let config = state.config();
     let prompt_after = config.clock().to_wall(config.silence_prompt_after);

@@ -49,16 +49,20 @@ pub async fn new_session(
     let access_token = sign("client")?;
     let agent_token = sign("heygen-agent")?;
 
+    let mut kb_opening = None;
     let (ended, delay) = {
         let mut registry = state.registry();
         // A knowledge base made through the KB API stands in for an inline `knowledge_base`.
         if settings.knowledge_base.is_none() {
-            let prompt = settings.knowledge_base_id.as_ref().and_then(|id| {
-                registry
-                    .knowledge_base_of(&caller.api_key, id)
-                    .map(|kb| kb.prompt.clone())
-            });
-            settings.knowledge_base = prompt;
+            let base = settings
+                .knowledge_base_id
+                .as_ref()
+                .and_then(|id| registry.knowledge_base_of(&caller.api_key, id))
+                .map(|kb| (kb.prompt.clone(), kb.opening.clone()));
+            if let Some((prompt, opening)) = base {
+                settings.knowledge_base = Some(prompt);
+                kb_opening = Some(opening).filter(|o| !o.trim().is_empty());
+            }
         }
         if let Some(token) = &caller.token {
             let reused = registry.token(token).is_some_and(|t| t.used_by.is_some());
@@ -92,6 +96,8 @@ pub async fn new_session(
             clock,
         };
         let mut session = Session::new(spec, Instant::now(), state.shutdown_token());
+        // The knowledge base's opening line, said when the session connects.
+        session.opening = kb_opening;
         let ended = session.ended.clone();
         let delay = session.answer_delay(Phase::New);
         registry.insert_session(session);
@@ -183,11 +189,11 @@ pub async fn start_session(
         Operation::Start,
         |session, now| {
             session.touch(now);
-            session.state = if connect_now {
-                SessionState::Connected
+            if connect_now {
+                session.connect(now);
             } else {
-                SessionState::Connecting
-            };
+                session.state = SessionState::Connecting;
+            }
             session.answer_delay(Phase::Start)
         },
     )?;

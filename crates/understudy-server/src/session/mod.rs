@@ -126,6 +126,10 @@ pub struct Session {
     pub ended: CancellationToken,
     /// The user's side of a voice conversation.
     pub voice: VoiceState,
+    /// What the avatar says once the session connects: a chat socket's `opening_text` given
+    /// before then (HeyGen's guide opens the socket right after `new`), else the knowledge
+    /// base's `opening`.
+    pub opening: Option<String>,
     /// Open chat sockets and room clients (`/rtc` connections), each at most
     /// [`MAX_CLIENTS_PER_DOOR`].
     pub chat_sockets: usize,
@@ -172,6 +176,7 @@ impl Session {
             schedule_changes: watch::channel(0).0,
             ended: parent.child_token(),
             voice: VoiceState::new(now),
+            opening: None,
             chat_sockets: 0,
             room_clients: 0,
         }
@@ -238,6 +243,32 @@ impl Session {
         self.touch(now);
         self.schedule_changes.send_modify(|n| *n += 1);
         Ok(task)
+    }
+
+    /// `new` or `connecting` -> `connected`; the opening line, if any, is said now. Other
+    /// states are left alone (already connected, or closed meanwhile).
+    pub fn connect(&mut self, now: Instant) {
+        if matches!(self.state, SessionState::New | SessionState::Connecting) {
+            self.state = SessionState::Connected;
+            if let Some(opening) = self.opening.take() {
+                let _ = self.speak(now, &opening, TaskType::Repeat);
+            }
+        }
+    }
+
+    /// Says `text` now if the session is connected, or once it connects (an opening line).
+    ///
+    /// # Errors
+    /// The §6 error of `streaming.task` when the session has closed; `RateLimited` when its
+    /// queue is full.
+    pub fn say_when_connected(&mut self, now: Instant, text: &str) -> Result<(), ErrorKind> {
+        match self.state {
+            SessionState::New | SessionState::Connecting => {
+                self.opening = Some(text.to_owned());
+                Ok(())
+            }
+            _ => self.speak(now, text, TaskType::Repeat).map(drop),
+        }
     }
 
     /// Cuts the current task (after the profile's interrupt tail), drops the queue and tells

@@ -13,7 +13,8 @@ pub enum Operation {
     StartListening,
     StopListening,
     KeepAlive,
-    /// Opening `/v1/ws/streaming.chat`: the SDK does it after `start`.
+    /// Opening `/v1/ws/streaming.chat`: the SDK does it after `start`, HeyGen's LiveKit guide
+    /// right after `new` (§6, row "WS").
     OpenChatSocket,
 }
 
@@ -27,7 +28,7 @@ impl Operation {
             (Operation::Start, New) => Ok(()),
             (Operation::Ice, New | Connecting | Connected) => Ok(()),
             (Operation::Start | Operation::Ice, other) => Err(ErrorKind::state_wrong(other)),
-            (Operation::OpenChatSocket, Connecting) => Ok(()),
+            (Operation::OpenChatSocket, New | Connecting) => Ok(()),
             (_, Connected) => Ok(()),
             (_, Connecting) => Err(ErrorKind::NotInCorrectState),
             (_, other) => Err(ErrorKind::state_wrong(other)),
@@ -64,6 +65,17 @@ mod tests {
         assert_eq!(Operation::Task.check(Connected), Ok(()));
         assert_eq!(Operation::Task.check(Closing), Err(ErrorKind::StateClosing));
         assert_eq!(Operation::Task.check(Closed), Err(ErrorKind::StateClosed));
+    }
+
+    #[test]
+    fn the_chat_socket_opens_before_the_session_connects() {
+        for state in [New, Connecting, Connected] {
+            assert_eq!(Operation::OpenChatSocket.check(state), Ok(()));
+        }
+        assert_eq!(
+            Operation::OpenChatSocket.check(Closed),
+            Err(ErrorKind::StateClosed)
+        );
     }
 
     #[test]
