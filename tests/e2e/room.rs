@@ -105,56 +105,87 @@ async fn joining_the_room_connects_the_session_and_shows_the_avatar() {
     session.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_task_is_narrated_over_reliable_in_order() {
-    // §7.1-§7.2, issue order: start, talking messages, end message, stop.
-    let env = TestEnv::with_config(fast()).await;
+/// Narrates one repeat task and returns its events in order, checking each is the task's.
+async fn narrate(config: ServerConfig, text: &str) -> Vec<StreamingEvent> {
+    let env = TestEnv::with_config(config).await;
     let (mut session, mut events, _) = env.sdk_session(low(), SessionOptions::default()).await;
     let task = session
-        .speak(&SpeakRequest::repeat("one two three four five"))
+        .speak(&SpeakRequest::repeat(text))
         .await
         .unwrap()
         .unwrap();
-    let task_id = task.task_id;
-
-    assert_eq!(
-        next_from_room(&mut events).await,
-        StreamingEvent::AvatarStartTalking {
-            task_id: task_id.clone()
+    let mut narrated = Vec::new();
+    loop {
+        let event = next_from_room(&mut events).await;
+        assert_eq!(event.task_id(), Some(task.task_id.as_str()), "{event:?}");
+        let stopped = matches!(event, StreamingEvent::AvatarStopTalking { .. });
+        narrated.push(event);
+        if stopped {
+            break;
         }
-    );
-    let mut said = String::new();
-    let stop = loop {
-        match next_from_room(&mut events).await {
-            StreamingEvent::AvatarTalkingMessage {
-                task_id: t,
-                message,
-            } => {
-                assert_eq!(t, task_id);
-                said.push_str(&message);
-            }
-            StreamingEvent::AvatarEndMessage { task_id: t } => {
-                assert_eq!(t, task_id);
-                break next_from_room(&mut events).await;
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    };
-    assert_eq!(said, "one two three four five");
-    match stop {
-        StreamingEvent::AvatarStopTalking {
-            task_id: t,
-            duration_ms,
-        } => {
-            assert_eq!(t, task_id);
-            assert!(
-                duration_ms.unwrap() >= 400.0,
-                "5 words at 600 wpm last 500 ms: {duration_ms:?}"
-            );
-        }
-        other => panic!("expected avatar_stop_talking, got {other:?}"),
     }
     session.stop().await.unwrap();
+    narrated
+}
+
+fn said(events: &[StreamingEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            StreamingEvent::AvatarTalkingMessage { message, .. } => Some(message.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn names(events: &[StreamingEvent]) -> Vec<&str> {
+    events.iter().map(StreamingEvent::name).collect()
+}
+
+#[tokio::test]
+async fn a_task_is_narrated_over_reliable_on_the_observed_timeline() {
+    // §7.2 as observed: the text first (a repeat task's in one message), then start, end, stop.
+    let events = narrate(fast(), "one two three four five").await;
+    assert_eq!(
+        names(&events),
+        [
+            "avatar_talking_message",
+            "avatar_start_talking",
+            "avatar_end_message",
+            "avatar_stop_talking"
+        ]
+    );
+    assert_eq!(said(&events), "one two three four five");
+    match events.last() {
+        Some(StreamingEvent::AvatarStopTalking { duration_ms, .. }) => assert!(
+            duration_ms.unwrap() >= 400.0,
+            "5 words at 600 wpm last 500 ms: {duration_ms:?}"
+        ),
+        other => panic!("expected avatar_stop_talking, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_progressive_timeline_sends_the_text_as_it_is_said() {
+    // `--event-timeline progressive`: start, the words in chunks, end, stop.
+    let config = ServerConfig {
+        event_timeline: understudy_server::EventTimeline::Progressive,
+        ..fast()
+    };
+    let events = narrate(config, "one two three four five").await;
+    let order = names(&events);
+    assert_eq!(order.first(), Some(&"avatar_start_talking"));
+    assert_eq!(
+        &order[order.len() - 2..],
+        ["avatar_end_message", "avatar_stop_talking"]
+    );
+    assert!(
+        order[1..order.len() - 2]
+            .iter()
+            .all(|n| *n == "avatar_talking_message")
+    );
+    assert!(order.len() > 4, "more than one chunk: {order:?}");
+    assert_eq!(said(&events), "one two three four five");
 }
 
 #[tokio::test]

@@ -269,10 +269,18 @@ async fn an_injected_turn_reaches_the_room_and_the_socket_in_order() {
         next_from_room(&mut events).await,
         StreamingEvent::UserEndMessage { task_id }
     );
+    // The answer: its text first (observed timeline), then it starts talking.
     assert!(matches!(
         next_from_room(&mut events).await,
-        StreamingEvent::AvatarStartTalking { .. }
+        StreamingEvent::AvatarTalkingMessage { .. }
     ));
+    loop {
+        match next_from_room(&mut events).await {
+            StreamingEvent::AvatarTalkingMessage { .. } => {}
+            StreamingEvent::AvatarStartTalking { .. } => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
     assert_eq!(dump(&env, &id).await["scripted_utterances"], 0);
 
     // An injected turn with its own text, cutting the answer (barge-in).
@@ -365,10 +373,18 @@ async fn livekit_text_becomes_a_talk_task_and_bad_packets_are_dropped() {
         channel.publish(payload).await;
     }
     channel.publish(br#""hello avatar""#).await;
+    // The reply's text, then its speech (observed timeline).
     assert!(matches!(
         viewer.next_event().await,
-        DataChannelEvent::AvatarStartTalking { .. }
+        DataChannelEvent::AvatarTalkingMessage { .. }
     ));
+    loop {
+        match viewer.next_event().await {
+            DataChannelEvent::AvatarTalkingMessage { .. } => {}
+            DataChannelEvent::AvatarStartTalking { .. } => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
     let session = dump(&env, &id).await;
     assert_eq!(session["user_turns"], 0, "push-to-talk is off: {session}");
     env.assert_alive(&token, &id).await;

@@ -28,7 +28,6 @@ fn profile(seed: u64, speak: Distribution) -> LatencyProfile {
         name: "calibration".into(),
         seed,
         phases: [(MockPhase::Speak, speak)].into(),
-        talk_text_first: false,
     }
 }
 

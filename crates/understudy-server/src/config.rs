@@ -26,6 +26,19 @@ impl AuthPolicy {
     }
 }
 
+/// When a task's text (`avatar_talking_message`) goes out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EventTimeline {
+    /// As observed on the real service (heygen-api.md §7.2): the text when the task is queued,
+    /// before `avatar_start_talking`; a `repeat` task's as one message, a `talk` reply's in
+    /// word and punctuation chunks.
+    #[default]
+    Observed,
+    /// The text in chunks as it is said, after `avatar_start_talking` (what Understudy did
+    /// first, and the order HeyGen's SDK docs suggest).
+    Progressive,
+}
+
 /// Everything that shapes the mock's behaviour. `Default` is what `understudy serve` uses with no
 /// flags, and each default is the real service's figure where one is known (`heygen-api.md` §4).
 #[derive(Debug, Clone)]
@@ -81,6 +94,8 @@ pub struct ServerConfig {
     pub media_cache: Option<std::path::PathBuf>,
     /// How slow the mock is at each phase (`latency`). Default `instant`: no delays.
     pub latency: Arc<LatencyProfile>,
+    /// When a task's text goes out. Default observed.
+    pub event_timeline: EventTimeline,
     /// How many times faster than real time the mock's timers run (see `clock`): speech,
     /// idle timeout, duration limit, token lifetime, silence prompts, latency profiles, user
     /// turns injected through the admin API. Default 1.
@@ -111,6 +126,7 @@ impl Default for ServerConfig {
             media_cache: None,
             latency: Arc::new(LatencyProfile::instant()),
             time_scale: 1.0,
+            event_timeline: EventTimeline::Observed,
         }
     }
 }

@@ -242,11 +242,6 @@ pub struct LatencyProfile {
     pub seed: u64,
     #[serde(default)]
     pub phases: BTreeMap<Phase, Distribution>,
-    /// Send a `talk` reply's whole text (`avatar_talking_message`) as soon as the task is
-    /// queued, before it starts talking, as the real service was seen to; otherwise the text
-    /// goes out in chunks as it is said.
-    #[serde(default)]
-    pub talk_text_first: bool,
 }
 
 impl LatencyProfile {
@@ -259,7 +254,8 @@ impl LatencyProfile {
     }
 
     /// The real service's observed figures (`heygen-api.md` §11): speak -> start talking
-    /// 2.5-3.6 s, talk -> start talking 6-9 s with the reply's text "almost instantly", a
+    /// 2.5-3.6 s, talk -> start talking 6-9 s (the observed event timeline sends the reply's
+    /// text at once, as seen), a
     /// session loading in 6-7 s from `new`, speech going on 1-1.5 s after an interrupt. Uniform between the observed bounds, since two or
     /// three observations say nothing of the shape. [INF] the split of the 6-7 s between
     /// `new` and `start`, and the task answer's 100-300 ms, are guesses (docs/fidelity.md).
@@ -276,7 +272,6 @@ impl LatencyProfile {
                 (Phase::Talk, uniform(6000.0, 9000.0)),
                 (Phase::InterruptTail, uniform(1000.0, 1500.0)),
             ]),
-            talk_text_first: true,
         }
     }
 
@@ -377,7 +372,6 @@ mod tests {
             name: "t".into(),
             seed,
             phases: BTreeMap::from([(phase, d)]),
-            talk_text_first: false,
         })
     }
 

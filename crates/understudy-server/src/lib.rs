@@ -45,7 +45,7 @@ mod state;
 mod tls;
 mod voice;
 
-pub use config::{AuthPolicy, ConfigError, ServerConfig};
+pub use config::{AuthPolicy, ConfigError, EventTimeline, ServerConfig};
 pub use error::ApiError;
 pub use journal::RecordedRequest;
 pub use routes::{ADMIN_PREFIX, MAX_BODY_BYTES};

@@ -188,13 +188,6 @@ impl AppState {
             })
     }
 
-    /// Whether the session's latency profile sends a `talk` reply's text before its speech.
-    pub fn talk_text_first(&self, session_id: &str) -> bool {
-        self.registry()
-            .session(session_id)
-            .is_some_and(|s| s.latency_profile().talk_text_first)
-    }
-
     /// The server's task tracker, for code that spawns from outside the state (the peers'
     /// handlers): shutdown waits for everything on it.
     pub fn tracker(&self) -> TaskTracker {

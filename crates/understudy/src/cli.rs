@@ -6,7 +6,9 @@ use clap::{Args, Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
-use understudy_server::{AuthPolicy, MockServerBuilder, ServerConfig, TlsSource, VadConfig};
+use understudy_server::{
+    AuthPolicy, EventTimeline, MockServerBuilder, ServerConfig, TlsSource, VadConfig,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -263,6 +265,11 @@ pub struct ServeArgs {
     /// Seed of the latency profile's draws, instead of the profile's own.
     #[arg(long, value_name = "N")]
     pub latency_seed: Option<u64>,
+    /// When a task's text (avatar_talking_message) goes out: `observed` (when the task is
+    /// queued, before avatar_start_talking, as seen on the real service) or `progressive`
+    /// (after avatar_start_talking, in chunks as it is said).
+    #[arg(long, value_name = "TIMELINE", default_value = "observed", value_parser = parse_timeline)]
+    pub event_timeline: EventTimeline,
     /// Requests kept in the journal (`/__understudy/requests`), the oldest dropped first; 0
     /// keeps none.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
@@ -272,6 +279,14 @@ pub struct ServeArgs {
     /// time, and media keeps real-time pacing.
     #[arg(long, value_name = "K", default_value_t = 1.0)]
     pub time_scale: f64,
+}
+
+fn parse_timeline(text: &str) -> Result<EventTimeline, String> {
+    match text {
+        "observed" => Ok(EventTimeline::Observed),
+        "progressive" => Ok(EventTimeline::Progressive),
+        other => Err(format!("`{other}`: observed or progressive")),
+    }
 }
 
 /// The user's cache directory for media: `$XDG_CACHE_HOME/understudy/media`, else
@@ -318,6 +333,7 @@ impl ServeArgs {
             latency: std::sync::Arc::new(latency),
             time_scale: self.time_scale,
             journal_capacity: self.journal_capacity,
+            event_timeline: self.event_timeline,
             auth,
             concurrency_limit: self.concurrency_limit,
             session_duration_limit: Duration::from_secs(self.session_duration_limit),

@@ -1,17 +1,22 @@
 //! Turns the speech schedule into avatar events, one frame tick at a time, so events agree with
 //! the media the same tick sends.
 //!
-//! Per task, in order: `avatar_start_talking` on the first talking frame; `avatar_talking_message`
-//! chunks as the words are "said" (each chunk carries its own trailing space, since clients join
-//! chunks with `""`); `avatar_end_message`; `avatar_stop_talking` with the time actually spoken
-//! on the first frame after the last talking one. A task cut by interrupt or close stops at once
-//! and its unsaid words are never sent.
+//! Two timelines (`EventTimeline`):
 //!
-//! With a latency profile's `talk_text_first` (the `heygen` profile), a `talk` task's whole
-//! reply goes out as one `avatar_talking_message` as soon as it is queued, before it starts
-//! talking, as observed on the real service; its speech then sends no more chunks.
+//! - **Observed** (the default, heygen-api.md §7.2): a task's text goes out as soon as it is
+//!   queued, before it starts talking: a `repeat` task's as one `avatar_talking_message` holding
+//!   the whole text, a `talk` reply's in word and punctuation chunks that concatenate with `""`
+//!   to the reply. Then `avatar_start_talking` on the first talking frame, `avatar_end_message`
+//!   and `avatar_stop_talking` when it ends.
+//! - **Progressive**: `avatar_start_talking` first, then the words in chunks as they are "said"
+//!   (each carrying its own trailing space), then the end; a task cut by interrupt or close
+//!   never sends its unsaid words.
+//!
+//! `avatar_stop_talking` carries the time actually spoken, on the first frame after the last
+//! talking one, in either.
 
 use crate::clock::TimeScale;
+use crate::config::EventTimeline;
 use crate::speech::ScheduledTask;
 use tokio::time::Instant;
 use understudy_proto::events::DataChannelEvent;
@@ -32,44 +37,52 @@ pub struct Narrator {
     speaking: Option<Speaking>,
     /// `avatar_stop_talking`'s `duration_ms` is in the service's time.
     clock: TimeScale,
-    /// Send a `talk` reply's text when it is queued (see the module's doc).
-    talk_text_first: bool,
-    /// `talk` tasks whose text went out ahead of their speech.
+    timeline: EventTimeline,
+    /// Tasks whose text went out ahead of their speech (observed timeline).
     announced: Vec<String>,
 }
 
 impl Narrator {
-    /// A narrator for a session whose timers run at `clock`, sending `talk` replies' text ahead
-    /// of their speech when `talk_text_first`.
-    pub fn new(clock: TimeScale, talk_text_first: bool) -> Self {
+    /// A narrator for a session whose timers run at `clock`, on `timeline`.
+    pub fn new(clock: TimeScale, timeline: EventTimeline) -> Self {
         Self {
             speaking: None,
             clock,
-            talk_text_first,
+            timeline,
             announced: Vec::new(),
         }
     }
 
-    /// With `talk_text_first`, the whole text of each `talk` task among `upcoming` (queued,
-    /// not yet talking) not announced yet, one event per task.
-    pub fn announce(&mut self, upcoming: &[ScheduledTask]) -> Vec<DataChannelEvent> {
-        if !self.talk_text_first {
+    /// On the observed timeline, the text of each task in `queued` (the speaking one, then
+    /// those after it) that has not gone out yet and is not already being narrated.
+    pub fn announce<'a>(
+        &mut self,
+        queued: impl IntoIterator<Item = &'a ScheduledTask>,
+    ) -> Vec<DataChannelEvent> {
+        if self.timeline != EventTimeline::Observed {
             return Vec::new();
         }
-        let speaking = self.speaking.as_ref().map(|s| s.task_id.as_str());
-        // Forget tasks that were dropped (an interrupt) or have started.
-        self.announced.retain(|id| {
-            upcoming.iter().any(|t| t.task_id == *id) || Some(id.as_str()) == speaking
-        });
+        let speaking = self.speaking.as_ref().map(|s| s.task_id.clone());
+        let queued: Vec<&ScheduledTask> = queued.into_iter().collect();
+        // Forget tasks that were dropped (an interrupt) or are done.
+        self.announced
+            .retain(|id| queued.iter().any(|t| t.task_id == *id) || speaking.as_ref() == Some(id));
         let mut events = Vec::new();
-        for task in upcoming.iter().filter(|t| t.task_type == TaskType::Talk) {
-            if !self.announced.contains(&task.task_id) {
-                self.announced.push(task.task_id.clone());
-                events.push(DataChannelEvent::AvatarTalkingMessage {
-                    task_id: task.task_id.clone(),
-                    message: task.spoken_text.clone(),
-                });
+        for task in queued {
+            if self.announced.contains(&task.task_id) || speaking.as_ref() == Some(&task.task_id) {
+                continue;
             }
+            self.announced.push(task.task_id.clone());
+            let chunks = match task.task_type {
+                TaskType::Repeat => vec![task.spoken_text.clone()],
+                TaskType::Talk => word_chunks(&task.spoken_text),
+            };
+            events.extend(chunks.into_iter().map(|message| {
+                DataChannelEvent::AvatarTalkingMessage {
+                    task_id: task.task_id.clone(),
+                    message,
+                }
+            }));
         }
         events
     }
@@ -149,6 +162,39 @@ impl Narrator {
             duration_ms: Some(spoken.as_secs_f64() * 1000.0),
         });
     }
+}
+
+/// A reply in word and punctuation chunks, each word with the space before it, so that the
+/// chunks concatenate with `""` to the reply: `"Sorry! I can."` is `"Sorry"`, `"!"`, `" I"`,
+/// `" can"`, `"."`.
+fn word_chunks(text: &str) -> Vec<String> {
+    let mut chunks: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut current_is_word = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            if !current.trim().is_empty() {
+                chunks.push(std::mem::take(&mut current));
+            }
+            current.push(c);
+            current_is_word = false;
+            continue;
+        }
+        let is_word = c.is_alphanumeric() || c == '\'' || c == '\u{2019}';
+        if !current.trim().is_empty() && is_word != current_is_word {
+            chunks.push(std::mem::take(&mut current));
+        }
+        current.push(c);
+        current_is_word = is_word;
+    }
+    if !current.is_empty() {
+        match chunks.last_mut() {
+            // Trailing whitespace belongs to the last chunk, so nothing is lost.
+            Some(last) if current.trim().is_empty() => last.push_str(&current),
+            _ => chunks.push(current),
+        }
+    }
+    chunks
 }
 
 /// How many words have been started by `now`: words are spread evenly over the task and a
@@ -234,7 +280,7 @@ mod tests {
     fn a_task_is_narrated_in_order_and_its_chunks_rebuild_the_text() {
         let t0 = Instant::now();
         let spoken = task("a", "one two three four", t0, 400);
-        let mut narrator = Narrator::default();
+        let mut narrator = Narrator::new(TimeScale::REAL, EventTimeline::Progressive);
         let mut all = Vec::new();
         for frame in 0..=12 {
             let now = t0 + Duration::from_millis(frame * 40);
@@ -250,26 +296,43 @@ mod tests {
     }
 
     #[test]
-    fn talk_text_first_sends_the_reply_before_the_speech_and_once() {
+    fn the_observed_timeline_sends_the_text_first_and_once() {
         let t0 = Instant::now();
         let mut reply = task(
             "a",
-            "one two three four",
+            "Sorry! I can't, today.",
             t0 + Duration::from_millis(3000),
             400,
         );
         reply.task_type = TaskType::Talk;
         let repeat = task("b", "five six", t0 + Duration::from_millis(3400), 400);
-        let mut narrator = Narrator::new(TimeScale::REAL, true);
-        let upcoming = [reply.clone(), repeat.clone()];
-        let early = narrator.announce(&upcoming);
-        assert_eq!(names(&early), ["message"], "the talk reply only");
-        assert_eq!(text(&early), "one two three four");
-        assert!(narrator.announce(&upcoming).is_empty(), "once");
+        let mut narrator = Narrator::new(TimeScale::REAL, EventTimeline::Observed);
+        let queued = [reply.clone(), repeat.clone()];
+        let early = narrator.announce(&queued);
+        let reply_chunks: Vec<&str> = early
+            .iter()
+            .filter_map(|e| match e {
+                DataChannelEvent::AvatarTalkingMessage { task_id, message } if task_id == "a" => {
+                    Some(message.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            reply_chunks,
+            ["Sorry", "!", " I", " can't", ",", " today", "."]
+        );
+        assert_eq!(
+            text(&early),
+            "Sorry! I can't, today.five six",
+            "repeat: one message"
+        );
+        assert!(narrator.announce(&queued).is_empty(), "once");
         let mut later = Vec::new();
         for frame in 0..=10 {
             let now = reply.starts_at + Duration::from_millis(frame * 40);
             let current = (now < reply.ends_at).then_some(&reply);
+            later.extend(narrator.announce(current));
             later.extend(narrator.tick(now, current));
         }
         assert_eq!(
@@ -277,16 +340,29 @@ mod tests {
             ["start", "end", "stop"],
             "no second copy of the text"
         );
-        // Without the flag nothing goes ahead.
-        let mut plain = Narrator::default();
-        assert!(plain.announce(&upcoming).is_empty());
+        // The progressive timeline sends nothing ahead.
+        let mut progressive = Narrator::new(TimeScale::REAL, EventTimeline::Progressive);
+        assert!(progressive.announce(&queued).is_empty());
+    }
+
+    #[test]
+    fn word_chunks_concatenate_to_the_text() {
+        for text in [
+            "Hello there, world!",
+            "  a  b ",
+            "",
+            "Déjà vu… ok?",
+            "你好 世界",
+        ] {
+            assert_eq!(word_chunks(text).concat(), text);
+        }
     }
 
     #[test]
     fn an_interrupted_task_stops_at_once_without_its_unsaid_words() {
         let t0 = Instant::now();
         let spoken = task("a", "one two three four five six seven eight", t0, 800);
-        let mut narrator = Narrator::default();
+        let mut narrator = Narrator::new(TimeScale::REAL, EventTimeline::Progressive);
         let mut all = narrator.tick(t0, Some(&spoken));
         all.extend(narrator.tick(t0 + Duration::from_millis(200), Some(&spoken)));
         let cut = narrator.tick(t0 + Duration::from_millis(240), None);
@@ -305,7 +381,7 @@ mod tests {
         let t0 = Instant::now();
         let a = task("a", "hello", t0, 400);
         let b = task("b", "world", a.ends_at, 400);
-        let mut narrator = Narrator::default();
+        let mut narrator = Narrator::new(TimeScale::REAL, EventTimeline::Progressive);
         narrator.tick(t0, Some(&a));
         let switch = narrator.tick(a.ends_at, Some(&b));
         assert_eq!(names(&switch), ["end", "stop", "start", "message"]);

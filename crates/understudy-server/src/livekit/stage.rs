@@ -86,7 +86,7 @@ pub async fn run(
         peer,
         identity,
         pending: VecDeque::new(),
-        narrator: Narrator::new(state.config().clock(), state.talk_text_first(&session_id)),
+        narrator: Narrator::new(state.config().clock(), state.config().event_timeline),
         cursor: VideoCursor::default(),
     };
     let mut audio_index = 0usize;
@@ -206,7 +206,10 @@ impl Stage {
     /// Narrates what is being said at `now`; returns when to look again at the latest.
     fn narrate(&mut self, state: &AppState, session_id: &str, now: Instant) -> Option<Instant> {
         let view = state.speech_at(session_id, now);
-        self.pending.extend(self.narrator.announce(&view.upcoming));
+        self.pending.extend(
+            self.narrator
+                .announce(view.current.iter().chain(&view.upcoming)),
+        );
         self.pending
             .extend(self.narrator.tick(now, view.current.as_ref()));
         view.next_change
