@@ -233,3 +233,47 @@ async fn expired_tokens_are_refused() {
         400112,
     );
 }
+
+#[tokio::test]
+async fn a_second_token_minted_for_a_session_acts_for_it_and_creates_nothing() {
+    // §1.1: the iOS demo mints a second token with {session_id, paid} for the chat socket.
+    let env = TestEnv::start().await;
+    let (_, id) = env.connected_session().await;
+    let key = [("x-api-key", KEY)];
+    let (_, minted) = env
+        .send(
+            "POST",
+            "/v1/streaming.create_token",
+            &key,
+            Some(json!({"session_id": id, "paid": true})),
+        )
+        .await;
+    let second = minted["data"]["token"].as_str().unwrap().to_owned();
+    assert_success(
+        &env.post(
+            "/v1/streaming.keep_alive",
+            &second,
+            json!({"session_id": id}),
+        )
+        .await,
+    );
+    let _socket = understudy_e2e::chat_client::connect(&env.chat_url(&id, &second, "")).await;
+    let answer = env
+        .post("/v1/streaming.new", &second, json!({"version": "v2"}))
+        .await;
+    assert_error(&answer, 401, 400112);
+    // Another account's session id buys a plain token, which cannot see the session.
+    let (_, other) = env
+        .send(
+            "POST",
+            "/v1/streaming.create_token",
+            &[("x-api-key", "another-account")],
+            Some(json!({"session_id": id})),
+        )
+        .await;
+    let other = other["data"]["token"].as_str().unwrap();
+    let answer = env
+        .post("/v1/streaming.keep_alive", other, json!({"session_id": id}))
+        .await;
+    assert_error(&answer, 404, 10006);
+}

@@ -16,7 +16,8 @@ use understudy_proto::rest::knowledge_base::KnowledgeBase;
 pub struct TokenRecord {
     pub api_key: String,
     pub issued_at: Instant,
-    /// The session created with this token, if any.
+    /// The session this token acts for: the one it created, or the one it was minted for
+    /// (`create_token` with a `session_id`). Such a token creates no other session.
     pub used_by: Option<String>,
 }
 
@@ -106,10 +107,25 @@ impl Registry {
     /// 10006 when it does not exist or belongs to someone else (the two are not told apart, so
     /// ids do not leak across accounts).
     pub fn session_for(&mut self, caller: &Caller, id: &str) -> Result<&mut Session, ErrorKind> {
+        // A token minted for this session (`create_token` with its id) acts for it too.
+        let bound = caller.token.as_ref().is_some_and(|t| {
+            self.tokens
+                .get(t)
+                .is_some_and(|r| r.api_key == caller.api_key && r.used_by.as_deref() == Some(id))
+        });
         match self.sessions.get_mut(id) {
-            Some(s) if caller.can_see(&s.owner) => Ok(s),
+            Some(s) if caller.can_see(&s.owner) || (bound && s.owner.api_key == caller.api_key) => {
+                Ok(s)
+            }
             _ => Err(ErrorKind::SessionNotFound),
         }
+    }
+
+    /// Whether session `id` exists and belongs to the account of `api_key`.
+    pub fn is_owned_by(&self, id: &str, api_key: &str) -> bool {
+        self.sessions
+            .get(id)
+            .is_some_and(|s| s.owner.api_key == api_key)
     }
 
     /// The account's knowledge bases, in id order.

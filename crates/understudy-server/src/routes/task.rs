@@ -82,7 +82,7 @@ pub async fn interrupt(
     Ok(Json(ApiEnvelope::empty()))
 }
 
-/// Switches the avatar to its listening pose.
+/// Marks the avatar as listening (shown in the admin dump; no pose is drawn).
 pub async fn start_listening(
     State(state): State<AppState>,
     caller: Caller,
@@ -99,7 +99,7 @@ pub async fn start_listening(
     Ok(Json(ApiEnvelope::empty()))
 }
 
-/// Switches the avatar back to its idle pose.
+/// Marks the avatar as no longer listening.
 pub async fn stop_listening(
     State(state): State<AppState>,
     caller: Caller,
