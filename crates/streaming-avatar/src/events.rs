@@ -256,6 +256,8 @@ impl From<DataChannelEvent> for StreamingEvent {
                 Self::UserTalkingMessage { task_id, message }
             }
             DataChannelEvent::UserEndMessage { task_id } => Self::UserEndMessage { task_id },
+            DataChannelEvent::UserStart => Self::UserStart,
+            DataChannelEvent::UserStop => Self::UserStop,
         }
     }
 }

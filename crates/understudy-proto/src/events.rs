@@ -23,6 +23,11 @@ pub enum DataChannelEvent {
     UserTalkingMessage { task_id: String, message: String },
     /// The user's transcript is complete.
     UserEndMessage { task_id: String },
+    /// The user started speaking: in the room when the chat socket asked for
+    /// `arch_version=v2` (the iOS demo reads it there, §7.1), else on the socket.
+    UserStart,
+    /// The user stopped speaking (same carriage as `UserStart`).
+    UserStop,
 }
 
 /// A JSON text frame the server sends on `/v1/ws/streaming.chat`.

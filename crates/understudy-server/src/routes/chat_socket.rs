@@ -124,6 +124,7 @@ async fn serve(
     let Ok(mut user_events) =
         state.act_on(&caller, &session_id, Operation::OpenChatSocket, |s, _| {
             s.voice.push_to_talk = flag("push_to_talk");
+            s.voice.user_events_in_room = query.get("arch_version").is_some_and(|v| v == "v2");
             s.voice.subscribe()
         })
     else {

@@ -31,8 +31,11 @@ impl Session {
         self.voice.speaking_since = Some(now);
         self.voice.last_heard = now;
         self.touch(now);
-        self.voice
-            .emit(UserEvent::Socket(ChatSocketEvent::UserStart));
+        self.voice.emit(if self.voice.user_events_in_room {
+            UserEvent::Room(DataChannelEvent::UserStart)
+        } else {
+            UserEvent::Socket(ChatSocketEvent::UserStart)
+        });
         if barge_in && self.speech.current(now).is_some() {
             self.interrupt(now);
         }
@@ -60,8 +63,11 @@ impl Session {
                 task_id: user_task_id.clone(),
                 message: transcript.clone(),
             }));
-        self.voice
-            .emit(UserEvent::Socket(ChatSocketEvent::UserStop));
+        self.voice.emit(if self.voice.user_events_in_room {
+            UserEvent::Room(DataChannelEvent::UserStop)
+        } else {
+            UserEvent::Socket(ChatSocketEvent::UserStop)
+        });
         self.voice
             .emit(UserEvent::Room(DataChannelEvent::UserEndMessage {
                 task_id: user_task_id,
@@ -83,6 +89,44 @@ mod tests {
 
     fn drain(rx: &mut broadcast::Receiver<UserEvent>) -> Vec<UserEvent> {
         std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    #[tokio::test]
+    async fn under_arch_version_v2_user_start_and_stop_go_to_the_room() {
+        let now = Instant::now();
+        let mut s = session(now);
+        s.voice.user_events_in_room = true;
+        let mut rx = s.voice.subscribe();
+        s.user_started(now, true);
+        s.user_finished(now, Some(Duration::from_millis(500)), Some("hi".into()));
+        let events = drain(&mut rx);
+        assert!(
+            !events.iter().any(|e| matches!(e, UserEvent::Socket(_))),
+            "not on the socket as well: the official SDK would emit them twice"
+        );
+        let room: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                UserEvent::Room(DataChannelEvent::UserStart) => Some("user_start"),
+                UserEvent::Room(DataChannelEvent::UserTalkingMessage { .. }) => {
+                    Some("user_talking_message")
+                }
+                UserEvent::Room(DataChannelEvent::UserStop) => Some("user_stop"),
+                UserEvent::Room(DataChannelEvent::UserEndMessage { .. }) => {
+                    Some("user_end_message")
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            room,
+            [
+                "user_start",
+                "user_talking_message",
+                "user_stop",
+                "user_end_message"
+            ]
+        );
     }
 
     #[tokio::test]

@@ -34,6 +34,10 @@ pub struct VoiceState {
     /// Push-to-talk mode (the chat socket's `push_to_talk=true`): turns follow the button, not
     /// the detector.
     pub push_to_talk: bool,
+    /// `user_start` and `user_stop` go to the room instead of the chat socket: the socket
+    /// asked for `arch_version=v2`, under which the iOS demo reads them from LiveKit data (the
+    /// official SDK takes them from either, so one place keeps it from seeing them twice).
+    pub user_events_in_room: bool,
     /// Turns heard so far.
     pub turns: u64,
     /// The last moment the user was heard (a turn's start or end), for silence prompts.
@@ -47,6 +51,7 @@ impl VoiceState {
             script: VecDeque::new(),
             speaking_since: None,
             push_to_talk: false,
+            user_events_in_room: false,
             turns: 0,
             last_heard: now,
         }
