@@ -72,7 +72,7 @@ pub mod media;
 mod rest;
 mod room;
 mod session;
-pub mod tls;
+mod tls;
 pub mod voice;
 mod websocket;
 

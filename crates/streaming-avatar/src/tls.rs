@@ -6,8 +6,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use std::sync::{Arc, OnceLock};
 
-/// The configuration the SDK's HTTP and WebSocket clients use, for tools that make their own
-/// requests to the same target (the bench reading a mock's stats).
+/// The configuration the SDK's HTTP and WebSocket clients use.
 ///
 /// Without extra roots, every client shares one configuration (its root store and TLS
 /// session cache) instead of building its own: a bench holds thousands of clients.

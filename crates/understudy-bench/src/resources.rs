@@ -15,9 +15,9 @@ pub struct StatsProbe {
 
 impl StatsProbe {
     pub fn new(target: &str) -> Option<Self> {
-        let tls = streaming_avatar::tls::client_config(&[]).ok()?;
+        // reqwest is built without a default crypto provider; ring, as everywhere else.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
             .timeout(Duration::from_secs(5))
             .build()
             .ok()?;
