@@ -52,12 +52,19 @@ fn plan() -> (usize, Duration) {
     )
 }
 
+/// A task's text went out (or nothing yet).
+const TEXT_SENT: u8 = 0;
+/// It started talking.
+const TALKING: u8 = 1;
+/// It stopped talking.
+const STOPPED: u8 = 2;
+
 /// What one session saw, checked as it arrives.
 #[derive(Debug, Default)]
 struct Ledger {
     /// The last sequence number seen (the stream starts wherever the session's count was).
     last_seq: Option<u64>,
-    /// Per task: 0 spoken, 1 started, 2 stopped.
+    /// Per task: `TEXT_SENT`, `TALKING` or `STOPPED`.
     tasks: HashMap<String, u8>,
     /// Task ids HTTP answered with, which must all be narrated.
     spoken_over_http: Vec<String>,
@@ -78,22 +85,29 @@ impl Ledger {
         self.last_seq = Some(event.seq);
         match &event.event {
             StreamingEvent::AvatarStartTalking { task_id } => {
-                let phase = self.tasks.entry(task_id.clone()).or_insert(0);
-                if *phase != 0 {
+                let phase = self.tasks.entry(task_id.clone()).or_insert(TEXT_SENT);
+                if *phase != TEXT_SENT {
                     self.problems.push(format!("{task_id} started twice"));
                 }
-                *phase = 1;
+                *phase = TALKING;
             }
+            // The text goes before the speech (the observed timeline) or during it
+            // (progressive), never after it.
             StreamingEvent::AvatarTalkingMessage { task_id, .. }
-            | StreamingEvent::AvatarEndMessage { task_id }
-                if self.tasks.get(task_id) != Some(&1) =>
+                if *self.tasks.entry(task_id.clone()).or_insert(TEXT_SENT) == STOPPED =>
             {
                 self.problems
-                    .push(format!("{task_id}: a message outside its talking"));
+                    .push(format!("{task_id}: a message after its talking"));
+            }
+            StreamingEvent::AvatarEndMessage { task_id }
+                if self.tasks.get(task_id) != Some(&TALKING) =>
+            {
+                self.problems
+                    .push(format!("{task_id}: an end message outside its talking"));
             }
             StreamingEvent::AvatarStopTalking { task_id, .. } => {
                 match self.tasks.get_mut(task_id) {
-                    Some(phase) if *phase == 1 => *phase = 2,
+                    Some(phase) if *phase == TALKING => *phase = STOPPED,
                     _ => self
                         .problems
                         .push(format!("{task_id} stopped without starting, or twice")),
@@ -110,12 +124,12 @@ impl Ledger {
     /// At the end: every task that started also stopped, every HTTP task was narrated.
     fn finish(&mut self) {
         for (task, phase) in &self.tasks {
-            if *phase != 2 {
+            if *phase == TALKING {
                 self.problems.push(format!("{task} never stopped"));
             }
         }
         for task in &self.spoken_over_http {
-            if self.tasks.get(task) != Some(&2) {
+            if self.tasks.get(task) != Some(&STOPPED) {
                 self.problems
                     .push(format!("{task} was answered but never narrated"));
             }

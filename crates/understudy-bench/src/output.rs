@@ -114,6 +114,7 @@ pub fn markdown(results: &Results, info: &RunInfo) -> String {
 /// The page's order: the speak's phases first, since they are what a bench run is about.
 const PAGE_ORDER: [Phase; Phase::ALL.len()] = [
     Phase::StartTalking,
+    Phase::TalkingFrame,
     Phase::TalkingAudio,
     Phase::Answer,
     Phase::StopTalking,

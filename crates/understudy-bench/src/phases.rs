@@ -19,6 +19,9 @@ pub enum Phase {
     Answer,
     /// `avatar_start_talking` for the speak.
     StartTalking,
+    /// The first video frame showing the talking marker after the speak (`--video-marker`,
+    /// against the mock: its synthetic avatar marks every frame idle or talking).
+    TalkingFrame,
     /// The first audible audio packet after the speak (its level above the plan's
     /// threshold): when the user hears the avatar, on the mock or on any real target.
     TalkingAudio,
@@ -27,7 +30,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 10] = [
         Phase::CreateToken,
         Phase::New,
         Phase::Start,
@@ -35,6 +38,7 @@ impl Phase {
         Phase::FirstFrame,
         Phase::Answer,
         Phase::StartTalking,
+        Phase::TalkingFrame,
         Phase::TalkingAudio,
         Phase::StopTalking,
     ];
@@ -48,6 +52,7 @@ impl Phase {
             Phase::FirstFrame => "first_frame",
             Phase::Answer => "answer",
             Phase::StartTalking => "start_talking",
+            Phase::TalkingFrame => "talking_frame",
             Phase::TalkingAudio => "talking_audio",
             Phase::StopTalking => "stop_talking",
         }

@@ -61,6 +61,9 @@ pub struct Plan {
     pub text: String,
     /// Longest wait for any one event.
     pub timeout: Duration,
+    /// Time `talking_frame`: ask for H264 and decode every frame to read the synthetic
+    /// avatar's marker (a mock target; a frame costs a decode, so keep sessions few).
+    pub video_marker: bool,
     /// Sessions setting up at once; the others wait their turn, so hundreds of sessions do
     /// not all handshake in the same instant (their set-up phases would time the bench's own
     /// queueing).
@@ -88,6 +91,7 @@ impl Default for Plan {
             timeout: Duration::from_secs(30),
             audio_threshold_dbfs: Some(DEFAULT_AUDIO_THRESHOLD_DBFS),
             rest_only: false,
+            video_marker: false,
             setup_concurrency: 32,
         }
     }

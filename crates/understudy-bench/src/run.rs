@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use streaming_avatar::media::decode::VideoDecoder;
 use streaming_avatar::media::decode::{AudioDecoder, level_dbfs};
-use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality};
+use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality, VideoEncoding};
 use streaming_avatar::proto::stats::ProcessStats as Reading;
 use streaming_avatar::{
     ChatSocketUrl, Error, Session, SessionOptions, SpeakPath, SpeakRequest, StreamingAvatar,
@@ -191,6 +192,7 @@ async fn session(
     let mut events = session.events();
     let mut video = session.video();
     let (mut onsets, tally) = listen(&session, plan.audio_threshold_dbfs);
+    let mut talking_frames = plan.video_marker.then(|| watch_marker(&session));
     if let Err(e) = session.start().await {
         out.error(Phase::Start, Some(&e));
         drop(turn);
@@ -282,8 +284,15 @@ async fn session(
         if timed {
             out.record(Phase::StartTalking, started.at.duration_since(intended));
         }
-        // Only from a silent avatar (closed loop): speaks that queue behind one another in
-        // open loop run into continuous audio with no onset to time.
+        // Only from a silent, idle avatar (closed loop): speaks that queue behind one another
+        // in open loop run into continuous talking with no onset to time.
+        if let Some(frames) = talking_frames.as_mut().filter(|_| interval.is_none()) {
+            match first_onset_after(frames, intended, started.at + ONSET_GRACE).await {
+                Some(at) if timed => out.record(Phase::TalkingFrame, at.duration_since(intended)),
+                None if timed => out.error(Phase::TalkingFrame, None),
+                _ => {}
+            }
+        }
         if let Some(onsets) = onsets.as_mut().filter(|_| interval.is_none()) {
             match first_onset_after(onsets, intended, started.at + ONSET_GRACE).await {
                 Some(at) if timed => out.record(Phase::TalkingAudio, at.duration_since(intended)),
@@ -310,6 +319,7 @@ async fn session(
     }
     let _ = session.stop().await;
     drop(onsets);
+    drop(talking_frames);
     out.results
         .audio
         .add(&tally.lock().unwrap_or_else(|e| e.into_inner()));
@@ -364,6 +374,8 @@ async fn set_up(
     let request = NewSessionRequest {
         version: Some("v2".into()),
         quality: Some(Quality::Low),
+        // The SDK decodes H264 only; the marker is read from decoded pictures.
+        video_encoding: plan.video_marker.then_some(VideoEncoding::H264),
         ia_is_livekit_transport: livekit.then_some(true),
         ..NewSessionRequest::default()
     };
@@ -423,9 +435,40 @@ fn listen(
     (threshold_dbfs.map(|_| rx), tally)
 }
 
-/// How long after `avatar_start_talking` the audio may turn audible and still count: the
-/// real service's audio may trail its event, but a speak should not wait the whole timeout
-/// on a target whose audio never crosses the threshold.
+/// Decodes the avatar's video on a task of its own and sends when a frame first shows the
+/// talking marker after frames that did not. Ends with the session's video or when the
+/// receiver is dropped.
+fn watch_marker(session: &Session) -> mpsc::UnboundedReceiver<Instant> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut video = session.video();
+    tokio::spawn(async move {
+        let Ok(mut decoder) = VideoDecoder::new() else {
+            return;
+        };
+        let mut talking = false;
+        while let Some(frame) = video.next().await {
+            let Ok(frame) = frame else {
+                // Fell behind: decode again from the next key frame.
+                decoder.gap();
+                talking = false;
+                continue;
+            };
+            let Ok(Some(picture)) = decoder.decode(&frame) else {
+                continue;
+            };
+            let now_talking = picture.marker().is_some_and(|m| m.talking);
+            if now_talking && !talking && tx.send(frame.received_at).is_err() {
+                return;
+            }
+            talking = now_talking;
+        }
+    });
+    rx
+}
+
+/// How long after `avatar_start_talking` the audio may turn audible (or the picture show
+/// talking) and still count: the real service's media may trail its event, but a speak should
+/// not wait the whole timeout on a target whose media never crosses the line.
 const ONSET_GRACE: Duration = Duration::from_secs(3);
 
 /// The first onset at or after `since` and before `deadline`; older ones (the last speak's)

@@ -61,6 +61,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         warmup: args.warmup,
         audio_threshold_dbfs: (!args.no_audio).then_some(args.audio_threshold_dbfs),
         rest_only: args.rest_only,
+        video_marker: args.video_marker,
         setup_concurrency: args.setup_concurrency,
         path: args.path,
         rate: args.rate,

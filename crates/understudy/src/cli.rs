@@ -70,6 +70,10 @@ pub struct BenchArgs {
     /// still counted).
     #[arg(long)]
     pub no_audio: bool,
+    /// Time talking_frame: request H264 and read the mock's talking marker from every decoded
+    /// frame (costly: keep --sessions small).
+    #[arg(long)]
+    pub video_marker: bool,
     /// Sessions setting up at once (the rest wait their turn).
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub setup_concurrency: usize,

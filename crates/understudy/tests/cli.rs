@@ -182,3 +182,41 @@ fn bench_measures_the_embedded_mock_and_gates_on_thresholds() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bench_reads_the_talking_marker_from_decoded_frames() {
+    let dir = std::env::temp_dir().join(format!("understudy-cli-marker-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("bench.json");
+    let out = understudy(&[
+        "bench",
+        "--speaks",
+        "2",
+        "--warmup",
+        "0",
+        "--video-marker",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let phase = |name: &str| {
+        report["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["phase"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not timed: {stdout}"))
+    };
+    assert_eq!(phase("talking_frame")["count"], 2, "{stdout}");
+    // The talking picture follows the event that announces it, within a few frames.
+    let (frame, event) = (phase("talking_frame"), phase("start_talking"));
+    assert!(
+        frame["p50_ms"].as_f64() >= event["p50_ms"].as_f64(),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
