@@ -23,7 +23,8 @@ async fn head_root_answers_at_once_with_cors() {
 
 #[tokio::test]
 async fn validate_accepts_a_live_sessions_token_and_refuses_others() {
-    // §1.2: 200 "success" for a good token; 401 for an ended session (refuses resumes).
+    // §1.2: 200 "success" for a good token whose room `/rtc` would let in; 401 with `/rtc`'s
+    // reason before start and once the session has ended (refuses resumes).
     let env = TestEnv::start().await;
     let token = env.token().await;
     let (_, body) = env
@@ -40,6 +41,14 @@ async fn validate_accepts_a_live_sessions_token_and_refuses_others() {
             .send()
     };
 
+    let early = validate(access).await.unwrap();
+    assert_eq!(early.status(), 401, "not started: /rtc would refuse it too");
+    assert_eq!(
+        early.text().await.unwrap(),
+        "the session has not been started"
+    );
+    env.post("/v1/streaming.start", &token, json!({"session_id": id}))
+        .await;
     let ok = validate(access).await.unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.headers()["access-control-allow-origin"], ORIGIN);

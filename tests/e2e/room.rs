@@ -397,3 +397,24 @@ async fn the_avatar_joins_as_heygen() {
     assert_eq!(session.join_info().unwrap().others[0].identity, "heygen");
     session.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn every_connection_gets_a_participant_sid_of_its_own() {
+    // A LiveKit server gives each connection its own sid, `PA_` and 12 characters.
+    let env = TestEnv::start().await;
+    let (_, _, url, access) = started(&env).await;
+    let first = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
+    let second = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
+    let sid = |v: &understudy_e2e::livekit_viewer::Viewer| {
+        v.join
+            .participant
+            .as_ref()
+            .expect("participant")
+            .sid
+            .clone()
+    };
+    assert_ne!(sid(&first), sid(&second));
+    for s in [sid(&first), sid(&second)] {
+        assert!(s.starts_with("PA_") && s.len() == 15, "{s}");
+    }
+}

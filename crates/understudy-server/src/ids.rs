@@ -26,6 +26,17 @@ pub fn session_token(token_type: &str) -> String {
     STANDARD.encode(json.to_string())
 }
 
+/// A LiveKit participant sid, `PA_` and 12 random base-62 characters, as a LiveKit server
+/// gives each connection its own (a second tab of one identity gets another).
+pub fn participant_sid() -> String {
+    let tail: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(12)
+        .map(char::from)
+        .collect();
+    format!("PA_{tail}")
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
     SystemTime::now()

@@ -26,6 +26,18 @@ pub struct RoomNames {
 /// The avatar participant's LiveKit identity in every room.
 pub const AVATAR_IDENTITY: &str = "heygen";
 
+/// Whether a client may join a session's room in `state` (`None`: no such session), and if not,
+/// why, in the words a LiveKit client shows. One rule for `/rtc` and `/rtc/validate`, so a
+/// client that validates after a refused join is told the same.
+pub fn may_join(state: Option<understudy_proto::SessionState>) -> Result<(), &'static str> {
+    use understudy_proto::SessionState::{Connected, Connecting, New};
+    match state {
+        Some(Connecting | Connected) => Ok(()),
+        Some(New) => Err("the session has not been started"),
+        _ => Err("requested room has ended"),
+    }
+}
+
 impl RoomNames {
     /// Stable names derived from the session id, so every viewer of a room agrees.
     pub fn for_session(session_id: &str) -> Self {

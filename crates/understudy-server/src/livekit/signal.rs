@@ -29,7 +29,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use understudy_proto::SessionState;
 use understudy_proto::rest::session::VideoEncoding;
 
 /// What the server claims to be: livekit-server 1.8.x, protocol 15 (`livekit.md` §5).
@@ -65,14 +64,13 @@ pub async fn rtc(
     }
     let (ended, encoding) = {
         let registry = state.registry();
-        match registry.session(&claims.video.room) {
-            Some(s) if matches!(s.state, SessionState::Connecting | SessionState::Connected) => {
-                (s.ended.clone(), s.settings.video_encoding)
-            }
-            Some(s) if s.state == SessionState::New => {
-                return refuse("the session has not been started");
-            }
-            _ => return refuse("requested room has ended"),
+        let session = registry.session(&claims.video.room);
+        if let Err(why) = super::may_join(session.map(|s| s.state)) {
+            return refuse(why);
+        }
+        match session {
+            Some(s) => (s.ended.clone(), s.settings.video_encoding),
+            None => return refuse("requested room has ended"),
         }
     };
     if !state.has_room(&claims.video.room, Door::Room) {
@@ -136,7 +134,7 @@ fn join_response(
             ..Default::default()
         }),
         participant: Some(lk::ParticipantInfo {
-            sid: format!("PA_client{}", &names.room_sid[3..]),
+            sid: crate::ids::participant_sid(),
             identity: claims.sub.clone(),
             name: claims.name.clone(),
             state: lk::participant_info::State::Active as i32,

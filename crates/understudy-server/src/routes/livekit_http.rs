@@ -15,8 +15,9 @@ pub async fn root() -> Response {
     (StatusCode::OK, "understudy: HeyGen Streaming Avatar mock\n").into_response()
 }
 
-/// `200 success` for a token this server signed whose session is still live; `401` with the
-/// reason otherwise. A 401 also makes the client give up on resuming an ended session at once.
+/// `200 success` for a token this server signed whose room `/rtc` would let it join; `401`
+/// with `/rtc`'s reason otherwise. A 401 also makes the client give up on resuming an ended
+/// session at once.
 pub async fn validate(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -32,13 +33,12 @@ pub async fn validate(
             return (StatusCode::UNAUTHORIZED, format!("invalid token: {err}")).into_response();
         }
     };
-    let live = state
+    let room_state = state
         .registry()
         .session(&claims.video.room)
-        .is_some_and(|s| s.state.is_live());
-    if live {
-        (StatusCode::OK, "success").into_response()
-    } else {
-        (StatusCode::UNAUTHORIZED, "requested room has ended").into_response()
+        .map(|s| s.state);
+    match crate::livekit::may_join(room_state) {
+        Ok(()) => (StatusCode::OK, "success").into_response(),
+        Err(why) => (StatusCode::UNAUTHORIZED, why).into_response(),
     }
 }
