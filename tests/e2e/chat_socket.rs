@@ -29,6 +29,15 @@ async fn speaking_task(env: &TestEnv) -> Value {
     sessions[0]["speaking_task_id"].clone()
 }
 
+/// Waits until the session says something, failing with `why` after [`WAIT`].
+async fn until_speaking(env: &TestEnv, why: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while speaking_task(env).await.is_null() {
+        assert!(tokio::time::Instant::now() < deadline, "{why}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_text_frame_becomes_a_talk_task() {
     // §8.2: speak() in TALK + ASYNC sends Frame{text:{text}} on the socket.
@@ -43,14 +52,7 @@ async fn a_text_frame_becomes_a_talk_task() {
         ))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while speaking_task(&env).await.is_null() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the text frame never became a task"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_speaking(&env, "the text frame never became a task").await;
 }
 
 #[tokio::test]
@@ -148,14 +150,7 @@ async fn the_guide_opens_the_socket_before_start_and_its_greeting_waits_for_the_
     );
     env.post("/v1/streaming.start", &token, json!({"session_id": id}))
         .await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while speaking_task(&env).await.is_null() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the greeting was never spoken"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_speaking(&env, "the greeting was never spoken").await;
 }
 
 #[tokio::test]
@@ -209,14 +204,7 @@ async fn opening_text_is_spoken_on_connect() {
     let env = TestEnv::start().await;
     let (token, id) = env.connected_session().await;
     let _socket = connect(&env.chat_url(&id, &token, "&opening_text=Welcome%20back")).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while speaking_task(&env).await.is_null() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the greeting was never spoken"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_speaking(&env, "the greeting was never spoken").await;
 }
 
 #[tokio::test]

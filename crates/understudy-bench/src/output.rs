@@ -4,7 +4,7 @@
 //! histogram, a percentile curve and a time series per phase.
 
 use crate::chart::{self, Chart, Scale};
-use crate::phases::{Phase, Results, Sample};
+use crate::phases::{Phase, Results, SUMMARY_COLUMNS, Sample};
 use hdrhistogram::Histogram;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::fmt::Write as _;
@@ -85,21 +85,10 @@ pub fn hgrm(histogram: &Histogram<u64>) -> String {
 /// The summary as a Markdown table, for a pull request or a job summary.
 pub fn markdown(results: &Results, info: &RunInfo) -> String {
     let mut out = format!("### understudy bench\n\n{}\n\n", info.description);
-    out.push_str("| phase | count | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |\n");
+    let _ = writeln!(out, "| {} |", SUMMARY_COLUMNS.join(" | "));
     out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for s in results.summaries() {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
-            s.phase.name(),
-            s.count,
-            s.p50_ms,
-            s.p90_ms,
-            s.p99_ms,
-            s.p999_ms,
-            s.max_ms,
-            s.errors
-        );
+        let _ = writeln!(out, "| {} |", s.cells().join(" | "));
     }
     if !results.errors.is_empty() {
         out.push_str("\nErrors:\n\n");
@@ -145,15 +134,10 @@ pub fn html(results: &Results, info: &RunInfo) -> String {
                 p { (info.description) }
                 @if !info.started.is_empty() { p.muted { "Started " (info.started) ", wall time " (format!("{:.1}", results.wall.as_secs_f64())) " s." } }
                 table {
-                    thead { tr { th { "phase" } th { "count" } th { "p50 ms" } th { "p90 ms" } th { "p99 ms" } th { "p99.9 ms" } th { "max ms" } th { "errors" } } }
+                    thead { tr { @for column in SUMMARY_COLUMNS { th { (column) } } } }
                     tbody {
                         @for s in results.summaries() {
-                            tr {
-                                td { (s.phase.name()) } td { (s.count) }
-                                td { (format!("{:.2}", s.p50_ms)) } td { (format!("{:.2}", s.p90_ms)) }
-                                td { (format!("{:.2}", s.p99_ms)) } td { (format!("{:.2}", s.p999_ms)) }
-                                td { (format!("{:.2}", s.max_ms)) } td { (s.errors) }
-                            }
+                            tr { @for cell in s.cells() { td { (cell) } } }
                         }
                     }
                 }

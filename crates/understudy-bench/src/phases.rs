@@ -170,6 +170,28 @@ pub struct Summary {
     pub errors: u64,
 }
 
+/// The summary's columns, in order.
+pub const SUMMARY_COLUMNS: [&str; 8] = [
+    "phase", "count", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors",
+];
+
+impl Summary {
+    /// The row under [`SUMMARY_COLUMNS`], as every rendering (table, Markdown, HTML) shows it.
+    pub fn cells(&self) -> [String; 8] {
+        let ms = |v: f64| format!("{v:.2}");
+        [
+            self.phase.name().to_owned(),
+            self.count.to_string(),
+            ms(self.p50_ms),
+            ms(self.p90_ms),
+            ms(self.p99_ms),
+            ms(self.p999_ms),
+            ms(self.max_ms),
+            self.errors.to_string(),
+        ]
+    }
+}
+
 impl Results {
     /// Records `took` for `phase`, measured by `session` and ending `at` into the run.
     pub fn record(&mut self, phase: Phase, took: Duration, session: usize, at: Duration) {
@@ -244,22 +266,15 @@ impl Results {
 
     /// The summary table.
     pub fn table(&self) -> String {
-        let mut out = format!(
-            "{:<14} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7}\n",
-            "phase", "count", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
-        );
+        let line = |c: &[String; 8]| {
+            format!(
+                "{:<14} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7}\n",
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+            )
+        };
+        let mut out = line(&SUMMARY_COLUMNS.map(str::to_owned));
         for s in self.summaries() {
-            out.push_str(&format!(
-                "{:<14} {:>7} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>7}\n",
-                s.phase.name(),
-                s.count,
-                s.p50_ms,
-                s.p90_ms,
-                s.p99_ms,
-                s.p999_ms,
-                s.max_ms,
-                s.errors
-            ));
+            out.push_str(&line(&s.cells()));
         }
         for ((phase, code), n) in &self.errors {
             out.push_str(&format!("errors: {} code {code}: {n}\n", phase.name()));

@@ -314,6 +314,14 @@ impl LatencyProfile {
     }
 }
 
+/// Waits `delay`, or not at all: the `instant` profile's zero delays stay off the timer, which
+/// every REST answer would otherwise pass through.
+pub async fn pause(delay: Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
 /// One session's draws from a profile.
 #[derive(Debug, Clone)]
 pub struct SessionLatency {

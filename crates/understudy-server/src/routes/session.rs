@@ -107,7 +107,7 @@ pub async fn new_session(
     // The session's first viewer will want its loops: make them now, in the background.
     state.media().warm(quality, video_encoding);
     // A slow profile answers late; the session exists meanwhile, as it would on a busy service.
-    tokio::time::sleep(delay).await;
+    crate::latency::pause(delay).await;
 
     let base = websocket_base(&headers, scheme.map(|Extension(s)| s));
     Ok(Json(ApiEnvelope::success(NewSessionData {
@@ -197,7 +197,7 @@ pub async fn start_session(
             session.answer_delay(Phase::Start)
         },
     )?;
-    tokio::time::sleep(delay).await;
+    crate::latency::pause(delay).await;
     Ok(Json(ApiEnvelope::empty()))
 }
 

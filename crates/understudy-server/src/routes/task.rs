@@ -58,7 +58,7 @@ pub async fn task(
             }
         }
     } else {
-        tokio::time::sleep(delay).await;
+        crate::latency::pause(delay).await;
     }
     Ok(Json(ApiEnvelope::success(TaskData {
         // In the service's time: the same figure at any time scale.
