@@ -13,7 +13,8 @@ use prost::Message as _;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use understudy_proto::events::DataChannelEvent;
@@ -154,7 +155,7 @@ pub async fn run(
                 }
                 let was_talking = stage.narrator.is_talking();
                 let now = Instant::now();
-                next_change = stage.narrate(&state, &session_id, now);
+                next_change = stage.narrate(&state, &session_id, now, &mut user_events);
                 // Events first: they are a few bytes, the key frame is several packets. The
                 // yield lets the peer's driver put the event on the wire before the frame's
                 // packets queue behind it (about 50 µs of a speak's latency otherwise).
@@ -174,7 +175,7 @@ pub async fn run(
             if video.is_none() {
                 video = video_rx.try_recv().ok();
             }
-            next_change = stage.narrate(&state, &session_id, now);
+            next_change = stage.narrate(&state, &session_id, now, &mut user_events);
             stage.send_frame(video.as_deref()).await;
             stage.flush().await;
         }
@@ -204,8 +205,28 @@ struct Stage {
 
 impl Stage {
     /// Narrates what is being said at `now`; returns when to look again at the latest.
-    fn narrate(&mut self, state: &AppState, session_id: &str, now: Instant) -> Option<Instant> {
+    ///
+    /// A user's turn emits its events and queues its answer in one critical section, so once
+    /// the view shows the answer its turn's events are in `user_events`: draining them after
+    /// reading the view (and before narrating it) keeps `user_end_message` ahead of the
+    /// answer's `avatar_start_talking` even when a frame tick, not the user-event branch,
+    /// is the first to notice the answer.
+    fn narrate(
+        &mut self,
+        state: &AppState,
+        session_id: &str,
+        now: Instant,
+        user_events: &mut Option<broadcast::Receiver<UserEvent>>,
+    ) -> Option<Instant> {
         let view = state.speech_at(session_id, now);
+        while let Some(rx) = user_events.as_mut() {
+            match rx.try_recv() {
+                Ok(UserEvent::Room(event)) => self.pending.push_back(event),
+                Ok(UserEvent::Socket(_)) | Err(TryRecvError::Lagged(_)) => {}
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Closed) => *user_events = None,
+            }
+        }
         self.pending.extend(
             self.narrator
                 .announce(view.current.iter().chain(&view.upcoming)),
