@@ -14,6 +14,7 @@ mod limits;
 mod lists;
 mod livekit_http;
 mod properties;
+mod realtime_endpoint;
 mod room;
 mod sdk;
 mod sdk_realtime;

@@ -3,7 +3,8 @@
 //!
 //! Everything here is plain data: serde types for the REST bodies and envelopes
 //! (`heygen-api.md` §2-§3), the error catalogue (§5), the session states (§6), the event types
-//! (§7-§8), the `pipecat.Frame` protobuf spoken on the chat WebSocket (§8.2), and the synthetic
+//! (§7-§8), the `pipecat.Frame` protobuf spoken on the chat WebSocket (§8.2), the realtime endpoint's
+//! messages (§3.14), and the synthetic
 //! avatar's video marker that the mock draws and clients read back.
 //!
 //! Invariant: this crate performs no I/O and depends on no runtime.
@@ -13,6 +14,7 @@ pub mod errors;
 pub mod events;
 pub mod marker;
 pub mod pipecat;
+pub mod realtime;
 pub mod rest;
 pub mod state;
 pub mod stats;

@@ -34,6 +34,7 @@ mod livekit;
 /// How to read the synthetic avatar's frames: state marker and frame counter.
 pub use livekit::picture;
 pub mod livekit_token;
+mod realtime;
 pub mod redact;
 mod registry;
 mod reply;

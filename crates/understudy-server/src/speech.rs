@@ -5,7 +5,9 @@
 //! later than it could (a latency profile's `speak` delay). `interrupt` cuts the current task,
 //! at once or after a tail, and drops the queue.
 
+use bytes::Bytes;
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use understudy_proto::rest::task::TaskType;
@@ -31,6 +33,44 @@ pub struct ScheduledTask {
     pub task_type: TaskType,
     pub starts_at: Instant,
     pub ends_at: Instant,
+    /// What the room plays while it speaks: the client's own audio for a task from the
+    /// realtime endpoint, or `None` for the synthetic voice.
+    pub audio: Option<SpokenAudio>,
+}
+
+/// Audio a client sent for the avatar to say (the realtime endpoint), as the Opus packets the
+/// room plays, 20 ms each. The socket that receives it appends while viewers play it, so it is
+/// shared; two are equal only when they are the same audio.
+#[derive(Debug, Clone, Default)]
+pub struct SpokenAudio(Arc<Mutex<Vec<Bytes>>>);
+
+impl SpokenAudio {
+    pub fn push(&self, packets: impl IntoIterator<Item = Bytes>) {
+        self.packets().extend(packets);
+    }
+
+    /// Packet `index`, once it has arrived.
+    pub fn packet(&self, index: usize) -> Option<Bytes> {
+        self.packets().get(index).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.packets().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn packets(&self) -> std::sync::MutexGuard<'_, Vec<Bytes>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl PartialEq for SpokenAudio {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl ScheduledTask {
@@ -69,6 +109,45 @@ impl SpeechSchedule {
         lead: Duration,
         duration: Duration,
     ) -> Result<ScheduledTask, QueueFull> {
+        self.push(now, task_id, spoken_text, task_type, None, lead, duration)
+    }
+
+    /// Appends a task that says `audio` (the realtime endpoint), as [`Self::enqueue`] does a
+    /// text: its duration is the audio received so far, and [`Self::extend`] lengthens it as
+    /// more arrives.
+    ///
+    /// # Errors
+    /// [`QueueFull`] when [`MAX_QUEUED_TASKS`] tasks are still to be said.
+    pub fn enqueue_audio(
+        &mut self,
+        now: Instant,
+        task_id: String,
+        audio: SpokenAudio,
+        lead: Duration,
+        duration: Duration,
+    ) -> Result<ScheduledTask, QueueFull> {
+        self.push(
+            now,
+            task_id,
+            String::new(),
+            TaskType::Repeat,
+            Some(audio),
+            lead,
+            duration,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        now: Instant,
+        task_id: String,
+        spoken_text: String,
+        task_type: TaskType,
+        audio: Option<SpokenAudio>,
+        lead: Duration,
+        duration: Duration,
+    ) -> Result<ScheduledTask, QueueFull> {
         self.prune(now);
         if self.tasks.len() >= MAX_QUEUED_TASKS {
             return Err(QueueFull);
@@ -84,9 +163,27 @@ impl SpeechSchedule {
             task_type,
             starts_at,
             ends_at: starts_at + duration,
+            audio,
         };
         self.tasks.push_back(task.clone());
         Ok(task)
+    }
+
+    /// Lengthens task `task_id` by `by` (more of its audio arrived), moving every task after it
+    /// back by as much so speech still never overlaps. `None` when the task is no longer to be
+    /// said at `now` (it ended, or an interrupt dropped it): the caller starts a new one.
+    pub fn extend(&mut self, now: Instant, task_id: &str, by: Duration) -> Option<ScheduledTask> {
+        self.prune(now);
+        let index = self
+            .tasks
+            .iter()
+            .position(|t| t.task_id == task_id && t.ends_at > now)?;
+        self.tasks[index].ends_at += by;
+        for later in self.tasks.iter_mut().skip(index + 1) {
+            later.starts_at += by;
+            later.ends_at += by;
+        }
+        Some(self.tasks[index].clone())
     }
 
     /// Forgets tasks that have finished speaking.
@@ -389,6 +486,45 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.interrupt(t0, ms(1200)).unwrap().ends_at, t0 + ms(500));
+    }
+
+    #[test]
+    fn an_audio_task_grows_as_its_audio_arrives_and_pushes_later_tasks_back() {
+        let t0 = Instant::now();
+        let mut s = SpeechSchedule::default();
+        let audio = SpokenAudio::default();
+        let first = s
+            .enqueue_audio(t0, "a".into(), audio.clone(), Duration::ZERO, ms(400))
+            .unwrap();
+        assert_eq!(first.audio.as_ref(), Some(&audio));
+        s.enqueue(
+            t0,
+            "b".into(),
+            "x".into(),
+            TaskType::Repeat,
+            Duration::ZERO,
+            ms(100),
+        )
+        .unwrap();
+        let grown = s.extend(t0 + ms(300), "a", ms(1000)).unwrap();
+        assert_eq!(grown.ends_at, t0 + ms(1400));
+        let after: Vec<_> = s.pending(t0).map(|t| (t.starts_at, t.ends_at)).collect();
+        assert_eq!(after[1], (t0 + ms(1400), t0 + ms(1500)), "b moved back");
+        // Once it has been said (or cut), it is not extended: a new task starts.
+        assert_eq!(s.extend(t0 + ms(1400), "a", ms(100)), None);
+        s.interrupt(t0 + ms(1450), Duration::ZERO);
+        assert_eq!(s.extend(t0 + ms(1450), "b", ms(100)), None);
+    }
+
+    #[test]
+    fn spoken_audio_is_shared_between_its_holders() {
+        let audio = SpokenAudio::default();
+        let held = audio.clone();
+        audio.push([Bytes::from_static(b"one"), Bytes::from_static(b"two")]);
+        assert_eq!(held.len(), 2);
+        assert_eq!(held.packet(1), Some(Bytes::from_static(b"two")));
+        assert_eq!(held.packet(2), None);
+        assert_ne!(held, SpokenAudio::default());
     }
 
     #[test]

@@ -207,6 +207,7 @@ impl AppState {
         let count = match door {
             Door::ChatSocket => &mut session.chat_sockets,
             Door::Room => &mut session.room_clients,
+            Door::Realtime => &mut session.realtime_sockets,
         };
         if *count >= crate::session::MAX_CLIENTS_PER_DOOR {
             return None;
@@ -225,6 +226,7 @@ impl AppState {
             let count = match door {
                 Door::ChatSocket => s.chat_sockets,
                 Door::Room => s.room_clients,
+                Door::Realtime => s.realtime_sockets,
             };
             count < crate::session::MAX_CLIENTS_PER_DOOR
         })
@@ -312,6 +314,8 @@ pub struct SpeechView {
 pub enum Door {
     ChatSocket,
     Room,
+    /// The realtime endpoint (`realtime_endpoint`).
+    Realtime,
 }
 
 /// A client counted on a door; dropping it frees the place.
@@ -328,6 +332,7 @@ impl Drop for Admitted {
             let count = match self.door {
                 Door::ChatSocket => &mut session.chat_sockets,
                 Door::Room => &mut session.room_clients,
+                Door::Realtime => &mut session.realtime_sockets,
             };
             *count = count.saturating_sub(1);
         }

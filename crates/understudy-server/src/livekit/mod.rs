@@ -2,8 +2,8 @@
 //! avatar participant's peer connection, and the stage that turns the speech schedule into
 //! avatar events and talking media.
 
-mod media;
-mod narrator;
+pub(crate) mod media;
+pub(crate) mod narrator;
 pub(crate) mod peer;
 pub mod picture;
 pub(crate) mod publisher;

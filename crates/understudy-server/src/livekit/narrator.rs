@@ -29,6 +29,9 @@ struct Speaking {
     said: usize,
     starts_at: Instant,
     ends_at: Instant,
+    /// A client's audio (the realtime endpoint): no text, so no messages, only the start and
+    /// the stop.
+    audio: bool,
 }
 
 /// The event state of one viewer's stream.
@@ -69,7 +72,10 @@ impl Narrator {
             .retain(|id| queued.iter().any(|t| t.task_id == *id) || speaking.as_ref() == Some(id));
         let mut events = Vec::new();
         for task in queued {
-            if self.announced.contains(&task.task_id) || speaking.as_ref() == Some(&task.task_id) {
+            if task.audio.is_some()
+                || self.announced.contains(&task.task_id)
+                || speaking.as_ref() == Some(&task.task_id)
+            {
                 continue;
             }
             self.announced.push(task.task_id.clone());
@@ -123,6 +129,7 @@ impl Narrator {
                     said,
                     starts_at: now,
                     ends_at: task.ends_at.max(now),
+                    audio: task.audio.is_some(),
                 });
             }
         }
@@ -151,9 +158,11 @@ impl Narrator {
                 events.push(rest);
             }
         }
-        events.push(DataChannelEvent::AvatarEndMessage {
-            task_id: done.task_id.clone(),
-        });
+        if !done.audio {
+            events.push(DataChannelEvent::AvatarEndMessage {
+                task_id: done.task_id.clone(),
+            });
+        }
         let spoken = self
             .clock
             .to_service(now.saturating_duration_since(done.starts_at));
@@ -245,6 +254,7 @@ mod tests {
 
     fn task(id: &str, text: &str, start: Instant, ms: u64) -> ScheduledTask {
         ScheduledTask {
+            audio: None,
             task_id: id.into(),
             spoken_text: text.into(),
             task_type: TaskType::Repeat,
@@ -293,6 +303,22 @@ mod tests {
         assert!(order[1..order.len() - 2].iter().all(|n| *n == "message"));
         assert_eq!(text(&all), "one two three four");
         assert!(!narrator.is_talking());
+    }
+
+    #[test]
+    fn a_clients_audio_only_starts_and_stops_talking() {
+        let t0 = Instant::now();
+        let mut spoken = task("a", "", t0, 200);
+        spoken.audio = Some(crate::speech::SpokenAudio::default());
+        for timeline in [EventTimeline::Observed, EventTimeline::Progressive] {
+            let mut narrator = Narrator::new(TimeScale::REAL, timeline);
+            let mut all = narrator.announce([&spoken]);
+            for frame in 0..=6 {
+                let now = t0 + Duration::from_millis(frame * 40);
+                all.extend(narrator.tick(now, (now < spoken.ends_at).then_some(&spoken)));
+            }
+            assert_eq!(names(&all), ["start", "stop"], "{timeline:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use super::media::{AUDIO_FRAME_SAMPLES, LOOP_FRAMES, VideoLoops};
 use super::narrator::Narrator;
 use super::peer::AvatarPeer;
+use crate::speech::SpokenAudio;
 use crate::state::AppState;
 use crate::voice::conversation::UserEvent;
 use livekit_protocol as lk;
@@ -89,6 +90,7 @@ pub async fn run(
         pending: VecDeque::new(),
         narrator: Narrator::new(state.config().clock(), state.config().event_timeline),
         cursor: VideoCursor::default(),
+        clip: None,
     };
     let mut audio_index = 0usize;
     let mut next_frame_at = Instant::now();
@@ -180,12 +182,17 @@ pub async fn run(
             stage.flush().await;
         }
         if let Some(audio) = &audio {
-            let packet = if stage.narrator.is_talking() {
-                audio_index = (audio_index + 1) % audio.talking.len();
-                audio.talking[audio_index].clone()
-            } else {
-                audio_index = 0;
-                audio.silence.clone()
+            let packet = match stage.clip.as_mut().filter(|_| stage.narrator.is_talking()) {
+                // A client's audio: its next packet, or silence while the rest is on its way.
+                Some(clip) => clip.next_packet().unwrap_or_else(|| audio.silence.clone()),
+                None if stage.narrator.is_talking() => {
+                    audio_index = (audio_index + 1) % audio.talking.len();
+                    audio.talking[audio_index].clone()
+                }
+                None => {
+                    audio_index = 0;
+                    audio.silence.clone()
+                }
             };
             if let Err(e) = stage.peer.write_audio(packet, AUDIO_INTERVAL).await {
                 tracing::debug!(%e, "audio packet not sent");
@@ -201,6 +208,24 @@ struct Stage {
     pending: VecDeque<DataChannelEvent>,
     narrator: Narrator,
     cursor: VideoCursor,
+    /// The client's audio the current task says, if it has any (the realtime endpoint).
+    clip: Option<ClipCursor>,
+}
+
+/// Where a viewer is in a task's client audio: packets play in order, one a tick, from the
+/// task's first talking frame.
+struct ClipCursor {
+    task_id: String,
+    audio: SpokenAudio,
+    next: usize,
+}
+
+impl ClipCursor {
+    fn next_packet(&mut self) -> Option<bytes::Bytes> {
+        let packet = self.audio.packet(self.next)?;
+        self.next += 1;
+        Some(packet)
+    }
 }
 
 impl Stage {
@@ -233,6 +258,18 @@ impl Stage {
         );
         self.pending
             .extend(self.narrator.tick(now, view.current.as_ref()));
+        self.clip = match view.current {
+            Some(task) => match (self.clip.take(), task.audio) {
+                (Some(clip), Some(_)) if clip.task_id == task.task_id => Some(clip),
+                (_, Some(audio)) => Some(ClipCursor {
+                    task_id: task.task_id,
+                    audio,
+                    next: 0,
+                }),
+                (_, None) => None,
+            },
+            None => None,
+        };
         view.next_change
     }
 

@@ -8,6 +8,7 @@ mod knowledge_base;
 mod latency_admin;
 mod list;
 mod livekit_http;
+mod realtime_socket;
 mod record;
 mod session;
 mod task;
@@ -67,7 +68,11 @@ pub fn app(state: AppState) -> Router {
             "/v1/streaming/knowledge_base/{id}/delete",
             post(knowledge_base::delete),
         )
-        .route("/v1/ws/streaming.chat", get(chat_socket::chat_socket));
+        .route("/v1/ws/streaming.chat", get(chat_socket::chat_socket))
+        .route(
+            "/v2-alpha/interactive-avatar/session/{session_id}",
+            get(realtime_socket::realtime_socket),
+        );
 
     let livekit = Router::new()
         .route("/", get(livekit_http::root))

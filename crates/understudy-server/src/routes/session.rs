@@ -192,7 +192,7 @@ pub async fn start_session(
             if connect_now {
                 session.connect(now);
             } else {
-                session.state = SessionState::Connecting;
+                session.set_state(SessionState::Connecting);
             }
             session.answer_delay(Phase::Start)
         },

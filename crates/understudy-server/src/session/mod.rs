@@ -16,7 +16,7 @@ pub use turns::TurnOutcome;
 
 use crate::clock::TimeScale;
 use crate::latency::{LatencyProfile, Phase, SessionLatency};
-use crate::speech::{ScheduledTask, SpeechModel, SpeechSchedule};
+use crate::speech::{ScheduledTask, SpeechModel, SpeechSchedule, SpokenAudio};
 use crate::voice::conversation::VoiceState;
 use crate::{ids, reply, speech};
 use std::sync::Arc;
@@ -99,7 +99,11 @@ pub struct Session {
     /// Creation order, for stable listing.
     pub seq: u64,
     pub owner: Caller,
+    /// Changed only through [`Session::set_state`], which tells `state_changes`.
     pub state: SessionState,
+    /// The state as it changes, for clients told of it as it happens (the realtime endpoint's
+    /// `session.state_updated`).
+    pub state_changes: watch::Sender<SessionState>,
     pub created_unix: i64,
     pub created_at: Instant,
     pub closed_at: Option<Instant>,
@@ -130,10 +134,11 @@ pub struct Session {
     /// before then (HeyGen's guide opens the socket right after `new`), else the knowledge
     /// base's `opening`.
     pub opening: Option<String>,
-    /// Open chat sockets and room clients (`/rtc` connections), each at most
+    /// Open chat sockets, room clients (`/rtc` connections) and realtime sockets, each at most
     /// [`MAX_CLIENTS_PER_DOOR`].
     pub chat_sockets: usize,
     pub room_clients: usize,
+    pub realtime_sockets: usize,
 }
 
 /// Chat sockets, and room clients, one session accepts at once. The SDKs open one of each; a
@@ -160,6 +165,7 @@ impl Session {
             seq,
             owner,
             state: SessionState::New,
+            state_changes: watch::channel(SessionState::New).0,
             created_unix: crate::ids::unix_now(),
             created_at: now,
             closed_at: None,
@@ -179,7 +185,14 @@ impl Session {
             opening: None,
             chat_sockets: 0,
             room_clients: 0,
+            realtime_sockets: 0,
         }
+    }
+
+    /// Moves to `state` and tells whoever watches.
+    pub fn set_state(&mut self, state: SessionState) {
+        self.state = state;
+        self.state_changes.send_replace(state);
     }
 
     /// Records user activity: resets the idle timer (§4).
@@ -245,11 +258,48 @@ impl Session {
         Ok(task)
     }
 
+    /// Queues a client's own audio (the realtime endpoint), `duration` of it so far, through
+    /// the same guard and queue bound as [`Session::speak`]. The audio plays in real time
+    /// whatever the time scale; only the profile's `speak` lead is scaled.
+    ///
+    /// # Errors
+    /// As [`Session::speak`].
+    pub fn speak_audio(
+        &mut self,
+        now: Instant,
+        audio: SpokenAudio,
+        duration: Duration,
+    ) -> Result<ScheduledTask, ErrorKind> {
+        Operation::Task.check(self.state)?;
+        let lead = self.clock.to_wall(self.latency.draw(Phase::Speak));
+        let task = self
+            .speech
+            .enqueue_audio(now, ids::time_uuid(), audio, lead, duration)
+            .map_err(|speech::QueueFull| ErrorKind::RateLimited)?;
+        self.touch(now);
+        self.schedule_changes.send_modify(|n| *n += 1);
+        Ok(task)
+    }
+
+    /// Lengthens the audio task `task_id` by `by` as more of it arrives; `None` when it is
+    /// no longer to be said (ended or interrupted), and the caller queues a new one.
+    pub fn extend_audio(
+        &mut self,
+        now: Instant,
+        task_id: &str,
+        by: Duration,
+    ) -> Option<ScheduledTask> {
+        let task = self.speech.extend(now, task_id, by)?;
+        self.touch(now);
+        self.schedule_changes.send_modify(|n| *n += 1);
+        Some(task)
+    }
+
     /// `new` or `connecting` -> `connected`; the opening line, if any, is said now. Other
     /// states are left alone (already connected, or closed meanwhile).
     pub fn connect(&mut self, now: Instant) {
         if matches!(self.state, SessionState::New | SessionState::Connecting) {
-            self.state = SessionState::Connected;
+            self.set_state(SessionState::Connected);
             if let Some(opening) = self.opening.take() {
                 let _ = self.speak(now, &opening, TaskType::Repeat);
             }
@@ -310,7 +360,7 @@ impl Session {
         }
         // A closed session falls silent at once, whatever the profile's interrupt tail.
         self.silence(now, Duration::ZERO);
-        self.state = SessionState::Closed;
+        self.set_state(SessionState::Closed);
         self.closed_at = Some(now);
         self.close_reason = Some(reason);
         self.listening = false;

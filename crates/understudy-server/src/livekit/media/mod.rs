@@ -12,7 +12,9 @@
 //!
 //! - `encode`: the encoders.
 //! - `disk`: the cache files.
+//! - [`clip`]: a client's own speech (the realtime endpoint), encoded as it arrives.
 
+pub mod clip;
 mod disk;
 mod encode;
 
