@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the system packages Understudy needs, with apt, only when missing.
 #   build: nasm (openh264's fast kernels), libvpx-dev and pkg-config (VP8)
-#   --browser adds chromium, for the browser suite
+#   --browser adds chromium, for the browser suite, and Python's venv (the pipecat test) where
+#   python3 lacks it
 # SKIP_INSTALL=1 skips it all (for machines managed some other way).
 set -euo pipefail
 
 packages=(nasm libvpx-dev pkg-config)
 if [ "${1:-}" = "--browser" ]; then
   packages+=(chromium)
+  command -v python3 >/dev/null || packages+=(python3)
+  python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
 fi
 
 missing=()

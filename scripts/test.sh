@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: installs what it needs, then formatting, lints, every
 # test (unit, SDK against wiremock, e2e over loopback, properties, snapshots), the browser suite
 # (the official SDK from npm in headless Chromium), the Rust SDK's examples against
-# `understudy serve`, the conformance corpus against an embedded mock, and one pass of every
+# `understudy serve`, the conformance corpus against an embedded mock, pipecat's HeyGen client
+# (pinned in tests/pipecat, with the newest `livekit` Python SDK and 1.0.17), and one pass of every
 # benchmark. Exits
 # non-zero on the first failure.
 #
@@ -67,6 +68,9 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo setcap cap_net_bind_service=+ep "$binary"
 fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && UNDERSTUDY_BIN="$binary" node run.mjs)
+
+step "pipecat's HeyGen client: the realtime endpoint and the room, newest livekit and 1.0.17"
+tests/pipecat/run.sh "$binary" "$target_dir/pipecat"
 
 step "every benchmark once, in test mode (a broken bench fails here)"
 cargo test --workspace --benches --locked
