@@ -94,7 +94,7 @@ function startServer(tlsDir) {
 function startPages(dist) {
   const server = createServer((req, res) => {
     const [, target, file] = new URL(req.url, 'http://x').pathname.split('/');
-    const path = { 'page.html': join(here, 'page.html'), 'scenario.js': join(here, 'scenario.js'), 'voice.js': join(here, 'voice.js'), 'bundle.js': join(dist, `${target}.js`) }[file];
+    const path = { 'page.html': join(here, 'page.html'), 'scenario.js': join(here, 'scenario.js'), 'voice.js': join(here, 'voice.js'), 'faults.js': join(here, 'faults.js'), 'bundle.js': join(dist, `${target}.js`) }[file];
     try {
       const body = readFileSync(path);
       res.writeHead(200, { 'content-type': file.endsWith('.html') ? 'text/html' : 'text/javascript' });
@@ -187,6 +187,34 @@ function assertVoice(name, r, pushToTalk, transport) {
     check(`${name}: unmuted, the user is heard again`, r.starts_after_unmute > 0, r.starts_after_unmute);
   }
   check(`${name}: after closeVoiceChat the user is not heard`, r.starts_after_close === 0, r.starts_after_close);
+}
+
+/// Fault rules seen through the official SDK 2.1.0: a 500 on speak, a dropped chat socket, a
+/// room leave with a reason.
+async function checkFaults(context, origin) {
+  const name = 'sdk-2.1.0 faults';
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await page.goto(`${origin}/sdk-2.1.0/page.html`);
+    const r = await Promise.race([
+      page.evaluate((args) => window.runFaults(args), { base: BASE, apiKey: 'browser-faults' }),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('fault scenario timed out')), SCENARIO_TIMEOUT_MS)),
+    ]);
+    check(`${name}: the admin API takes the rules`, r.rule_500 === 200 && r.rule_drop === 200 && r.rule_leave === 200, r);
+    const body = r.speak_500.body ? JSON.parse(r.speak_500.body) : {};
+    check(`${name}: speak rejects with the 500 and HeyGen's body`, r.speak_500.status === 500 && body.code === 10000 && body.message === 'injected by a fault rule', r.speak_500);
+    check(`${name}: a times(1) rule fires once: the next speak works`, r.speak_after === true);
+    check(`${name}: a dropped chat socket is gone for the SDK`, r.socket_open_before === true && r.socket_gone === true, r);
+    check(`${name}: a room leave brings STREAM_DISCONNECTED with its reason (PARTICIPANT_REMOVED)`, r.disconnect_reason === 4, r.disconnect_reason);
+    check(`${name}: each fired fault is in the journal`, ['respond 500 10000', 'drop', 'leave 4'].every((a) => r.journaled.includes(a)), r.journaled);
+    check(`${name}: no uncaught page errors`, errors.length === 0, errors);
+  } catch (e) {
+    check(`${name}: scenario runs to the end`, false, String(e.message || e));
+  } finally {
+    await page.close();
+  }
 }
 
 /// The demo page a person would open: Start, Speak, watch it talk, Stop.
@@ -322,6 +350,7 @@ async function main() {
       }
       await page.close();
     }
+    if ('sdk-2.1.0 faults'.includes(only)) await checkFaults(context, origin);
     if ('demo page'.includes(only)) await checkDemo(context);
     if ('understudy record'.includes(only)) await checkRecording(context, origin, http);
   } finally {

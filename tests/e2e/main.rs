@@ -7,6 +7,7 @@ mod bad_input;
 mod chat_socket;
 mod conformance;
 mod cors;
+mod faults;
 mod fuzz;
 mod knowledge_base;
 mod latency;

@@ -283,6 +283,7 @@ impl Run<'_> {
                 Ok(())
             }
             Step::Http(http) => self.http(http).await,
+            Step::Fault(rule) => self.fault(rule).await,
         }
     }
 
@@ -601,6 +602,29 @@ impl Run<'_> {
             return Err(Stop::Failed(
                 format!(
                     "user_says needs the mock's admin API (tag the scenario mock-only): {status} {reply}"
+                ),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    async fn fault(&mut self, rule: &understudy_proto::faults::FaultRule) -> Result<(), Stop> {
+        let rule = serde_json::to_value(rule).map_err(|e| Stop::Error(format!("fault: {e}")))?;
+        let body = self.expand(&rule)?;
+        let (status, reply) = self
+            .send(
+                "POST",
+                "/__understudy/faults",
+                "none",
+                &BTreeMap::new(),
+                Some(&body),
+            )
+            .await?;
+        if status != 200 {
+            return Err(Stop::Failed(
+                format!(
+                    "fault needs the mock's admin API (tag the scenario mock-only), which answered {status} {reply}"
                 ),
                 None,
             ));

@@ -110,6 +110,10 @@ pub enum Step {
     Stop(Call),
     /// Any HTTP request to the target.
     Http(Http),
+    /// Adds a fault rule on the mock (`mock-only`): the rule as `/__understudy/faults` takes it
+    /// (`understudy_proto::faults::FaultRule`), `${variables}` expanded; e.g. `{on:
+    /// /v1/streaming.task, session_id: "${session_id}", respond: {status: 500}, times: 1}`.
+    Fault(understudy_proto::faults::FaultRule),
 }
 
 impl Step {
@@ -136,6 +140,7 @@ impl Step {
             Step::Sleep(_) => "sleep",
             Step::Stop(_) => "stop",
             Step::Http(_) => "http",
+            Step::Fault(_) => "fault",
         }
     }
 
@@ -159,7 +164,7 @@ impl Step {
             Step::CloseVoiceChat(s) | Step::PushToTalkStart(s) | Step::PushToTalkStop(s) => {
                 s.id.as_deref()
             }
-            Step::WaitEvent(_) | Step::ExpectEvents(_) | Step::Sleep(_) => None,
+            Step::WaitEvent(_) | Step::ExpectEvents(_) | Step::Sleep(_) | Step::Fault(_) => None,
         }
     }
 }

@@ -12,6 +12,7 @@
 pub mod envelope;
 pub mod errors;
 pub mod events;
+pub mod faults;
 pub mod marker;
 pub mod pipecat;
 pub mod realtime;

@@ -65,6 +65,10 @@ pub struct ServerConfig {
     pub is_paid: bool,
     /// Requests kept in the journal; the oldest go first. Default 10,000.
     pub journal_capacity: usize,
+    /// The secret the admin API (`/__understudy`) asks for, as `Authorization: Bearer` or
+    /// `x-understudy-admin-token`. Without one (the default) the admin API answers only
+    /// clients on loopback, since it can end any session and read every request.
+    pub admin_token: Option<String>,
     /// Closed sessions kept for `/v2/streaming.list` and for 10005 answers. Default 10,000.
     pub history_capacity: usize,
     /// Seed of the deterministic replies to `talk` tasks.
@@ -115,6 +119,7 @@ impl Default for ServerConfig {
             strict_avatars: false,
             is_paid: false,
             journal_capacity: 10_000,
+            admin_token: None,
             history_capacity: 10_000,
             reply_seed: 0,
             connect_on_start: false,

@@ -29,6 +29,18 @@ pub struct RecordedRequest {
     pub body: serde_json::Value,
     pub status: u16,
     pub response: serde_json::Value,
+    /// The fault rule that changed this exchange, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<JournaledFault>,
+}
+
+/// A fired fault, beside the request or connection it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournaledFault {
+    /// The rule's id in `/__understudy/faults`.
+    pub id: u64,
+    /// What it did, in words (`respond 500 10000`, `close 4000`, `leave 5`).
+    pub action: String,
 }
 
 /// A body as kept: whole when small, else its length.
@@ -71,6 +83,7 @@ pub struct JournalEntry {
     pub body: KeptBody,
     pub status: StatusCode,
     pub response: KeptBody,
+    pub fault: Option<JournaledFault>,
 }
 
 impl JournalEntry {
@@ -93,6 +106,7 @@ impl JournalEntry {
             body: self.body.export(),
             status: self.status.as_u16(),
             response: self.response.export(),
+            fault: self.fault.clone(),
         }
     }
 }
@@ -133,6 +147,26 @@ impl Journal {
     pub fn clear(&mut self) {
         self.entries.clear();
     }
+
+    /// Records a fault fired on a socket (the chat socket, the room, the realtime endpoint):
+    /// an entry for the connection it changed, `WS` on the socket's path.
+    pub fn push_socket_fault(&mut self, path: &str, session_id: &str, fault: JournaledFault) {
+        let uri = format!("{path}?session_id={session_id}")
+            .parse()
+            .unwrap_or_else(|_| Uri::from_static("/"));
+        self.push(JournalEntry {
+            unix_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis()),
+            method: Method::from_bytes(b"WS").unwrap_or(Method::GET),
+            uri,
+            headers: HeaderMap::new(),
+            body: KeptBody::Whole(Bytes::new()),
+            status: StatusCode::SWITCHING_PROTOCOLS,
+            response: KeptBody::Whole(Bytes::new()),
+            fault: Some(fault),
+        });
+    }
 }
 
 /// Exports a snapshot for readers: parsed and redacted.
@@ -158,6 +192,7 @@ mod tests {
             body: KeptBody::of(&Bytes::from_static(body)),
             status: StatusCode::OK,
             response: KeptBody::of(&Bytes::from_static(br#"{"data":{"token":"t0k3n"}}"#)),
+            fault: None,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod clock;
 mod config;
 mod error;
 mod extract;
+mod faults;
 #[doc(hidden)]
 pub mod fuzzing;
 
@@ -48,10 +49,10 @@ mod voice;
 
 pub use config::{AuthPolicy, ConfigError, EventTimeline, ServerConfig};
 pub use error::ApiError;
-pub use journal::RecordedRequest;
+pub use journal::{JournaledFault, RecordedRequest};
 pub use routes::{ADMIN_PREFIX, MAX_BODY_BYTES};
 pub use routes::{Scheme, app};
-pub use server::{MockServer, MockServerBuilder, StartError};
+pub use server::{InvalidFault, MockServer, MockServerBuilder, StartError};
 pub use session::{CloseReason, MAX_CLIENTS_PER_DOOR};
 pub use speech::MAX_QUEUED_TASKS;
 pub use state::AppState;

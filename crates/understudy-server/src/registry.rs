@@ -63,6 +63,11 @@ impl Registry {
         self.tokens.get(token)
     }
 
+    /// Forgets a token now, as if it had expired (a fault); whether it was known.
+    pub fn forget_token(&mut self, token: &str) -> bool {
+        self.tokens.remove(token).is_some()
+    }
+
     pub fn token_mut(&mut self, token: &str) -> Option<&mut TokenRecord> {
         self.tokens.get_mut(token)
     }

@@ -102,8 +102,12 @@ impl MockServerBuilder {
                     let listener = listener.tap_io(|stream| {
                         let _ = stream.set_nodelay(true);
                     });
-                    let served = axum::serve(listener, router)
-                        .with_graceful_shutdown(stop.cancelled_owned());
+                    // The peer's address reaches the admin guard (loopback only by default).
+                    let served = axum::serve(
+                        listener,
+                        router.into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .with_graceful_shutdown(stop.cancelled_owned());
                     if let Err(err) = served.await {
                         tracing::error!(%err, "HTTP listener failed");
                     }
@@ -135,7 +139,7 @@ impl MockServerBuilder {
                 let router = app(state.clone()).layer(Extension(Scheme::Https));
                 let serving = server
                     .handle(handle.clone())
-                    .serve(router.into_make_service());
+                    .serve(router.into_make_service_with_connect_info::<SocketAddr>());
                 tracker.spawn(async move {
                     if let Err(err) = serving.await {
                         tracing::error!(%err, "HTTPS listener failed");
@@ -161,6 +165,11 @@ impl MockServerBuilder {
         })
     }
 }
+
+/// A fault rule the server refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("fault rule refused: {0}")]
+pub struct InvalidFault(pub String);
 
 /// A running mock. Dropping it stops serving; [`MockServer::shutdown`] also waits until every
 /// task has finished.
@@ -225,6 +234,43 @@ impl MockServer {
     pub fn received_requests(&self) -> Vec<RecordedRequest> {
         let snapshot = self.state.journal().snapshot();
         crate::journal::export(&snapshot)
+    }
+
+    /// Adds a fault rule, in the spirit of wiremock-rs's `mount`:
+    /// `server.fault(Fault::on("/v1/streaming.task").respond(500).times(1)).await?`.
+    /// A session or token rule acts at once. Returns the rule's id.
+    ///
+    /// # Errors
+    /// [`InvalidFault`] saying what is wrong with the rule, or that the session or token it
+    /// names does not exist.
+    pub async fn fault(
+        &self,
+        fault: impl Into<understudy_proto::faults::FaultRule>,
+    ) -> Result<u64, InvalidFault> {
+        let (id, immediate) = self
+            .state
+            .faults()
+            .add(fault.into())
+            .map_err(InvalidFault)?;
+        if let Some(now) = immediate {
+            if !self.state.apply_fault(&now) {
+                self.state.faults().remove(id);
+                return Err(InvalidFault(
+                    "no live session or known token by that name".into(),
+                ));
+            }
+        }
+        Ok(id)
+    }
+
+    /// Every fault rule, with how often it matched and fired.
+    pub fn faults(&self) -> Vec<understudy_proto::faults::FaultStatus> {
+        self.state.faults().list()
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.state.faults().clear();
     }
 
     /// Stops accepting, closes every session, and waits for every task to finish.

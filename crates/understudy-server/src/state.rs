@@ -5,6 +5,7 @@
 use crate::avatars::AvatarCatalogue;
 use crate::config::ServerConfig;
 use crate::error::ApiError;
+use crate::faults::{Faults, ImmediateFault};
 use crate::journal::Journal;
 use crate::latency::LatencyProfile;
 use crate::livekit::MediaLibrary;
@@ -37,6 +38,7 @@ struct Shared {
     media: Arc<MediaLibrary>,
     /// The latency profile new sessions follow: the config's, until the admin API changes it.
     latency: RwLock<Arc<LatencyProfile>>,
+    faults: Faults,
 }
 
 impl AppState {
@@ -55,7 +57,55 @@ impl AppState {
                 livekit_secret: secret.to_vec(),
                 shutdown,
                 tracker,
+                faults: Faults::default(),
             }),
+        }
+    }
+
+    /// The fault rules a test has set.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// The channel faults that fire now on one connection (see `Faults::for_connection`), each
+    /// journaled as a `WS` entry on `path`.
+    pub fn connection_faults(
+        &self,
+        channel: &str,
+        path: &str,
+        session_id: &str,
+        seen: &mut std::collections::HashSet<u64>,
+    ) -> Vec<crate::faults::ChannelFault> {
+        let fired = self.faults().for_connection(channel, session_id, seen);
+        fired
+            .into_iter()
+            .map(|(id, fault)| {
+                self.journal().push_socket_fault(
+                    path,
+                    session_id,
+                    crate::journal::JournaledFault {
+                        id,
+                        action: fault.describe(),
+                    },
+                );
+                fault
+            })
+            .collect()
+    }
+
+    /// Does what a session or token rule says, now: a session ends as its timer would have
+    /// ended it (its room and sockets told why), a token stops being accepted. Returns whether
+    /// there was such a session or token.
+    pub fn apply_fault(&self, fault: &ImmediateFault) -> bool {
+        match fault {
+            ImmediateFault::ExpireSession { session_id, expiry } => {
+                let reason = match expiry {
+                    understudy_proto::faults::Expiry::IdleTimeout => CloseReason::IdleTimeout,
+                    understudy_proto::faults::Expiry::DurationLimit => CloseReason::DurationLimit,
+                };
+                self.close_session(session_id, reason)
+            }
+            ImmediateFault::ExpireToken(token) => self.registry().forget_token(token),
         }
     }
 
@@ -290,10 +340,11 @@ impl AppState {
         });
     }
 
-    /// Forgets every token, session, knowledge base and journal entry, and goes back to the
+    /// Forgets every fault rule, token, session, knowledge base and journal entry, and goes back to the
     /// configured latency profile; live sessions are closed first so their waiters and timers
     /// end.
     pub fn reset(&self) {
+        self.faults().clear();
         self.registry().clear(Instant::now());
         self.journal().clear();
         self.set_latency_profile(Arc::clone(&self.config().latency));

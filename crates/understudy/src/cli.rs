@@ -278,6 +278,11 @@ pub struct ServeArgs {
     /// keeps none.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub journal_capacity: usize,
+    /// Open the admin API (/__understudy: journal, faults, sessions, reset) to clients off
+    /// loopback, to those that send this secret (`Authorization: Bearer` or
+    /// `x-understudy-admin-token`). Without it the admin API answers loopback clients only.
+    #[arg(long, value_name = "SECRET", env = "UNDERSTUDY_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
     /// Run the mock's timers K times faster (speech, idle timeout, duration limit, token
     /// lifetime, silence prompts, latency profile); what clients are told stays in real-service
     /// time, and media keeps real-time pacing.
@@ -337,6 +342,7 @@ impl ServeArgs {
             latency: std::sync::Arc::new(latency),
             time_scale: self.time_scale,
             journal_capacity: self.journal_capacity,
+            admin_token: self.admin_token.filter(|t| !t.is_empty()),
             event_timeline: self.event_timeline,
             auth,
             concurrency_limit: self.concurrency_limit,

@@ -20,6 +20,7 @@ use rtc::rtp_transceiver::rtp_sender::{
     RtpCodecKind,
 };
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use understudy_proto::rest::session::VideoEncoding;
@@ -96,6 +97,9 @@ pub struct AvatarPeer {
     reliable: Arc<dyn DataChannel>,
     reliable_open: watch::Receiver<bool>,
     gathered: watch::Receiver<bool>,
+    /// Fault rules: no more video frames (a frozen avatar), no more audio packets.
+    video_frozen: AtomicBool,
+    audio_muted: AtomicBool,
 }
 
 impl std::fmt::Debug for AvatarPeer {
@@ -329,7 +333,19 @@ impl AvatarPeer {
             reliable,
             reliable_open,
             gathered,
+            video_frozen: AtomicBool::new(false),
+            audio_muted: AtomicBool::new(false),
         })
+    }
+
+    /// From now on no video frame goes out (a fault: the avatar freezes on its last frame).
+    pub fn freeze_video(&self) {
+        self.video_frozen.store(true, Ordering::Relaxed);
+    }
+
+    /// From now on no audio packet goes out (a fault).
+    pub fn mute_audio(&self) {
+        self.audio_muted.store(true, Ordering::Relaxed);
     }
 
     /// Creates the offer and returns its SDP once gathering is done, so every candidate is
@@ -387,6 +403,9 @@ impl AvatarPeer {
     /// # Errors
     /// When the track can no longer send; before negotiation the frame is skipped.
     pub async fn write_video(&self, frame: Bytes, duration: Duration) -> Result<(), PeerError> {
+        if self.video_frozen.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         write(&self.video, frame, duration).await
     }
 
@@ -395,6 +414,9 @@ impl AvatarPeer {
     /// # Errors
     /// When the track can no longer send; before negotiation the packet is skipped.
     pub async fn write_audio(&self, packet: Bytes, duration: Duration) -> Result<(), PeerError> {
+        if self.audio_muted.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         write(&self.audio, packet, duration).await
     }
 

@@ -12,6 +12,7 @@ use super::RoomNames;
 use super::peer::{AvatarPeer, PEER_EVENT_CAPACITY, PeerError, PeerEvent, TrackNames};
 use super::publisher::{ClientPublisher, FROM_CLIENT_CAPACITY, FromClient, MIC_SAMPLE_RATE};
 use super::stage;
+use crate::faults::ChannelFault;
 use crate::livekit_token::{self, LiveKitClaims};
 use crate::session::{CloseReason, MAX_CLIENTS_PER_DOOR};
 use crate::state::AppState;
@@ -25,10 +26,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use livekit_protocol as lk;
 use prost::Message as _;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use understudy_proto::faults::{Quality, ROOM};
 use understudy_proto::rest::session::VideoEncoding;
 
 /// What the server claims to be: livekit-server 1.8.x, protocol 15 (`livekit.md` §5).
@@ -106,6 +108,7 @@ fn now_ms() -> i64 {
 fn join_response(
     names: &RoomNames,
     claims: &LiveKitClaims,
+    client_sid: &str,
     encoding: VideoEncoding,
 ) -> lk::JoinResponse {
     let video_mime = match encoding {
@@ -134,7 +137,7 @@ fn join_response(
             ..Default::default()
         }),
         participant: Some(lk::ParticipantInfo {
-            sid: crate::ids::participant_sid(),
+            sid: client_sid.to_owned(),
             identity: claims.sub.clone(),
             name: claims.name.clone(),
             state: lk::participant_info::State::Active as i32,
@@ -191,9 +194,10 @@ async fn serve(
         return;
     };
     let names = RoomNames::for_session(&session_id);
+    let client_sid = crate::ids::participant_sid();
     if !send(
         &mut socket,
-        lk::signal_response::Message::Join(join_response(&names, &claims, encoding)),
+        lk::signal_response::Message::Join(join_response(&names, &claims, &client_sid, encoding)),
     )
     .await
     {
@@ -242,8 +246,21 @@ async fn serve(
         published_tracks: 0,
     };
     let stage_stop = ended.child_token();
-    loop {
+    let mut faults = RoomFaults {
+        seen: HashSet::new(),
+        client_sid,
+        media_killed: false,
+    };
+    let mut fault_changes = state.faults().changes();
+    let mut go_on = faults
+        .take(&state, &session_id, &mut socket, &peer, &stage_stop)
+        .await;
+    while go_on {
         tokio::select! {
+            changed = fault_changes.changed() => {
+                go_on = changed.is_ok()
+                    && faults.take(&state, &session_id, &mut socket, &peer, &stage_stop).await;
+            }
             () = ended.cancelled() => {
                 // Stop and timeouts delete the room; a server going away says so.
                 let reason = match state.close_reason(&session_id) {
@@ -255,7 +272,8 @@ async fn serve(
                 leave(&mut socket, reason).await;
                 break;
             }
-            event = events.recv() => match event {
+            // A fault killed the media: the peer's end is expected, the signalling goes on.
+            event = events.recv(), if !faults.media_killed => match event {
                 Some(PeerEvent::Connected) => {
                     state.mark_connected(&session_id);
                     state.spawn(stage::run(Arc::clone(&peer), state.clone(), session_id.clone(), names.avatar_identity.clone(), stage_stop.clone()));
@@ -278,6 +296,72 @@ async fn serve(
     client.close().await;
     peer.close().await;
     tracing::debug!(%session_id, "viewer left the room");
+}
+
+/// The path a room fault is journaled on.
+const RTC_PATH: &str = "/rtc";
+
+/// What fault rules have done to this viewer's room.
+struct RoomFaults {
+    seen: HashSet<u64>,
+    client_sid: String,
+    media_killed: bool,
+}
+
+impl RoomFaults {
+    /// Applies the rules that fire now; false when the signalling must end (a leave, or a
+    /// socket dropped without one).
+    async fn take(
+        &mut self,
+        state: &AppState,
+        session_id: &str,
+        socket: &mut WebSocket,
+        peer: &AvatarPeer,
+        stage_stop: &CancellationToken,
+    ) -> bool {
+        for fault in state.connection_faults(ROOM, RTC_PATH, session_id, &mut self.seen) {
+            match fault {
+                ChannelFault::Leave(reason) => {
+                    leave_with(socket, reason).await;
+                    return false;
+                }
+                ChannelFault::Drop => return false,
+                ChannelFault::KillMedia => {
+                    stage_stop.cancel();
+                    peer.close().await;
+                    self.media_killed = true;
+                }
+                ChannelFault::FreezeVideo => peer.freeze_video(),
+                ChannelFault::MuteAudio => peer.mute_audio(),
+                ChannelFault::ConnectionQuality(quality) => {
+                    let (quality, score) = match quality {
+                        Quality::Excellent => (lk::ConnectionQuality::Excellent, 5.0),
+                        Quality::Good => (lk::ConnectionQuality::Good, 3.5),
+                        Quality::Poor => (lk::ConnectionQuality::Poor, 2.0),
+                        Quality::Lost => (lk::ConnectionQuality::Lost, 0.0),
+                    };
+                    let update = lk::ConnectionQualityUpdate {
+                        updates: vec![lk::ConnectionQualityInfo {
+                            participant_sid: self.client_sid.clone(),
+                            quality: quality as i32,
+                            score,
+                        }],
+                    };
+                    if !send(
+                        socket,
+                        lk::signal_response::Message::ConnectionQuality(update),
+                    )
+                    .await
+                    {
+                        return false;
+                    }
+                }
+                // Socket faults never come for this channel.
+                _ => {}
+            }
+        }
+        true
+    }
 }
 
 /// What the client publishes: its publisher connection (created by its first offer), its data
@@ -414,8 +498,13 @@ impl ClientSide {
 }
 
 async fn leave(socket: &mut WebSocket, reason: lk::DisconnectReason) {
+    leave_with(socket, reason as i32).await;
+}
+
+/// A leave with any `DisconnectReason` number (a fault may name one LiveKit has not).
+async fn leave_with(socket: &mut WebSocket, reason: i32) {
     let request = lk::LeaveRequest {
-        reason: reason as i32,
+        reason,
         action: lk::leave_request::Action::Disconnect as i32,
         ..Default::default()
     };

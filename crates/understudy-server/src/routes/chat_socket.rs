@@ -11,6 +11,7 @@
 
 use crate::error::ApiError;
 use crate::routes::MAX_BODY_BYTES;
+use crate::routes::socket_faults::{SocketFaults, close};
 use crate::session::{Caller, CloseReason, MAX_CLIENTS_PER_DOOR, Operation};
 use crate::state::AppState;
 use crate::state::Door;
@@ -31,6 +32,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use understudy_proto::ErrorKind;
 use understudy_proto::events::ChatSocketEvent;
+use understudy_proto::faults::CHAT_SOCKET;
 use understudy_proto::rest::task::TaskType;
 
 /// Close code sent when the session ends: a normal closure.
@@ -144,6 +146,11 @@ async fn serve(
     let mut listener = Listener::new(state.clone(), session_id.clone());
     let mut dropped = 0u64;
     let mut last_audio = Instant::now();
+    let mut fault_changes = state.faults().changes();
+    let mut faults = SocketFaults::new(CHAT_SOCKET, CHAT_PATH);
+    if !faults.take(&state, &session_id, &mut socket).await {
+        return;
+    }
     loop {
         // A client that stops sending audio mid-turn (closeVoiceChat) is silent, not speaking.
         let audio_gap = async {
@@ -165,9 +172,14 @@ async fn serve(
                 close(&mut socket, SESSION_ENDED, reason).await;
                 break;
             }
+            changed = fault_changes.changed() => {
+                if changed.is_err() || !faults.take(&state, &session_id, &mut socket).await {
+                    break;
+                }
+            }
             event = user_events.recv() => match event {
                 Ok(UserEvent::Socket(event)) => {
-                    if !send_event(&mut socket, &event).await {
+                    if !send_event_with(&faults, &mut socket, &event).await {
                         break;
                     }
                 }
@@ -184,7 +196,7 @@ async fn serve(
                     SilenceCheck::WaitUntil(at) => next_silence_check = at,
                     SilenceCheck::Prompt(event, at) => {
                         next_silence_check = at;
-                        if !send_event(&mut socket, &event).await {
+                        if !send_event_with(&faults, &mut socket, &event).await {
                             break;
                         }
                     }
@@ -209,20 +221,20 @@ async fn serve(
     tracing::debug!(%session_id, dropped, "chat socket closed");
 }
 
-async fn send_event(socket: &mut WebSocket, event: &ChatSocketEvent) -> bool {
+/// Sends `event` as the socket's fault rules allow; false when the client is gone.
+async fn send_event_with(
+    faults: &SocketFaults,
+    socket: &mut WebSocket,
+    event: &ChatSocketEvent,
+) -> bool {
     let Ok(json) = serde_json::to_string(event) else {
         return true;
     };
-    socket.send(Message::Text(json.into())).await.is_ok()
+    faults.send(socket, json).await
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = socket.send(Message::Close(Some(frame))).await;
-}
+/// The path a chat-socket fault is journaled on.
+const CHAT_PATH: &str = "/v1/ws/streaming.chat";
 
 /// Applies one client frame: `Ok(false)` when it was dropped (garbage, over the real-time
 /// budget, or refused by the session); `Err` with a close reason for audio nobody can hear.

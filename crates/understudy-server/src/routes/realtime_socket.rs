@@ -13,14 +13,16 @@ use crate::error::ApiError;
 use crate::realtime::follower::Follower;
 use crate::realtime::utterance::{self, Refusal, Started, Utterances};
 use crate::realtime::{error, heygen_error};
+use crate::routes::socket_faults::{SocketFaults, close};
 use crate::session::{Caller, MAX_CLIENTS_PER_DOOR, Operation};
 use crate::state::{AppState, Door};
 use axum::extract::ws::{
-    CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
+    Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection,
 };
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
+use understudy_proto::faults::REALTIME;
 use understudy_proto::realtime::{
     CLIENT_MESSAGE_TYPES, RealtimeClientMessage, RealtimeServerMessage, RealtimeSessionState,
     TaskRef,
@@ -97,12 +99,16 @@ async fn serve(mut socket: WebSocket, state: AppState, owner: Caller, session_id
         return;
     };
     tracing::debug!(%session_id, "realtime socket open");
-    let mut socket = Outbox { socket };
+    let mut socket = Outbox {
+        socket,
+        faults: SocketFaults::new(REALTIME, REALTIME_PATH),
+    };
+    let mut fault_changes = state.faults().changes();
     let mut reported = None;
     let mut utterances = Utterances::new(state.clone(), owner.clone(), session_id.clone());
     let mut follower = Follower::default();
     let mut next_change: Option<Instant> = None;
-    let mut alive = true;
+    let mut alive = socket.take_faults(&state, &session_id).await;
     while alive {
         // The state first: a client waits for `connected` before it sends anything.
         let now_state = *states.borrow_and_update();
@@ -126,6 +132,9 @@ async fn serve(mut socket: WebSocket, state: AppState, owner: Caller, session_id
                 break;
             }
             changed = states.changed() => alive &= changed.is_ok(),
+            changed = fault_changes.changed() => {
+                alive &= changed.is_ok() && socket.take_faults(&state, &session_id).await;
+            }
             changed = schedule.changed() => {
                 alive &= changed.is_ok();
                 next_change = follow(&state, &session_id, &mut follower, &mut socket).await;
@@ -155,10 +164,14 @@ async fn serve(mut socket: WebSocket, state: AppState, owner: Caller, session_id
     tracing::debug!(%session_id, "realtime socket closed");
 }
 
-/// The socket's sending half, so every message goes out one way.
+/// The socket's sending half, so every message goes out one way, as fault rules allow.
 struct Outbox {
     socket: WebSocket,
+    faults: SocketFaults,
 }
+
+/// The path a realtime-socket fault is journaled on.
+const REALTIME_PATH: &str = "/v2-alpha/interactive-avatar/session";
 
 impl Outbox {
     /// Whether the client is still there.
@@ -166,7 +179,12 @@ impl Outbox {
         let Ok(json) = serde_json::to_string(message) else {
             return true;
         };
-        self.socket.send(Message::Text(json.into())).await.is_ok()
+        self.faults.send(&mut self.socket, json).await
+    }
+
+    /// Applies the fault rules that fire now; false when the socket must end.
+    async fn take_faults(&mut self, state: &AppState, session_id: &str) -> bool {
+        self.faults.take(state, session_id, &mut self.socket).await
     }
 }
 
@@ -360,12 +378,4 @@ fn realtime_state(state: SessionState) -> RealtimeSessionState {
         SessionState::Closing => RealtimeSessionState::Closing,
         SessionState::Closed => RealtimeSessionState::Closed,
     }
-}
-
-async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = socket.send(Message::Close(Some(frame))).await;
 }

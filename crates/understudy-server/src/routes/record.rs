@@ -6,7 +6,8 @@
 //! parses and redacts them when read, so the request path does neither.
 
 use crate::error::ApiError;
-use crate::journal::{JournalEntry, KeptBody};
+use crate::faults::HttpAnswer;
+use crate::journal::{JournalEntry, JournaledFault, KeptBody};
 use crate::state::AppState;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -48,15 +49,41 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         )
     });
 
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // A fault rule may change the answer (never an admin call's).
+    let fault = journaled
+        .then(|| state.faults().for_request(parts.uri.path(), &bytes))
+        .flatten();
+    let journaled_fault = fault.as_ref().map(|(id, f)| JournaledFault {
+        id: *id,
+        action: f.describe(),
+    });
+    if let Some(delay) = fault.as_ref().and_then(|(_, f)| f.delay) {
+        tokio::time::sleep(delay).await;
+    }
+    let response = match fault.map(|(_, f)| f.answer) {
+        None | Some(HttpAnswer::Normal) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Some(HttpAnswer::Error {
+            status,
+            code,
+            message,
+        }) => fault_error(status, code, message),
+        Some(HttpAnswer::MalformedBody) => (
+            [(http::header::CONTENT_TYPE, "application/json")],
+            MALFORMED_BODY,
+        )
+            .into_response(),
+        Some(HttpAnswer::DropConnection) => dropped_connection(),
+    };
     let Some((unix_ms, method, uri, headers, body)) = received else {
         return response;
     };
 
     let (parts, body_out) = response.into_parts();
-    let answer = to_bytes(body_out, usize::MAX).await.unwrap_or_default();
+    // A dropped connection's body fails: it is journaled with no answer, then dropped for real.
+    let answer = to_bytes(body_out, usize::MAX).await.ok();
     state.journal().push(JournalEntry {
         unix_ms,
         method,
@@ -64,7 +91,37 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         headers,
         body,
         status: parts.status,
-        response: KeptBody::of(&answer),
+        response: KeptBody::of(answer.as_ref().unwrap_or(&bytes::Bytes::new())),
+        fault: journaled_fault,
     });
-    Response::from_parts(parts, Body::from(answer))
+    match answer {
+        Some(answer) => Response::from_parts(parts, Body::from(answer)),
+        None => dropped_connection(),
+    }
+}
+
+/// What a `malformed_body` fault answers: a 200 whose JSON stops half-way.
+const MALFORMED_BODY: &str = r#"{"code": 100, "data": {"session_id": "#;
+
+/// A HeyGen-style error a fault rule asked for (any status, any code).
+fn fault_error(status: u16, code: i64, message: String) -> Response {
+    let status =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        axum::Json(understudy_proto::ErrorBody { code, message }),
+    )
+        .into_response()
+}
+
+/// A response whose body fails before its first byte: hyper then closes the connection
+/// without having sent the head, so the client sees the connection drop with no answer.
+fn dropped_connection() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<bytes::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "a fault rule dropped the connection",
+        ))
+    });
+    Response::new(Body::from_stream(failing))
 }

@@ -1,0 +1,441 @@
+//! Fault rules (`/__understudy/faults`, `MockServer::fault`): each action observed by a real
+//! client (the Rust SDK, or a raw socket where the SDK hides the detail), rules that fire once,
+//! after N, or by a seeded probability, and each fired fault in the journal.
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use streaming_avatar::proto::faults::{Expiry, Fault};
+use streaming_avatar::proto::rest::session::NewSessionRequest;
+use streaming_avatar::{DisconnectReason, Error, SessionOptions, SpeakRequest, StreamingEvent};
+use understudy_e2e::TestEnv;
+use understudy_e2e::chat_client::{close_frame, connect};
+use understudy_server::ServerConfig;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn add(env: &TestEnv, rule: Value) -> (u16, Value) {
+    env.send("POST", "/__understudy/faults", &[], Some(rule))
+        .await
+}
+
+async fn rules(env: &TestEnv) -> Value {
+    env.send("GET", "/__understudy/faults", &[], None).await.1
+}
+
+fn fast() -> ServerConfig {
+    ServerConfig {
+        words_per_minute: 600.0,
+        ..ServerConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn a_500_on_speak_fires_once_and_is_journaled() {
+    let env = TestEnv::with_config(fast()).await;
+    let (session, _events, _) = env
+        .sdk_session(NewSessionRequest::default(), SessionOptions::default())
+        .await;
+    let (status, added) = add(
+        &env,
+        json!({"on": "/v1/streaming.task", "respond": {"status": 500, "code": 10000, "message": "boom"}, "times": 1}),
+    )
+    .await;
+    assert_eq!(status, 200, "{added}");
+    let id = added["id"].as_u64().unwrap();
+
+    let failed = session
+        .speak(&SpeakRequest::repeat("hello"))
+        .await
+        .unwrap_err();
+    let Error::Api(failure) = failed else {
+        panic!("expected HeyGen's error, got {failed:?}")
+    };
+    assert_eq!(
+        (failure.status, failure.code, failure.message.as_deref()),
+        (500, Some(10000), Some("boom"))
+    );
+    assert!(failure.body.contains("boom"));
+    // Only once.
+    session.speak(&SpeakRequest::repeat("hello")).await.unwrap();
+    let listed = rules(&env).await;
+    assert_eq!(
+        (listed[0]["matched"].as_u64(), listed[0]["fired"].as_u64()),
+        (Some(2), Some(1))
+    );
+
+    let journal = env.server.received_requests();
+    let tasks: Vec<_> = journal
+        .iter()
+        .filter(|r| r.path == "/v1/streaming.task")
+        .collect();
+    assert_eq!(tasks.len(), 2);
+    let fault = tasks[0]
+        .fault
+        .as_ref()
+        .expect("the fired fault is beside its request");
+    assert_eq!((fault.id, fault.action.as_str()), (id, "respond 500 10000"));
+    assert_eq!(tasks[0].status, 500);
+    assert!(tasks[1].fault.is_none());
+}
+
+#[tokio::test]
+async fn delays_dropped_connections_and_malformed_bodies() {
+    let env = TestEnv::with_config(fast()).await;
+    let (session, _events, token) = env
+        .sdk_session(NewSessionRequest::default(), SessionOptions::default())
+        .await;
+    // The catalogue fills in what `respond` leaves out; `after` skips the first match.
+    env.server
+        .fault(
+            Fault::on("/v1/streaming.keep_alive")
+                .delay(Duration::from_millis(400))
+                .times(1),
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    session.keep_alive().await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(400));
+
+    env.server
+        .fault(
+            Fault::on("/v1/streaming.interrupt")
+                .drop_connection()
+                .times(1),
+        )
+        .await
+        .unwrap();
+    let dropped = session.interrupt().await.unwrap_err();
+    assert!(
+        matches!(dropped, Error::Transport { .. }),
+        "no answer at all: {dropped:?}"
+    );
+    session.interrupt().await.unwrap();
+
+    env.server
+        .fault(Fault::on("/v1/streaming.start_listening").malformed_body())
+        .await
+        .unwrap();
+    let malformed = session.start_listening().await.unwrap_err();
+    assert!(matches!(malformed, Error::Decode { .. }), "{malformed:?}");
+
+    let (status, body) = add(
+        &env,
+        json!({"on": "/v1/streaming.stop_listening", "respond": {"code": 10007}, "after": 1}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    session.stop_listening().await.unwrap();
+    let limited = session
+        .stop_listening()
+        .await
+        .unwrap_err()
+        .api()
+        .cloned()
+        .unwrap();
+    assert_eq!((limited.status, limited.code), (429, Some(10007)));
+    assert_eq!(limited.message.as_deref(), Some("Concurrent limit reached"));
+    drop(token);
+}
+
+#[tokio::test]
+async fn a_seeded_probability_fires_on_the_same_calls_every_run() {
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let env = TestEnv::start().await;
+        env.server
+            .fault(
+                Fault::on("/v1/streaming.list")
+                    .respond(503)
+                    .probability(0.5, 42),
+            )
+            .await
+            .unwrap();
+        let token = env.token().await;
+        let mut fired = Vec::new();
+        for _ in 0..20 {
+            fired.push(env.get("/v1/streaming.list", &token).await.0 == 503);
+        }
+        runs.push(fired);
+    }
+    assert_eq!(runs[0], runs[1]);
+    let count = runs[0].iter().filter(|f| **f).count();
+    assert!((3..18).contains(&count), "{count} of 20");
+}
+
+#[tokio::test]
+async fn the_chat_socket_closes_drops_and_loses_events_on_demand() {
+    let env = TestEnv::with_config(fast()).await;
+    let (token, session_id) = env.connected_session().await;
+    let url = env.chat_url(&session_id, &token, "");
+
+    let mut socket = connect(&url).await;
+    add(&env, json!({"on": "chat_socket", "session_id": session_id, "close": {"code": 4001, "reason": "fault"}, "times": 1})).await;
+    let frame = close_frame(&mut socket).await;
+    assert_eq!(
+        (u16::from(frame.code), frame.reason.as_str()),
+        (4001, "fault")
+    );
+
+    // A later rule meets sockets opened after it, once each: this one is dropped, no frame.
+    add(&env, json!({"on": "chat_socket", "drop": true, "times": 1})).await;
+    let mut dropped = connect(&url).await;
+    let end = tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut dropped))
+        .await
+        .unwrap();
+    assert!(
+        !matches!(
+            end,
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(_))))
+        ),
+        "no close frame: {end:?}"
+    );
+    let journal = env.server.received_requests();
+    let socket_faults: Vec<_> = journal.iter().filter(|r| r.method == "WS").collect();
+    assert_eq!(socket_faults.len(), 2, "{socket_faults:?}");
+    assert_eq!(socket_faults[0].path, "/v1/ws/streaming.chat");
+}
+
+#[tokio::test]
+async fn the_room_leaves_drops_and_loses_media_on_demand() {
+    for (rule, expected) in [
+        (
+            json!({"on": "room", "leave": 4}),
+            DisconnectReason::ParticipantRemoved,
+        ),
+        (
+            json!({"on": "room", "drop": true}),
+            DisconnectReason::SignalLost,
+        ),
+        (
+            json!({"on": "room", "kill_media": true}),
+            DisconnectReason::MediaLost,
+        ),
+    ] {
+        let env = TestEnv::with_config(fast()).await;
+        let (session, mut events, _) = env
+            .sdk_session(NewSessionRequest::default(), SessionOptions::default())
+            .await;
+        let mut rule = rule;
+        rule["session_id"] = json!(session.session_id());
+        let (status, body) = add(&env, rule.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        // kill_media ends the room when the client's ICE consent checks run out (about 30 s
+        // for webrtc-rs), as a real ICE failure would.
+        let ended = events
+            .wait_for(Duration::from_secs(60), |e| {
+                e.name() == "stream_disconnected"
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{rule}: no disconnect: {e}"));
+        assert_eq!(
+            ended.event,
+            StreamingEvent::StreamDisconnected { reason: expected },
+            "{rule}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_frozen_avatar_stops_sending_video_and_a_muted_one_audio() {
+    let env = TestEnv::with_config(fast()).await;
+    let (session, _events, _) = env
+        .sdk_session(NewSessionRequest::default(), SessionOptions::default())
+        .await;
+    let deadline = Instant::now() + WAIT;
+    while session.packets_received().0 == 0 || session.packets_received().1 == 0 {
+        assert!(Instant::now() < deadline, "media arrives");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    env.server
+        .fault(Fault::on("room").freeze_video())
+        .await
+        .unwrap();
+    env.server
+        .fault(Fault::on("room").mute_audio())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = session.packets_received();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let after = session.packets_received();
+    assert_eq!(after, before, "no video or audio packet after the faults");
+    assert!(before.0 > 0 && before.1 > 0);
+}
+
+#[tokio::test]
+async fn sessions_and_tokens_expire_on_demand() {
+    let env = TestEnv::with_config(fast()).await;
+    let (session, mut events, token) = env
+        .sdk_session(NewSessionRequest::default(), SessionOptions::default())
+        .await;
+    let id = session.session_id().to_owned();
+    env.server
+        .fault(
+            Fault::on("session")
+                .for_session(&id)
+                .expire(Expiry::IdleTimeout),
+        )
+        .await
+        .unwrap();
+    let ended = events
+        .wait_for(WAIT, |e| e.name() == "stream_disconnected")
+        .await
+        .unwrap();
+    assert_eq!(
+        ended.event,
+        StreamingEvent::StreamDisconnected {
+            reason: DisconnectReason::RoomDeleted
+        }
+    );
+    let dumped = crate::voice::dump(&env, &id).await;
+    assert_eq!(
+        (dumped["state"].as_str(), dumped["close_reason"].as_str()),
+        (Some("closed"), Some("idle_timeout"))
+    );
+
+    assert_eq!(
+        env.get("/v1/streaming.list", &token).await.0,
+        200,
+        "the token works before it expires"
+    );
+    env.server
+        .fault(Fault::on("token").token(&token))
+        .await
+        .unwrap();
+    let (status, body) = env.get("/v1/streaming.list", &token).await;
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (401, Some(400112)),
+        "{body}"
+    );
+
+    // Unknown targets are refused and not kept.
+    let unknown = env
+        .server
+        .fault(
+            Fault::on("session")
+                .for_session("nope")
+                .expire(Expiry::DurationLimit),
+        )
+        .await;
+    assert!(unknown.is_err());
+    assert_eq!(rules(&env).await.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn bad_rules_are_refused_and_rules_can_be_removed() {
+    let env = TestEnv::start().await;
+    for (rule, says) in [
+        (json!({"on": "/v1/streaming.task"}), "no action"),
+        (
+            json!({"on": "room", "respond": {"status": 500}}),
+            "does not apply",
+        ),
+        (json!({"on": "/v1/streaming.task", "respnd": {}}), "respnd"),
+        (
+            json!({"on": "/v1/streaming.task", "respond": {"status": 500}, "probability": 3}),
+            "probability",
+        ),
+        (json!({"on": 7}), "on"),
+    ] {
+        let (status, body) = add(&env, rule.clone()).await;
+        assert_eq!(
+            (status, body["code"].as_i64()),
+            (400, Some(400006)),
+            "{rule}: {body}"
+        );
+        assert!(
+            body["message"].as_str().unwrap().contains(says),
+            "{rule}: {body}"
+        );
+    }
+    let (status, body) = env
+        .send_raw("POST", "/__understudy/faults", &[], b"{not json".to_vec())
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    let a = add(
+        &env,
+        json!({"on": "/v1/streaming.list", "respond": {"status": 500}}),
+    )
+    .await
+    .1["id"]
+        .as_u64()
+        .unwrap();
+    add(
+        &env,
+        json!({"on": "/v1/streaming.list", "respond": {"status": 502}}),
+    )
+    .await;
+    let (status, _) = env
+        .send("DELETE", &format!("/__understudy/faults/{a}"), &[], None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        env.send("DELETE", &format!("/__understudy/faults/{a}"), &[], None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(rules(&env).await.as_array().unwrap().len(), 1);
+    assert_eq!(
+        env.send("DELETE", "/__understudy/faults", &[], None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(rules(&env).await, json!([]));
+    add(
+        &env,
+        json!({"on": "/v1/streaming.list", "respond": {"status": 500}}),
+    )
+    .await;
+    env.send("POST", "/__understudy/reset", &[], None).await;
+    assert_eq!(rules(&env).await, json!([]), "reset clears rules");
+}
+
+#[tokio::test]
+async fn with_an_admin_token_the_admin_api_asks_for_it() {
+    let env = TestEnv::with_config(ServerConfig {
+        admin_token: Some("s3cret".into()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let (status, body) = env.send("GET", "/__understudy/faults", &[], None).await;
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (401, Some(400112)),
+        "{body}"
+    );
+    let (status, _) = env
+        .send(
+            "GET",
+            "/__understudy/faults",
+            &[("authorization", "Bearer wrong")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = env
+        .send(
+            "GET",
+            "/__understudy/faults",
+            &[("authorization", "Bearer s3cret")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = env
+        .send(
+            "GET",
+            "/__understudy/requests",
+            &[("x-understudy-admin-token", "s3cret")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    // HeyGen's own routes do not change.
+    let token = env.token().await;
+    assert_eq!(env.get("/v1/streaming.list", &token).await.0, 200);
+}
