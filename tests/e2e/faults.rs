@@ -4,11 +4,13 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use streaming_avatar::proto::faults::{Expiry, Fault};
+use streaming_avatar::proto::faults::{Expiry, Fault, Quality};
 use streaming_avatar::proto::rest::session::NewSessionRequest;
-use streaming_avatar::{DisconnectReason, Error, SessionOptions, SpeakRequest, StreamingEvent};
+use streaming_avatar::{
+    ConnectionQuality, DisconnectReason, Error, SessionOptions, SpeakRequest, StreamingEvent,
+};
 use understudy_e2e::TestEnv;
-use understudy_e2e::chat_client::{close_frame, connect};
+use understudy_e2e::chat_client::{close_frame, connect, next_event, round_trip};
 use understudy_server::ServerConfig;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -261,6 +263,137 @@ async fn a_frozen_avatar_stops_sending_video_and_a_muted_one_audio() {
     let after = session.packets_received();
     assert_eq!(after, before, "no video or audio packet after the faults");
     assert!(before.0 > 0 && before.1 > 0);
+}
+
+#[tokio::test]
+async fn the_server_can_say_the_connection_is_poor() {
+    let env = TestEnv::with_config(fast()).await;
+    let (session, mut events, _) = env
+        .sdk_session(NewSessionRequest::default(), SessionOptions::default())
+        .await;
+    events
+        .wait_for(WAIT, |e| matches!(e, StreamingEvent::ConnectionQualityChanged { quality } if *quality == ConnectionQuality::Good))
+        .await
+        .unwrap();
+    env.server
+        .fault(Fault::on("room").connection_quality(Quality::Poor))
+        .await
+        .unwrap();
+    events
+        .wait_for(WAIT, |e| matches!(e, StreamingEvent::ConnectionQualityChanged { quality } if *quality == ConnectionQuality::Bad))
+        .await
+        .unwrap();
+    env.server
+        .fault(Fault::on("room").connection_quality(Quality::Excellent))
+        .await
+        .unwrap();
+    events
+        .wait_for(WAIT, |e| matches!(e, StreamingEvent::ConnectionQualityChanged { quality } if *quality == ConnectionQuality::Good))
+        .await
+        .unwrap();
+    assert_eq!(session.connection_quality(), ConnectionQuality::Good);
+}
+
+#[tokio::test]
+async fn the_realtime_socket_closes_and_loses_messages_on_demand() {
+    let env = TestEnv::with_config(fast()).await;
+    let (session, _events, _) = env
+        .sdk_session(NewSessionRequest::default(), SessionOptions::default())
+        .await;
+    let endpoint = session.info().realtime_endpoint.clone().unwrap();
+    env.server
+        .fault(Fault::on("realtime").drop_events().times(1))
+        .await
+        .unwrap();
+    let (mut quiet, _) = tokio_tungstenite::connect_async(&endpoint).await.unwrap();
+    let first = tokio::time::timeout(
+        Duration::from_millis(800),
+        futures_util::StreamExt::next(&mut quiet),
+    )
+    .await;
+    assert!(
+        first.is_err(),
+        "nothing, not even the state, reaches it: {first:?}"
+    );
+    // The next socket hears the state; then a close rule ends it with its frame.
+    let (mut told, _) = tokio_tungstenite::connect_async(&endpoint).await.unwrap();
+    let hello = tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut told))
+        .await
+        .unwrap();
+    assert!(
+        format!("{hello:?}").contains("session.state_updated"),
+        "{hello:?}"
+    );
+    env.server
+        .fault(Fault::on("realtime").close(4002, "fault"))
+        .await
+        .unwrap();
+    let closed = loop {
+        match tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut told))
+            .await
+            .unwrap()
+        {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame: {other:?}"),
+        }
+    };
+    assert_eq!(closed.map(|f| u16::from(f.code)), Some(4002));
+}
+
+#[tokio::test]
+async fn chat_socket_events_come_late_or_not_at_all_on_demand() {
+    // Connected at start: no room needed to inject a user's turn.
+    let env = TestEnv::with_config(ServerConfig {
+        connect_on_start: true,
+        ..fast()
+    })
+    .await;
+    let (token, session_id) = env.connected_session().await;
+    let url = env.chat_url(&session_id, &token, "");
+    let turn_path = format!("/__understudy/sessions/{session_id}/user_turn");
+    let turn = || {
+        env.send(
+            "POST",
+            &turn_path,
+            &[],
+            Some(json!({"text": "hi", "duration_ms": 50})),
+        )
+    };
+    env.server
+        .fault(
+            Fault::on("chat_socket")
+                .delay(Duration::from_millis(600))
+                .times(1),
+        )
+        .await
+        .unwrap();
+    let mut late = connect(&url).await;
+    round_trip(&mut late).await;
+    let asked = Instant::now();
+    assert_eq!(turn().await.0, 200);
+    let event = next_event(&mut late).await;
+    assert_eq!(event["event_type"], "user_start");
+    assert!(
+        asked.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        asked.elapsed()
+    );
+    drop(late);
+
+    env.server
+        .fault(Fault::on("chat_socket").drop_events())
+        .await
+        .unwrap();
+    let mut deaf = connect(&url).await;
+    round_trip(&mut deaf).await;
+    assert_eq!(turn().await.0, 200);
+    let nothing = tokio::time::timeout(
+        Duration::from_millis(800),
+        futures_util::StreamExt::next(&mut deaf),
+    )
+    .await;
+    assert!(nothing.is_err(), "no event reaches it: {nothing:?}");
 }
 
 #[tokio::test]

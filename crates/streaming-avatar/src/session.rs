@@ -415,6 +415,7 @@ impl Session {
                     stream_ready: shared.is_ready(),
                     room_ended: shared.closed.is_cancelled(),
                     since_media: shared.stats.since_media(),
+                    server_says_poor: shared.stats.server_says_poor(),
                 });
                 let changed = {
                     let mut current = quality.lock().unwrap_or_else(|p| p.into_inner());

@@ -122,10 +122,20 @@ pub(crate) struct RoomStats {
     pub garbage_signal: AtomicU64,
     /// Milliseconds since `base` when media last arrived.
     last_media_ms: AtomicU64,
+    /// The server's last `ConnectionQualityUpdate` for this client said poor or lost.
+    server_says_poor: AtomicBool,
     base: std::sync::OnceLock<Instant>,
 }
 
 impl RoomStats {
+    pub(crate) fn set_server_says_poor(&self, poor: bool) {
+        self.server_says_poor.store(poor, Ordering::Relaxed);
+    }
+
+    pub(crate) fn server_says_poor(&self) -> bool {
+        self.server_says_poor.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn media_seen(&self, video: bool) {
         let counter = if video {
             &self.video_packets

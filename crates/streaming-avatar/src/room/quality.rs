@@ -1,8 +1,9 @@
 //! The connection quality the official SDK reports (`CONNECTION_QUALITY_CHANGED`, 2.0.12+):
-//! UNKNOWN until the stream is ready, BAD when the room has ended or media has stopped
-//! arriving, GOOD otherwise. The official SDK mixes LiveKit's own quality with a MOS estimate
-//! from WebRTC stats; on a healthy loopback both say GOOD, and both say BAD when media stops,
-//! which is what this judges from the packets themselves.
+//! UNKNOWN until the stream is ready, BAD when the room has ended, media has stopped arriving,
+//! or the server reports this client's connection poor or lost; GOOD otherwise. The official
+//! SDK mixes LiveKit's own quality (the server's `ConnectionQualityUpdate`) with a MOS
+//! estimate from WebRTC stats; on a healthy loopback both say GOOD, and both say BAD when
+//! media stops, which this judges from the packets themselves.
 
 use crate::events::ConnectionQuality;
 use std::time::Duration;
@@ -20,6 +21,8 @@ pub struct Observation {
     pub room_ended: bool,
     /// Time since media last arrived, `None` before any did.
     pub since_media: Option<Duration>,
+    /// The server's last word on this client's connection was poor or lost.
+    pub server_says_poor: bool,
 }
 
 /// Judges one observation.
@@ -29,6 +32,9 @@ pub fn assess(observation: Observation) -> ConnectionQuality {
     }
     if !observation.stream_ready {
         return ConnectionQuality::Unknown;
+    }
+    if observation.server_says_poor {
+        return ConnectionQuality::Bad;
     }
     match observation.since_media {
         Some(silence) if silence < MEDIA_SILENCE_BAD => ConnectionQuality::Good,
@@ -46,6 +52,7 @@ mod tests {
             stream_ready: true,
             room_ended: false,
             since_media: Some(Duration::from_millis(40)),
+            server_says_poor: false,
         };
         assert_eq!(assess(base), ConnectionQuality::Good);
         assert_eq!(
@@ -65,6 +72,13 @@ mod tests {
         assert_eq!(
             assess(Observation {
                 room_ended: true,
+                ..base
+            }),
+            ConnectionQuality::Bad
+        );
+        assert_eq!(
+            assess(Observation {
+                server_says_poor: true,
                 ..base
             }),
             ConnectionQuality::Bad

@@ -118,6 +118,7 @@ pub(super) async fn join(
         ping_interval: info.ping_interval,
         ping_timeout: info.ping_timeout,
         last_heard: Instant::now(),
+        participant_sid: info.participant_sid.clone(),
     };
     shared.tasks.spawn(task.run(commands, signals));
 
@@ -291,6 +292,8 @@ struct SignalTask {
     ping_interval: Duration,
     ping_timeout: Duration,
     last_heard: Instant,
+    /// This client's participant sid, to find its own `ConnectionQualityUpdate`.
+    participant_sid: String,
 }
 
 impl SignalTask {
@@ -524,6 +527,21 @@ impl SignalTask {
                 }
             }
             Resp::Leave(leave) => return Some(DisconnectReason::from_livekit(leave.reason)),
+            // The server's view of this client's connection (LiveKit's own quality, which the
+            // official SDK turns into BAD when it is poor or lost).
+            Resp::ConnectionQuality(update) => {
+                if let Some(own) = update
+                    .updates
+                    .iter()
+                    .find(|u| u.participant_sid == self.participant_sid)
+                {
+                    let poor = matches!(
+                        lk::ConnectionQuality::try_from(own.quality),
+                        Ok(lk::ConnectionQuality::Poor | lk::ConnectionQuality::Lost)
+                    );
+                    self.shared.stats.set_server_says_poor(poor);
+                }
+            }
             // Pongs only prove the server is there, which hearing anything already did.
             _ => {}
         }
