@@ -40,6 +40,11 @@ async function runFaults({ base, apiKey }) {
   await waitFor(() => !avatar.webSocket, 10000, 'the SDK to see its chat socket gone').catch(() => {});
   result.socket_gone = !avatar.webSocket;
 
+  // The server says the client's connection is poor: the SDK's quality turns BAD.
+  result.rule_quality = await addFault(base, { on: 'room', session_id: sessionId, connection_quality: 'poor' });
+  const bad = await waitFor(() => events.find((e) => e.name === 'connection_quality_changed' && e.detail === 'BAD'), 10000, 'CONNECTION_QUALITY_CHANGED BAD').catch(() => null);
+  result.quality = bad ? bad.detail : events.filter((e) => e.name === 'connection_quality_changed').map((e) => e.detail);
+
   // The room leaves with PARTICIPANT_REMOVED (4).
   result.rule_leave = await addFault(base, { on: 'room', session_id: sessionId, leave: 4 });
   const disconnected = await waitFor(() => events.find((e) => e.name === 'stream_disconnected'), 10000, 'STREAM_DISCONNECTED').catch(() => null);

@@ -207,6 +207,7 @@ async function checkFaults(context, origin) {
     check(`${name}: speak rejects with the 500 and HeyGen's body`, r.speak_500.status === 500 && body.code === 10000 && body.message === 'injected by a fault rule', r.speak_500);
     check(`${name}: a times(1) rule fires once: the next speak works`, r.speak_after === true);
     check(`${name}: a dropped chat socket is gone for the SDK`, r.socket_open_before === true && r.socket_gone === true, r);
+    check(`${name}: a poor connection quality from the server makes CONNECTION_QUALITY_CHANGED BAD`, r.rule_quality === 200 && r.quality === 'BAD', r.quality);
     check(`${name}: a room leave brings STREAM_DISCONNECTED with its reason (PARTICIPANT_REMOVED)`, r.disconnect_reason === 4, r.disconnect_reason);
     check(`${name}: each fired fault is in the journal`, ['respond 500 10000', 'drop', 'leave 4'].every((a) => r.journaled.includes(a)), r.journaled);
     check(`${name}: no uncaught page errors`, errors.length === 0, errors);

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use streaming_avatar::proto::faults::{Expiry, Fault, Quality};
+use streaming_avatar::proto::faults::{Expiry, Fault, Impair, Quality};
 use streaming_avatar::proto::rest::session::NewSessionRequest;
 use streaming_avatar::{
     ConnectionQuality, DisconnectReason, Error, SessionOptions, SpeakRequest, StreamingEvent,
@@ -263,6 +263,127 @@ async fn a_frozen_avatar_stops_sending_video_and_a_muted_one_audio() {
     let after = session.packets_received();
     assert_eq!(after, before, "no video or audio packet after the faults");
     assert!(before.0 > 0 && before.1 > 0);
+}
+
+/// Video and audio packets received over `window`.
+async fn packets_over(session: &streaming_avatar::Session, window: Duration) -> (u64, u64) {
+    let before = session.packets_received();
+    tokio::time::sleep(window).await;
+    let after = session.packets_received();
+    (after.0 - before.0, after.1 - before.1)
+}
+
+#[tokio::test]
+async fn impaired_media_loses_packets_under_a_cap_and_arrives_unevenly() {
+    let env = TestEnv::with_config(fast()).await;
+    let (session, _events, _) = env
+        .sdk_session(NewSessionRequest::default(), SessionOptions::default())
+        .await;
+    let window = Duration::from_secs(2);
+    let healthy = packets_over(&session, window).await;
+    assert!(healthy.0 > 0 && healthy.1 > 0, "{healthy:?}");
+
+    // Half the frames and packets lost: about half the audio arrives (video frames are
+    // several packets, so its count falls by about half too).
+    env.server
+        .fault(
+            Fault::on("room")
+                .impair(Impair {
+                    packet_loss: Some(0.5),
+                    ..Impair::default()
+                })
+                .probability(1.0, 3),
+        )
+        .await
+        .unwrap();
+    let lossy = packets_over(&session, window).await;
+    let audio_share = lossy.1 as f64 / healthy.1 as f64;
+    assert!(
+        (0.3..0.7).contains(&audio_share),
+        "audio {lossy:?} of {healthy:?}"
+    );
+
+    // Then a 20 kbit/s cap while the avatar talks: its video (hundreds of kbit/s while the
+    // mouth moves) mostly does not pass.
+    let words = vec!["word"; 200].join(" ");
+    session.speak(&SpeakRequest::repeat(&words)).await.unwrap();
+    env.server
+        .fault(Fault::on("room").impair(Impair {
+            packet_loss: Some(0.0),
+            ..Impair::default()
+        }))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let talking = packets_over(&session, window).await;
+    env.server
+        .fault(Fault::on("room").impair(Impair {
+            bandwidth_kbps: Some(20),
+            ..Impair::default()
+        }))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let capped = packets_over(&session, window).await;
+    assert!(
+        (capped.0 as f64) < 0.5 * talking.0 as f64,
+        "video {capped:?} under the cap, {talking:?} without"
+    );
+    let journal = env.server.received_requests();
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|r| r
+                .fault
+                .as_ref()
+                .is_some_and(|f| f.action.starts_with("impair")))
+            .count(),
+        3
+    );
+}
+
+/// Milliseconds between the next 100 audio packets' arrivals.
+async fn audio_gaps(session: &streaming_avatar::Session) -> Vec<f64> {
+    let mut audio = session.audio();
+    let mut last = None;
+    let mut gaps = Vec::new();
+    while gaps.len() < 100 {
+        let packet = tokio::time::timeout(WAIT, audio.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Some(last) = last {
+            gaps.push(packet.received_at.duration_since(last).as_secs_f64() * 1000.0);
+        }
+        last = Some(packet.received_at);
+    }
+    gaps
+}
+
+#[tokio::test]
+async fn jitter_spreads_the_audio_packets_arrival() {
+    let env = TestEnv::with_config(fast()).await;
+    let (session, _events, _) = env
+        .sdk_session(NewSessionRequest::default(), SessionOptions::default())
+        .await;
+    let spread = |gaps: &[f64]| {
+        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+        (gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64).sqrt()
+    };
+    let steady = spread(&audio_gaps(&session).await);
+    env.server
+        .fault(Fault::on("room").impair(Impair {
+            jitter_ms: Some(60),
+            ..Impair::default()
+        }))
+        .await
+        .unwrap();
+    let jittery = spread(&audio_gaps(&session).await);
+    assert!(
+        jittery > steady + 5.0,
+        "spread {jittery:.1} ms with jitter, {steady:.1} ms without"
+    );
 }
 
 #[tokio::test]

@@ -39,6 +39,21 @@ pub struct Close {
     pub reason: String,
 }
 
+/// Network trouble on the avatar's media: each part optional, at least one given.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Impair {
+    /// Chance, 0 to 1, that a video frame or audio packet is lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packet_loss: Option<f64>,
+    /// Each frame or packet is held up to this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter_ms: Option<u64>,
+    /// The media's rate cap, each track; what passes it is dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_kbps: Option<u64>,
+}
+
 /// How a session ends when told to expire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -112,6 +127,9 @@ pub struct FaultRule {
     pub mute_audio: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_quality: Option<Quality>,
+    /// Packet loss, jitter and a bandwidth cap on the avatar's tracks (drawn from `seed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impair: Option<Impair>,
 
     // Session and token actions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,6 +269,11 @@ impl Fault {
 
     pub fn connection_quality(mut self, quality: Quality) -> Self {
         self.0.connection_quality = Some(quality);
+        self
+    }
+
+    pub fn impair(mut self, impair: Impair) -> Self {
+        self.0.impair = Some(impair);
         self
     }
 

@@ -8,6 +8,7 @@
 //! ([`Faults::changes`]), so a rule added mid-session reaches connections already open.
 //! Session and token rules act once, when added.
 
+use crate::livekit::shaper::Impairment;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashSet;
@@ -56,6 +57,8 @@ pub enum ChannelFault {
     FreezeVideo,
     MuteAudio,
     ConnectionQuality(Quality),
+    /// Network trouble on the avatar's tracks, drawn from this seed.
+    Impair(Impairment, u64),
 }
 
 /// What a session or token rule does, once, when it is added.
@@ -95,6 +98,13 @@ impl ChannelFault {
             ChannelFault::FreezeVideo => "freeze_video".into(),
             ChannelFault::MuteAudio => "mute_audio".into(),
             ChannelFault::ConnectionQuality(q) => format!("connection_quality {q:?}"),
+            ChannelFault::Impair(i, _) => format!(
+                "impair loss {} jitter {} ms bandwidth {}",
+                i.loss,
+                i.jitter.as_millis(),
+                i.bandwidth_bps
+                    .map_or("unlimited".to_owned(), |b| format!("{} kbit/s", b / 1000))
+            ),
         }
     }
 }
@@ -334,6 +344,7 @@ fn action_of(rule: &FaultRule) -> Result<Action, String> {
     name(rule.freeze_video, "freeze_video");
     name(rule.mute_audio, "mute_audio");
     name(rule.connection_quality.is_some(), "connection_quality");
+    name(rule.impair.is_some(), "impair");
     name(rule.expire.is_some(), "expire");
     let delay = rule.delay_ms.map(Duration::from_millis);
     let only = |allowed: &[&str]| -> Result<Option<&str>, String> {
@@ -378,6 +389,7 @@ fn action_of(rule: &FaultRule) -> Result<Action, String> {
                     "freeze_video",
                     "mute_audio",
                     "connection_quality",
+                    "impair",
                 ]
             } else {
                 &["close", "drop", "drop_events"]
@@ -393,6 +405,7 @@ fn action_of(rule: &FaultRule) -> Result<Action, String> {
                 Some("connection_quality") => {
                     ChannelFault::ConnectionQuality(rule.connection_quality.expect("named"))
                 }
+                Some("impair") => impairment(rule.impair.expect("named"), rule.seed)?,
                 _ if rule.on != ROOM && delay.is_some() => {
                     ChannelFault::DelayEvents(delay.expect("checked"))
                 }
@@ -428,6 +441,37 @@ fn action_of(rule: &FaultRule) -> Result<Action, String> {
             "on must be a REST path (\"/v1/streaming.task\") or one of {CHAT_SOCKET}, {ROOM}, {REALTIME}, {SESSION}, {TOKEN}; got {other:?}"
         )),
     }
+}
+
+/// An `impair` action checked: a loss between 0 and 1, at least one part given.
+fn impairment(
+    impair: understudy_proto::faults::Impair,
+    seed: Option<u64>,
+) -> Result<ChannelFault, String> {
+    let loss = impair.packet_loss.unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&loss) {
+        return Err(format!(
+            "impair.packet_loss must be between 0 and 1, got {loss}"
+        ));
+    }
+    if impair.packet_loss.is_none() && impair.jitter_ms.is_none() && impair.bandwidth_kbps.is_none()
+    {
+        return Err("impair needs packet_loss, jitter_ms or bandwidth_kbps".into());
+    }
+    if impair.bandwidth_kbps == Some(0) {
+        return Err(
+            "impair.bandwidth_kbps must be above 0 (freeze_video and mute_audio stop the media)"
+                .into(),
+        );
+    }
+    Ok(ChannelFault::Impair(
+        Impairment {
+            loss,
+            jitter: Duration::from_millis(impair.jitter_ms.unwrap_or(0)),
+            bandwidth_bps: impair.bandwidth_kbps.map(|k| k * 1000),
+        },
+        seed.unwrap_or(0),
+    ))
 }
 
 fn no_action(rule: &FaultRule) -> String {

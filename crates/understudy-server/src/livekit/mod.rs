@@ -7,6 +7,7 @@ pub(crate) mod narrator;
 pub(crate) mod peer;
 pub mod picture;
 pub(crate) mod publisher;
+pub(crate) mod shaper;
 mod signal;
 mod stage;
 

@@ -4,6 +4,7 @@
 //! Invariant: this module and [`super::publisher`] (the client's side) are the only ones in the
 //! server that import webrtc-rs (`webrtc`, `rtc`); nothing webrtc-shaped crosses their APIs.
 
+use super::shaper::{Impairment, Shaper, Verdict};
 use bytes::{Bytes, BytesMut};
 use rtc::data_channel::RTCDataChannelInit;
 use rtc::ice::mdns::MulticastDnsMode;
@@ -80,6 +81,8 @@ struct Outgoing {
     sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
     /// `(ssrc, payload type)`, known once the answer is applied.
     writer: std::sync::OnceLock<(u32, u8)>,
+    /// Network trouble a fault rule put on this track.
+    shaper: std::sync::Mutex<Option<Shaper>>,
 }
 
 impl std::fmt::Debug for Outgoing {
@@ -211,6 +214,7 @@ async fn outgoing(
         track,
         sender,
         writer: std::sync::OnceLock::new(),
+        shaper: std::sync::Mutex::new(None),
     })
 }
 
@@ -343,6 +347,15 @@ impl AvatarPeer {
         self.video_frozen.store(true, Ordering::Relaxed);
     }
 
+    /// From now on the media goes out with `impairment` (a fault), drawn from `seed`.
+    pub fn impair(&self, impairment: Impairment, seed: u64) {
+        let now = tokio::time::Instant::now();
+        for (out, salt) in [(&self.video, 0), (&self.audio, 1)] {
+            *out.shaper.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(Shaper::new(impairment, seed ^ salt, now));
+        }
+    }
+
     /// From now on no audio packet goes out (a fault).
     pub fn mute_audio(&self) {
         self.audio_muted.store(true, Ordering::Relaxed);
@@ -429,11 +442,28 @@ async fn write(out: &Outgoing, data: Bytes, duration: Duration) -> Result<(), Pe
     let Some(&(ssrc, pt)) = out.writer.get() else {
         return Ok(());
     };
+    let verdict = out
+        .shaper
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_mut()
+        .map(|shaper| shaper.judge(data.len(), tokio::time::Instant::now()));
+    let prev_dropped_packets = match verdict {
+        None => 0,
+        Some(Verdict::Drop) => return Ok(()),
+        Some(Verdict::Send { hold, dropped }) => {
+            if !hold.is_zero() {
+                tokio::time::sleep(hold).await;
+            }
+            dropped
+        }
+    };
     out.track
         .sample_writer(ssrc, pt)
         .write_sample(&Sample {
             data,
             duration,
+            prev_dropped_packets,
             ..Sample::new(std::time::Instant::now())
         })
         .await

@@ -332,6 +332,7 @@ impl RoomFaults {
                     self.media_killed = true;
                 }
                 ChannelFault::FreezeVideo => peer.freeze_video(),
+                ChannelFault::Impair(impairment, seed) => peer.impair(impairment, seed),
                 ChannelFault::MuteAudio => peer.mute_audio(),
                 ChannelFault::ConnectionQuality(quality) => {
                     let (quality, score) = match quality {
