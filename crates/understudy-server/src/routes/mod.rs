@@ -2,6 +2,7 @@
 //! passes through (CORS, journal and body limit, panic guard, HeyGen-style 404/405).
 
 mod admin;
+mod admin_guard;
 mod avatars;
 mod chat_socket;
 mod faults_admin;
@@ -90,7 +91,10 @@ pub fn app(state: AppState) -> Router {
                 .merge(voice_admin::router())
                 .merge(latency_admin::router())
                 .merge(faults_admin::router())
-                .layer(middleware::from_fn_with_state(state.clone(), admin_guard)),
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    admin_guard::admin_guard,
+                )),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -103,54 +107,6 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(cors())
         .with_state(state)
-}
-
-/// The admin API can end any session and read every request: with `admin_token` set it asks
-/// every caller for it, else it answers loopback clients only (a listener bound to another
-/// address still serves HeyGen's routes to everyone).
-async fn admin_guard(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-    next: middleware::Next,
-) -> Response {
-    match &state.config().admin_token {
-        Some(secret) => {
-            let headers = request.headers();
-            let sent = headers
-                .get("x-understudy-admin-token")
-                .and_then(|v| v.to_str().ok())
-                .or_else(|| {
-                    headers
-                        .get(http::header::AUTHORIZATION)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.strip_prefix("Bearer "))
-                });
-            if sent != Some(secret.as_str()) {
-                return ApiError::with_detail(
-                    ErrorKind::Unauthorized,
-                    "the admin API needs the server's --admin-token (Authorization: Bearer or x-understudy-admin-token)",
-                )
-                .into_response();
-            }
-        }
-        None => {
-            // Absent for requests that came through no listener (in-process tests).
-            let peer = request
-                .extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
-            if peer.is_some_and(|axum::extract::ConnectInfo(addr)| !addr.ip().is_loopback()) {
-                return (
-                    http::StatusCode::FORBIDDEN,
-                    axum::Json(understudy_proto::ErrorBody {
-                        code: 403,
-                        message: "the admin API answers only on loopback; start the server with --admin-token to open it".into(),
-                    }),
-                )
-                    .into_response();
-            }
-        }
-    }
-    next.run(request).await
 }
 
 /// The browser SDK calls the API cross-origin with `Authorization` and a JSON body, so every
