@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: installs what it needs, then formatting, lints, every
 # test (unit, SDK against wiremock, e2e over loopback, properties, snapshots), the browser suite
 # (the official SDK from npm in headless Chromium), the Rust SDK's examples against
-# `understudy serve`, the conformance corpus against an embedded mock, pipecat's HeyGen client
+# `understudy serve`, the conformance corpus against an embedded mock, the JavaScript package
+# (js/understudy: tsc, Vitest, Playwright examples with the official SDK), pipecat's HeyGen client
 # (pinned in tests/pipecat, with the newest `livekit` Python SDK and 1.0.17), and one pass of every
 # benchmark. Exits
 # non-zero on the first failure.
@@ -68,6 +69,10 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo setcap cap_net_bind_service=+ep "$binary"
 fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && UNDERSTUDY_BIN="$binary" node run.mjs)
+
+step "the JavaScript package: types, its tests, and its examples (Vitest, Playwright with the official SDK)"
+(cd js/understudy && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm run build \
+  && UNDERSTUDY_BIN="$binary" npx vitest run && UNDERSTUDY_BIN="$binary" npx playwright test)
 
 step "pipecat's HeyGen client: the realtime endpoint and the room, newest livekit and 1.0.17"
 tests/pipecat/run.sh "$binary" "$target_dir/pipecat"
