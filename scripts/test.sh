@@ -71,7 +71,8 @@ fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && UNDERSTUDY_BIN="$binary" node run.mjs)
 
 step "the JavaScript package: types, its tests, and its examples (Vitest, Playwright with the official SDK)"
-(cd js/understudy && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm run build \
+# Built first: its tests and examples import the package by name, which resolves to dist/.
+(cd js/understudy && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm run typecheck \
   && UNDERSTUDY_BIN="$binary" npx vitest run && UNDERSTUDY_BIN="$binary" npx playwright test)
 
 step "pipecat's HeyGen client: the realtime endpoint and the room, newest livekit and 1.0.17"

@@ -3,6 +3,7 @@
 //! `_reliable` in order, and stop ends the room with ROOM_DELETED. What the SDK would never send
 //! (bad tokens, resumes, garbage) goes over raw sockets.
 
+use livekit_protocol as lk;
 use serde_json::json;
 use streaming_avatar::proto::rest::session::NewSessionRequest;
 use streaming_avatar::{DisconnectReason, SessionOptions, SpeakPath, SpeakRequest, StreamingEvent};
@@ -417,4 +418,33 @@ async fn every_connection_gets_a_participant_sid_of_its_own() {
     for s in [sid(&first), sid(&second)] {
         assert!(s.starts_with("PA_") && s.len() == 15, "{s}");
     }
+}
+
+#[tokio::test]
+async fn the_avatar_is_reported_as_the_active_speaker_while_it_talks() {
+    // A LiveKit server tells clients who is speaking (`SpeakersChanged`, livekit-client's
+    // ActiveSpeakersChanged): the avatar, active from its first talking frame to its last.
+    let env = TestEnv::with_config(fast()).await;
+    let (token, id, url, access) = started(&env).await;
+    let mut viewer = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
+    let avatar_sid = viewer.join.other_participants[0].sid.clone();
+    assert_success(
+        &env.post(
+            "/v1/streaming.task",
+            &token,
+            json!({"session_id": id, "text": "one two three", "task_mode": "async"}),
+        )
+        .await,
+    );
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        if let lk::signal_response::Message::SpeakersChanged(update) = viewer.next_response().await
+        {
+            let speaker = &update.speakers[0];
+            assert_eq!(speaker.sid, avatar_sid);
+            assert_eq!(speaker.active, speaker.level > 0.0);
+            seen.push(speaker.active);
+        }
+    }
+    assert_eq!(seen, [true, false]);
 }

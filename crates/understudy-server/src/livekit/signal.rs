@@ -252,6 +252,9 @@ async fn serve(
         media_killed: false,
     };
     let mut fault_changes = state.faults().changes();
+    // The stage says when the avatar starts and stops talking; the client hears it as a
+    // LiveKit server would say it, `SpeakersChanged` (livekit-client's ActiveSpeakersChanged).
+    let (speakers_tx, mut speakers) = mpsc::channel(SPEAKER_UPDATES);
     let mut go_on = faults
         .take(&state, &session_id, &mut socket, &peer, &stage_stop)
         .await;
@@ -276,11 +279,21 @@ async fn serve(
             event = events.recv(), if !faults.media_killed => match event {
                 Some(PeerEvent::Connected) => {
                     state.mark_connected(&session_id);
-                    state.spawn(stage::run(Arc::clone(&peer), state.clone(), session_id.clone(), names.avatar_identity.clone(), stage_stop.clone()));
+                    state.spawn(stage::run(Arc::clone(&peer), state.clone(), session_id.clone(), names.avatar_identity.clone(), speakers_tx.clone(), stage_stop.clone()));
                 }
                 Some(PeerEvent::Gone) | None => break,
             },
             Some(sent) = from_client.recv() => client.receive(sent),
+            Some(talking) = speakers.recv() => {
+                let update = lk::SpeakersChanged {
+                    speakers: vec![lk::SpeakerInfo {
+                        sid: names.avatar_sid.clone(),
+                        level: if talking { SPEAKING_LEVEL } else { 0.0 },
+                        active: talking,
+                    }],
+                };
+                go_on = send(&mut socket, lk::signal_response::Message::SpeakersChanged(update)).await;
+            }
             message = socket.recv() => match message {
                 Some(Ok(Message::Binary(bytes))) => {
                     if !client.handle_request(&mut socket, &peer, &bytes).await {
@@ -297,6 +310,11 @@ async fn serve(
     peer.close().await;
     tracing::debug!(%session_id, "viewer left the room");
 }
+
+/// Talking changes the signalling may fall behind by before older ones are dropped.
+const SPEAKER_UPDATES: usize = 16;
+/// The audio level a talking avatar is reported at (0 to 1).
+const SPEAKING_LEVEL: f32 = 0.6;
 
 /// The path a room fault is journaled on.
 const RTC_PATH: &str = "/rtc";

@@ -14,8 +14,8 @@ use prost::Message as _;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use understudy_proto::events::DataChannelEvent;
@@ -60,6 +60,7 @@ pub async fn run(
     state: AppState,
     session_id: String,
     identity: String,
+    speakers: mpsc::Sender<bool>,
     stop: CancellationToken,
 ) {
     let (quality, codec) = state.session_video(&session_id).unwrap_or_default();
@@ -91,6 +92,7 @@ pub async fn run(
         narrator: Narrator::new(state.config().clock(), state.config().event_timeline),
         cursor: VideoCursor::default(),
         clip: None,
+        speakers,
     };
     let mut audio_index = 0usize;
     let mut next_frame_at = Instant::now();
@@ -210,6 +212,9 @@ struct Stage {
     cursor: VideoCursor,
     /// The client's audio the current task says, if it has any (the realtime endpoint).
     clip: Option<ClipCursor>,
+    /// Tells the viewer's signalling when the avatar starts or stops talking (LiveKit's
+    /// `SpeakersChanged`).
+    speakers: mpsc::Sender<bool>,
 }
 
 /// Where a viewer is in a task's client audio: packets play in order, one a tick, from the
@@ -256,8 +261,13 @@ impl Stage {
             self.narrator
                 .announce(view.current.iter().chain(&view.upcoming)),
         );
+        let was_talking = self.narrator.is_talking();
         self.pending
             .extend(self.narrator.tick(now, view.current.as_ref()));
+        if self.narrator.is_talking() != was_talking {
+            // A full queue means the signalling is behind; the next change brings it up to date.
+            let _ = self.speakers.try_send(self.narrator.is_talking());
+        }
         self.clip = match view.current {
             Some(task) => match (self.clip.take(), task.audio) {
                 (Some(clip), Some(_)) if clip.task_id == task.task_id => Some(clip),
