@@ -448,3 +448,80 @@ async fn the_avatar_is_reported_as_the_active_speaker_while_it_talks() {
     }
     assert_eq!(seen, [true, false]);
 }
+
+#[tokio::test]
+async fn clients_are_told_when_another_joins_and_leaves() {
+    // A LiveKit server lists who is already there in the JoinResponse and tells everyone of
+    // later joins and leaves with ParticipantUpdate (livekit-client's ParticipantConnected and
+    // ParticipantDisconnected).
+    let env = TestEnv::start().await;
+    let token = env.token().await;
+    let (_, body) = env
+        .post(
+            "/v1/streaming.new",
+            &token,
+            json!({"version": "v2", "quality": "low"}),
+        )
+        .await;
+    let data = &body["data"];
+    let id = data["session_id"].as_str().unwrap();
+    assert_success(
+        &env.post("/v1/streaming.start", &token, json!({"session_id": id}))
+            .await,
+    );
+    let url = data["url"].as_str().unwrap();
+    let mut client =
+        understudy_e2e::livekit_viewer::Viewer::join(url, data["access_token"].as_str().unwrap())
+            .await;
+    let agent = understudy_e2e::livekit_viewer::Viewer::join(
+        url,
+        data["livekit_agent_token"].as_str().unwrap(),
+    )
+    .await;
+    let client_sid = client.join.participant.as_ref().unwrap().sid.clone();
+    let agent_info = agent.join.participant.clone().unwrap();
+    // The agent sees the avatar first, then the client already there.
+    let seen: Vec<(&str, &str)> = agent
+        .join
+        .other_participants
+        .iter()
+        .map(|p| (p.identity.as_str(), p.sid.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [("heygen", seen[0].1), ("client", client_sid.as_str())]
+    );
+
+    let update = |message| match message {
+        lk::signal_response::Message::Update(update) => Some(update.participants),
+        _ => None,
+    };
+    let joined = loop {
+        if let Some(participants) = update(client.next_response().await) {
+            break participants;
+        }
+    };
+    assert_eq!(joined.len(), 1);
+    assert_eq!(
+        (joined[0].sid.as_str(), joined[0].identity.as_str()),
+        (agent_info.sid.as_str(), agent_info.identity.as_str())
+    );
+    assert_eq!(joined[0].state, lk::participant_info::State::Active as i32);
+
+    agent
+        .signal(lk::signal_request::Message::Leave(lk::LeaveRequest {
+            reason: lk::DisconnectReason::ClientInitiated as i32,
+            ..Default::default()
+        }))
+        .await;
+    let left = loop {
+        if let Some(participants) = update(client.next_response().await) {
+            break participants;
+        }
+    };
+    assert_eq!(left[0].sid, agent_info.sid);
+    assert_eq!(
+        left[0].state,
+        lk::participant_info::State::Disconnected as i32
+    );
+}

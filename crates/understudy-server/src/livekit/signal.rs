@@ -14,7 +14,7 @@ use super::publisher::{ClientPublisher, FROM_CLIENT_CAPACITY, FromClient, MIC_SA
 use super::stage;
 use crate::faults::ChannelFault;
 use crate::livekit_token::{self, LiveKitClaims};
-use crate::session::{CloseReason, MAX_CLIENTS_PER_DOOR};
+use crate::session::{CloseReason, MAX_CLIENTS_PER_DOOR, RoomMember};
 use crate::state::AppState;
 use crate::state::Door;
 use crate::voice::{self, ClientMessage, listener::Listener};
@@ -28,7 +28,7 @@ use livekit_protocol as lk;
 use prost::Message as _;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use understudy_proto::faults::{Quality, ROOM};
 use understudy_proto::rest::session::VideoEncoding;
@@ -195,12 +195,30 @@ async fn serve(
     };
     let names = RoomNames::for_session(&session_id);
     let client_sid = crate::ids::participant_sid();
-    if !send(
-        &mut socket,
-        lk::signal_response::Message::Join(join_response(&names, &claims, &client_sid, encoding)),
-    )
-    .await
-    {
+    // In the room from here (the guard leaves it on every way out), told of who else is.
+    let me = RoomMember {
+        sid: client_sid.clone(),
+        identity: claims.sub.clone(),
+        name: claims.name.clone(),
+    };
+    let Some((others, room_changes)) = state
+        .registry()
+        .session_mut(&session_id)
+        .map(|s| s.enter_room(me))
+    else {
+        leave(&mut socket, lk::DisconnectReason::RoomDeleted).await;
+        return;
+    };
+    let _present = Presence {
+        state: state.clone(),
+        session_id: session_id.clone(),
+        sid: client_sid.clone(),
+    };
+    let mut room_changes = Some(room_changes);
+    let mut join = join_response(&names, &claims, &client_sid, encoding);
+    join.other_participants
+        .extend(others.iter().map(|m| member_info(m, true)));
+    if !send(&mut socket, lk::signal_response::Message::Join(join)).await {
         return;
     }
     let (events_tx, mut events) = mpsc::channel(PEER_EVENT_CAPACITY);
@@ -284,6 +302,21 @@ async fn serve(
                 Some(PeerEvent::Gone) | None => break,
             },
             Some(sent) = from_client.recv() => client.receive(sent),
+            change = async {
+                match room_changes.as_mut() {
+                    Some(changes) => changes.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => match change {
+                Ok((member, joined)) if member.sid != faults.client_sid => {
+                    let update = lk::ParticipantUpdate { participants: vec![member_info(&member, joined)] };
+                    go_on = send(&mut socket, lk::signal_response::Message::Update(update)).await;
+                }
+                // Its own join, or changes it fell behind on.
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                // The session is gone; its end arrives through `ended`.
+                Err(broadcast::error::RecvError::Closed) => room_changes = None,
+            },
             Some(talking) = speakers.recv() => {
                 let update = lk::SpeakersChanged {
                     speakers: vec![lk::SpeakerInfo {
@@ -309,6 +342,37 @@ async fn serve(
     client.close().await;
     peer.close().await;
     tracing::debug!(%session_id, "viewer left the room");
+}
+
+/// A client in the room, as a LiveKit server describes a participant to the others: active
+/// when it joins, disconnected when it leaves (livekit-client drops it then).
+fn member_info(member: &RoomMember, joined: bool) -> lk::ParticipantInfo {
+    lk::ParticipantInfo {
+        sid: member.sid.clone(),
+        identity: member.identity.clone(),
+        name: member.name.clone(),
+        state: if joined {
+            lk::participant_info::State::Active
+        } else {
+            lk::participant_info::State::Disconnected
+        } as i32,
+        ..Default::default()
+    }
+}
+
+/// A client's place in its session's room, left when the connection's task ends.
+struct Presence {
+    state: AppState,
+    session_id: String,
+    sid: String,
+}
+
+impl Drop for Presence {
+    fn drop(&mut self) {
+        if let Some(session) = self.state.registry().session_mut(&self.session_id) {
+            session.leave_room(&self.sid);
+        }
+    }
 }
 
 /// Talking changes the signalling may fall behind by before older ones are dropped.

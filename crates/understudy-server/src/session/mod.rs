@@ -21,7 +21,7 @@ use crate::voice::conversation::VoiceState;
 use crate::{ids, reply, speech};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use understudy_proto::rest::session::{Quality, VideoEncoding};
@@ -139,7 +139,25 @@ pub struct Session {
     pub chat_sockets: usize,
     pub room_clients: usize,
     pub realtime_sockets: usize,
+    /// Who is in the session's LiveKit room besides the avatar, and who comes and goes, so
+    /// each client is told of the others as a LiveKit server tells them.
+    room_members: Vec<RoomMember>,
+    room_changes: Option<broadcast::Sender<RoomChange>>,
 }
+
+/// A client in a session's LiveKit room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomMember {
+    pub sid: String,
+    pub identity: String,
+    pub name: String,
+}
+
+/// A member joined (`true`) or left the room.
+pub type RoomChange = (RoomMember, bool);
+
+/// Room changes a slow connection may fall behind by before it skips the oldest.
+const ROOM_CHANGE_CAPACITY: usize = 64;
 
 /// Chat sockets, and room clients, one session accepts at once. The SDKs open one of each; a
 /// few more allow a second tab or a test observer, and a client in a reconnect loop cannot
@@ -186,6 +204,8 @@ impl Session {
             chat_sockets: 0,
             room_clients: 0,
             realtime_sockets: 0,
+            room_members: Vec::new(),
+            room_changes: None,
         }
     }
 
@@ -193,6 +213,33 @@ impl Session {
     pub fn set_state(&mut self, state: SessionState) {
         self.state = state;
         self.state_changes.send_replace(state);
+    }
+
+    /// `member` joins the room: returns who was there already, and the changes from now on
+    /// (its own included, which the caller skips by sid).
+    pub fn enter_room(
+        &mut self,
+        member: RoomMember,
+    ) -> (Vec<RoomMember>, broadcast::Receiver<RoomChange>) {
+        let changes = self
+            .room_changes
+            .get_or_insert_with(|| broadcast::channel(ROOM_CHANGE_CAPACITY).0);
+        let listener = changes.subscribe();
+        let _ = changes.send((member.clone(), true));
+        let others = self.room_members.clone();
+        self.room_members.push(member);
+        (others, listener)
+    }
+
+    /// The member `sid` left the room.
+    pub fn leave_room(&mut self, sid: &str) {
+        let Some(at) = self.room_members.iter().position(|m| m.sid == sid) else {
+            return;
+        };
+        let member = self.room_members.remove(at);
+        if let Some(changes) = &self.room_changes {
+            let _ = changes.send((member, false));
+        }
     }
 
     /// Records user activity: resets the idle timer (§4).
