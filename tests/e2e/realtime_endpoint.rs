@@ -56,6 +56,14 @@ async fn next_of(socket: &mut Socket, kind: &str) -> Value {
         .unwrap_or_else(|_| panic!("no {kind}"))
 }
 
+/// The avatar's next state, from the next `agent.state_updated`.
+async fn next_state(socket: &mut Socket) -> String {
+    next_of(socket, "agent.state_updated").await["new_state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// `ms` of a tone at 24 kHz, as the base64 PCM16 the endpoint takes.
 fn tone(ms: usize, hz: f64, amplitude: f64) -> String {
     let pcm: Vec<u8> = (0..24 * ms)
@@ -132,10 +140,7 @@ async fn a_backends_audio_is_what_the_room_hears_while_the_avatar_talks() {
     );
     let ended = next_of(&mut socket, "agent.speak_ended").await;
     assert_eq!(ended["task"]["id"], task_id.as_str());
-    assert_eq!(
-        next_of(&mut socket, "agent.state_updated").await["new_state"],
-        "idle"
-    );
+    assert_eq!(next_state(&mut socket).await, "idle");
 
     // The room saw the same task start and stop, a second long, with no text of its own.
     assert_eq!(
@@ -221,42 +226,27 @@ async fn interrupt_cuts_the_backends_speech_and_a_rest_task_still_sets_the_state
         duration_ms.unwrap() < 1500.0,
         "cut short, not the whole 3 s"
     );
-    assert_eq!(
-        next_of(&mut socket, "agent.state_updated").await["new_state"],
-        "idle"
-    );
+    assert_eq!(next_state(&mut socket).await, "idle");
 
     // The avatar's state follows every task, not only the socket's.
     session
         .speak(&streaming_avatar::SpeakRequest::repeat("hello there"))
         .await
         .unwrap();
-    assert_eq!(
-        next_of(&mut socket, "agent.state_updated").await["new_state"],
-        "talking"
-    );
-    assert_eq!(
-        next_of(&mut socket, "agent.state_updated").await["new_state"],
-        "idle"
-    );
+    assert_eq!(next_state(&mut socket).await, "talking");
+    assert_eq!(next_state(&mut socket).await, "idle");
     send(
         &mut socket,
         json!({"type": "agent.start_listening", "event_id": "l"}),
     )
     .await;
-    assert_eq!(
-        next_of(&mut socket, "agent.state_updated").await["new_state"],
-        "listening"
-    );
+    assert_eq!(next_state(&mut socket).await, "listening");
     send(
         &mut socket,
         json!({"type": "agent.stop_listening", "event_id": "l2"}),
     )
     .await;
-    assert_eq!(
-        next_of(&mut socket, "agent.state_updated").await["new_state"],
-        "idle"
-    );
+    assert_eq!(next_state(&mut socket).await, "idle");
 
     // The realtime alpha's flow: buffer, then commit as one utterance.
     send(

@@ -20,6 +20,13 @@ fn low() -> NewSessionRequest {
 
 /// A started session whose client has not joined yet: `(token, session id, url, access token)`.
 async fn started(env: &TestEnv) -> (String, String, String, String) {
+    let (token, data) = started_data(env).await;
+    let text = |field: &str| data[field].as_str().unwrap().to_owned();
+    (token, text("session_id"), text("url"), text("access_token"))
+}
+
+/// A started session whose client has not joined yet: its token and `streaming.new`'s data.
+async fn started_data(env: &TestEnv) -> (String, serde_json::Value) {
     let token = env.token().await;
     let (_, body) = env
         .post(
@@ -28,18 +35,13 @@ async fn started(env: &TestEnv) -> (String, String, String, String) {
             json!({"version": "v2", "quality": "low"}),
         )
         .await;
-    let data = &body["data"];
-    let id = data["session_id"].as_str().unwrap().to_owned();
+    let data = body["data"].clone();
+    let id = data["session_id"].as_str().unwrap();
     assert_success(
         &env.post("/v1/streaming.start", &token, json!({"session_id": id}))
             .await,
     );
-    (
-        token,
-        id,
-        data["url"].as_str().unwrap().to_owned(),
-        data["access_token"].as_str().unwrap().to_owned(),
-    )
+    (token, data)
 }
 
 fn fast() -> ServerConfig {
@@ -455,20 +457,7 @@ async fn clients_are_told_when_another_joins_and_leaves() {
     // later joins and leaves with ParticipantUpdate (livekit-client's ParticipantConnected and
     // ParticipantDisconnected).
     let env = TestEnv::start().await;
-    let token = env.token().await;
-    let (_, body) = env
-        .post(
-            "/v1/streaming.new",
-            &token,
-            json!({"version": "v2", "quality": "low"}),
-        )
-        .await;
-    let data = &body["data"];
-    let id = data["session_id"].as_str().unwrap();
-    assert_success(
-        &env.post("/v1/streaming.start", &token, json!({"session_id": id}))
-            .await,
-    );
+    let (_, data) = started_data(&env).await;
     let url = data["url"].as_str().unwrap();
     let mut client =
         understudy_e2e::livekit_viewer::Viewer::join(url, data["access_token"].as_str().unwrap())
