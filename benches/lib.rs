@@ -259,3 +259,15 @@ pub fn report(bare: &Samples, paths: &[(&str, &Samples)]) {
         );
     }
 }
+
+/// `ms` of speech at `sample_rate`: the recorded "Hello, how are you today?" in
+/// `fixtures/speech/`, cut short or said again as often as it takes. The mock's voice detector
+/// hears it as a person talking (a tone, it would not).
+pub fn speech(ms: u64, sample_rate: u32) -> Vec<i16> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/speech/hello.wav");
+    let (mono, rate) = streaming_avatar::voice::read_wav(&path).expect("the speech fixture reads");
+    let clip = streaming_avatar::voice::resample(&mono, rate, sample_rate);
+    let n = (u64::from(sample_rate) * ms / 1000) as usize;
+    clip.iter().copied().cycle().take(n).collect()
+}

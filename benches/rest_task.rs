@@ -33,7 +33,10 @@ fn in_process(c: &mut Criterion) {
                 .await
                 .expect("task");
             assert!(response.status().is_success());
-            if counter.fetch_add(1, Ordering::Relaxed) % INTERRUPT_EVERY == 0 {
+            if counter
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(INTERRUPT_EVERY)
+            {
                 router
                     .clone()
                     .oneshot(post("/v1/streaming.interrupt", interrupt_body(&id)))
@@ -77,7 +80,10 @@ fn over_loopback(c: &mut Criterion) {
                 .await
                 .expect("task");
             assert!(response.status().is_success());
-            if counter.fetch_add(1, Ordering::Relaxed) % INTERRUPT_EVERY == 0 {
+            if counter
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(INTERRUPT_EVERY)
+            {
                 client
                     .post(format!("{base}/v1/streaming.interrupt"))
                     .header("x-api-key", KEY)

@@ -148,24 +148,19 @@ async fn start_session(base: &str, index: usize) -> Session {
         .create_start_avatar_with(&request, SessionOptions::default())
         .await
         .unwrap_or_else(|e| panic!("session {index} starts: {e}"));
-    if index % VOICE_EVERY == 0 {
+    if index.is_multiple_of(VOICE_EVERY) {
         let (sender, source) = PcmSource::channel();
         session
             .start_voice_chat(source, false)
             .await
             .expect("voice chat");
-        // Half a second of a loud tone every 6 s: a user turn the avatar answers.
+        // A spoken sentence every 6 s: a user turn the avatar answers.
         tokio::spawn(async move {
-            let tone: Vec<i16> = (0..8_000)
-                .map(|i| {
-                    (8000.0 * (f64::from(i) * 220.0 * std::f64::consts::TAU / 16_000.0).sin())
-                        as i16
-                })
-                .collect();
+            let sentence = understudy_benches::speech(1_400, 16_000);
             loop {
                 tokio::time::sleep(Duration::from_secs(6)).await;
                 let chunk = PcmChunk {
-                    samples: tone.clone(),
+                    samples: sentence.clone(),
                     sample_rate: 16_000,
                     channels: 1,
                 };
@@ -194,7 +189,7 @@ async fn run_session(session: Session, until: Instant, phase: Duration) -> Ledge
                 }
                 turn += 1;
                 ledger.speaks += 1;
-                let path = if turn % 2 == 0 { SpeakPath::ChatSocket } else { SpeakPath::Http };
+                let path = if turn.is_multiple_of(2) { SpeakPath::ChatSocket } else { SpeakPath::Http };
                 let request = match path {
                     SpeakPath::Http => SpeakRequest::repeat("soak test, turn after turn"),
                     _ => SpeakRequest::talk("how is it going"),

@@ -1,5 +1,5 @@
 //! Voice costs, each beside a baseline measured in the same run:
-//! - `vad/speech_frame`, `vad/silent_frame`: the energy detector on one SDK audio frame
+//! - `vad/speech_frame`, `vad/silent_frame`: the voice detector on one SDK audio frame
 //!   (512 samples at 16 kHz), against `vad/decode_frame`: decoding that frame's pipecat
 //!   protobuf, which the server does for every frame anyway.
 //! - `turn_latency/user_stop_to_start_talking`: the chat-socket frame that completes a turn's
@@ -16,27 +16,24 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 use streaming_avatar::proto::rest::session::NewSessionRequest;
-use streaming_avatar::voice::{
-    SOCKET_FRAME_SAMPLES, SOCKET_SAMPLE_RATE, socket_frames, tone, zeros,
-};
+use streaming_avatar::voice::{SOCKET_FRAME_SAMPLES, SOCKET_SAMPLE_RATE, socket_frames, zeros};
 use streaming_avatar::{SessionOptions, StreamingAvatar, StreamingEvent};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use understudy_benches::bare_channel::BareChannel;
-use understudy_benches::{bench_bare_channel, chat_socket, new_samples, record, report};
+use understudy_benches::{bench_bare_channel, chat_socket, new_samples, record, report, speech};
 use understudy_proto::pipecat::{Frame, FrameKind};
-use understudy_server::{EnergyVad, MockServer, ServerConfig, VadConfig};
+use understudy_server::{MockServer, ServerConfig, VadConfig, VoiceDetector};
 
 /// Longest wait for any event.
 const WAIT: Duration = Duration::from_secs(10);
 
-/// `ms` of the SDK's chat-socket audio: a tone, or the zeros it sends while muted.
-fn audio_frames(ms: u64, speech: bool) -> Vec<Vec<u8>> {
-    let duration = Duration::from_millis(ms);
-    socket_frames(&if speech {
-        tone(220.0, duration, SOCKET_SAMPLE_RATE)
+/// `ms` of the SDK's chat-socket audio: recorded speech, or the zeros it sends while muted.
+fn audio_frames(ms: u64, spoken: bool) -> Vec<Vec<u8>> {
+    socket_frames(&if spoken {
+        speech(ms, SOCKET_SAMPLE_RATE)
     } else {
-        zeros(duration, SOCKET_SAMPLE_RATE)
+        zeros(Duration::from_millis(ms), SOCKET_SAMPLE_RATE)
     })
 }
 
@@ -52,7 +49,8 @@ fn samples_of(frame: &[u8]) -> Vec<i16> {
 }
 
 fn vad(c: &mut Criterion) {
-    let speech = audio_frames(32, true).remove(0);
+    // A frame from the middle of a word.
+    let speech = audio_frames(640, true).swap_remove(10);
     let silence = audio_frames(32, false).remove(0);
     let (speech_pcm, silent_pcm) = (samples_of(&speech), samples_of(&silence));
     assert_eq!(speech_pcm.len(), SOCKET_FRAME_SAMPLES);
@@ -62,7 +60,7 @@ fn vad(c: &mut Criterion) {
     });
     // A detector mid-turn, so every frame does the full work of a live conversation.
     let fresh = || {
-        let mut vad = EnergyVad::new(VadConfig::default());
+        let mut vad = VoiceDetector::new(VadConfig::default());
         vad.push(&speech_pcm, 16_000);
         vad.push(&speech_pcm, 16_000);
         vad
@@ -82,6 +80,40 @@ fn vad(c: &mut Criterion) {
         )
     });
     group.finish();
+}
+
+/// A turn as the socket sends it, again and again: speech, then silence up to the frame that
+/// completes the hangover (`last`), and the warm-up to send once before measuring. Which frame
+/// completes the turn depends on the detector's judgement of the recording, and the detector
+/// has memory (its network's first turn is judged a little differently from the ones after),
+/// so it is found by running the server's detector, with the server's settings, over the same
+/// frames after the same warm-up; the repetitions check that it stays the same frame.
+fn turn_frames() -> (Vec<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>) {
+    let mut frames = audio_frames(640, true);
+    frames.extend(audio_frames(1_200, false));
+    let warm_up = frames.clone();
+    let ends_at = |vad: &mut VoiceDetector, frames: &[Vec<u8>]| {
+        frames.iter().position(|frame| {
+            vad.push(&samples_of(frame), SOCKET_SAMPLE_RATE)
+                .iter()
+                .any(|e| matches!(e, understudy_server::VadEvent::SpeechEnded { .. }))
+        })
+    };
+    let mut vad = VoiceDetector::new(VadConfig::default());
+    ends_at(&mut vad, &warm_up).expect("the recording is a turn");
+    let end = ends_at(&mut vad, &frames).expect("the recording is a turn");
+    frames.truncate(end + 1);
+    let mut vad = VoiceDetector::new(VadConfig::default());
+    ends_at(&mut vad, &warm_up);
+    for round in 0..4 {
+        assert_eq!(
+            ends_at(&mut vad, &frames),
+            Some(end),
+            "turn {round} ends on its last frame"
+        );
+    }
+    let last = frames.pop().expect("frames");
+    (frames, last, warm_up)
 }
 
 fn turn_latency(c: &mut Criterion) {
@@ -128,13 +160,30 @@ fn turn_latency(c: &mut Criterion) {
     // The socket's user_start / user_stop are read and dropped, so they never back up.
     runtime.spawn(async move { while chat_events.next().await.is_some() {} });
     let chat = Arc::new(Mutex::new(chat));
-    // A turn: 96 ms of speech (past the 60 ms attack), then silence up to the frame that
-    // completes the 600 ms hangover: 19 frames of 32 ms.
-    let mut lead_in = audio_frames(96, true);
-    let mut silence = audio_frames(19 * 32, false);
-    let last = silence.pop().expect("frames");
-    lead_in.extend(silence);
-
+    let (lead_in, last, warm_up) = turn_frames();
+    runtime.block_on(async {
+        let mut chat = chat.lock().await;
+        for frame in warm_up {
+            chat.send(Message::Binary(frame.into()))
+                .await
+                .expect("send");
+        }
+        let mut room = room.lock().await;
+        let (session, events) = &mut *room;
+        events
+            .wait_for(WAIT, |e| {
+                matches!(e, StreamingEvent::AvatarStartTalking { .. })
+            })
+            .await
+            .expect("the warm-up turn is answered");
+        session.interrupt().await.expect("interrupt");
+        events
+            .wait_for(WAIT, |e| {
+                matches!(e, StreamingEvent::AvatarStopTalking { .. })
+            })
+            .await
+            .expect("avatar_stop_talking");
+    });
     let bare_hist = Arc::new(new_samples());
     let turn_hist = Arc::new(new_samples());
     let mut group = c.benchmark_group("turn_latency");

@@ -42,17 +42,10 @@ for _ in $(seq 100); do
 done
 # Still running: it, not something else on 8080, is what the examples talk to.
 kill -0 "$serve_pid" || { cat "$target_dir/examples-serve.log"; exit 1; }
-python3 - "$target_dir/examples-speech.wav" <<'PY'
-import math, struct, sys, wave
-# One second of a loud 220 Hz tone at 16 kHz: what the mock's detector takes for speech.
-with wave.open(sys.argv[1], "wb") as w:
-    w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
-    w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / 16000))) for i in range(16000)))
-PY
 "$target_dir/debug/examples/talk" --base-path http://127.0.0.1:8080 --frame-png "$target_dir/examples-talking.png" >"$target_dir/examples-talk.jsonl"
 grep -q '"event":"avatar_start_talking"' "$target_dir/examples-talk.jsonl"
 for transport in websocket livekit; do
-  "$target_dir/debug/examples/voice" --base-path http://127.0.0.1:8080 --wav "$target_dir/examples-speech.wav" --transport "$transport" >"$target_dir/examples-voice-$transport.jsonl"
+  "$target_dir/debug/examples/voice" --base-path http://127.0.0.1:8080 --wav fixtures/speech/hello.wav --transport "$transport" >"$target_dir/examples-voice-$transport.jsonl"
   grep -q '"event":"user_stop"' "$target_dir/examples-voice-$transport.jsonl"
 done
 kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true

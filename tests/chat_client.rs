@@ -49,13 +49,13 @@ pub async fn connect(url: &str) -> Socket {
     socket
 }
 
-/// `ms` of the SDK's audio: a loud 220 Hz tone, or zeros (what it sends while muted).
+/// `ms` of the SDK's audio: real speech ([`crate::speech`]), or zeros (what it sends while
+/// muted).
 pub fn audio_frames(ms: u64, speech: bool) -> Vec<Vec<u8>> {
-    let duration = Duration::from_millis(ms);
     voice::socket_frames(&if speech {
-        voice::tone(220.0, duration, SAMPLE_RATE)
+        crate::speech::speech(ms, SAMPLE_RATE)
     } else {
-        voice::zeros(duration, SAMPLE_RATE)
+        voice::zeros(Duration::from_millis(ms), SAMPLE_RATE)
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod chat_client;
 pub mod livekit_viewer;
 pub mod sdk_events;
+pub mod speech;
 
 use serde_json::{Value, json};
 use std::time::Duration;

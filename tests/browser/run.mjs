@@ -94,7 +94,7 @@ function startServer(tlsDir) {
 function startPages(dist) {
   const server = createServer((req, res) => {
     const [, target, file] = new URL(req.url, 'http://x').pathname.split('/');
-    const path = { 'page.html': join(here, 'page.html'), 'scenario.js': join(here, 'scenario.js'), 'voice.js': join(here, 'voice.js'), 'faults.js': join(here, 'faults.js'), 'bundle.js': join(dist, `${target}.js`) }[file];
+    const path = { 'page.html': join(here, 'page.html'), 'scenario.js': join(here, 'scenario.js'), 'voice.js': join(here, 'voice.js'), 'faults.js': join(here, 'faults.js'), 'timing.js': join(here, 'timing.js'), 'bundle.js': join(dist, `${target}.js`) }[file];
     try {
       const body = readFileSync(path);
       res.writeHead(200, { 'content-type': file.endsWith('.html') ? 'text/html' : 'text/javascript' });
@@ -145,21 +145,26 @@ function assertRaw(r) {
   check(`${name}: stop closes the chat WebSocket normally`, r.chat_close_code === 1000, r.chat_close_code);
 }
 
-/// Writes the fake microphone's input: 1 s of a voiced sound (a 150 Hz buzz with harmonics,
-/// pulsing like syllables) and 2 s of silence, 48 kHz mono s16 WAV. Chromium loops it.
+/// Writes the fake microphone's input: a recorded sentence (fixtures/speech/hello.wav, made
+/// with espeak-ng) and 2 s of silence, as 48 kHz mono s16 WAV. Chromium loops it, so the user
+/// says the sentence every 3.5 s or so.
 function writeSpeechWav(path) {
+  const clip = readFileSync(new URL('../../fixtures/speech/hello.wav', import.meta.url));
+  const fmt = clip.indexOf('fmt ');
+  const from = clip.readUInt32LE(fmt + 12);
+  const dataAt = clip.indexOf('data', fmt);
+  const source = clip.subarray(dataAt + 8, dataAt + 8 + clip.readUInt32LE(dataAt + 4));
+  const input = Array.from({ length: source.length / 2 }, (_, i) => source.readInt16LE(i * 2));
   const rate = 48_000;
-  const samples = rate * 3;
+  const spoken = Math.floor((input.length * rate) / from);
+  const samples = spoken + rate * 2;
   const data = Buffer.alloc(samples * 2);
-  for (let i = 0; i < samples; i++) {
-    const t = i / rate;
-    let v = 0;
-    if (t < 1) {
-      const syllables = 0.6 + 0.4 * Math.sin(2 * Math.PI * 4 * t);
-      for (let h = 1; h <= 6; h++) v += Math.sin(2 * Math.PI * 150 * h * t) / h;
-      v *= 0.25 * syllables;
-    }
-    data.writeInt16LE(Math.round(Math.max(-1, Math.min(1, v)) * 32767), i * 2);
+  for (let k = 0; k < spoken; k++) {
+    const position = (k * from) / rate;
+    const i = Math.floor(position);
+    const a = input[i];
+    const b = input[Math.min(i + 1, input.length - 1)];
+    data.writeInt16LE(Math.round(a + (b - a) * (position - i)), k * 2);
   }
   const header = Buffer.alloc(44);
   header.write('RIFF', 0); header.writeUInt32LE(36 + data.length, 4); header.write('WAVE', 8);
@@ -219,6 +224,43 @@ async function checkFaults(context, origin) {
 }
 
 /// The demo page a person would open: Start, Speak, watch it talk, Stop.
+/// Chromium's default fake microphone (no file given: a 400 Hz beep twice a second) is not a
+/// person speaking: over both transports, no turn opens while the mock hears it.
+async function checkDefaultMicrophone(origin, spki) {
+  const profile = mkdtempSync(join(tmpdir(), 'understudy-chromium-beeps-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', `--ignore-certificate-errors-spki-list=${spki}`,
+      '--autoplay-policy=no-user-gesture-required', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+  });
+  try {
+    for (const transport of ['websocket', 'livekit']) {
+      const name = `sdk-2.1.0 default fake microphone over ${transport}`;
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`${origin}/sdk-2.1.0/page.html`);
+      try {
+        const r = await Promise.race([
+          page.evaluate((args) => window.runQuietMicrophone(args), { base: BASE, apiKey: `beeps-${transport}`, transport, listenMs: 6000 }),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('scenario timed out')), SCENARIO_TIMEOUT_MS)),
+        ]);
+        check(`${name}: no uncaught page errors`, errors.length === 0, errors);
+        check(`${name}: the mock hears the microphone (seconds of it)`, r.audio_heard_ms >= 3000, r.audio_heard_ms);
+        check(`${name}: its beeps open no user turn`, r.user_turns === 0 && r.user_events.length === 0, r);
+      } catch (e) {
+        check(`${name}: scenario runs to the end`, false, String(e.message || e));
+      }
+      await page.close();
+    }
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
 async function checkDemo(context) {
   const demo = await demoServer();
   await new Promise((resolve) => demo.listen(0, '127.0.0.1', resolve));
@@ -329,6 +371,7 @@ async function main() {
       }
       check(`${target.name}: no uncaught page errors`, errors.length === 0, errors);
       if (target.name.startsWith('sdk-')) assertSdk(target.name, result); else assertRaw(result);
+      if (result.start_marks) console.log(`     ${target.name} start (ms from createStartAvatar): ${JSON.stringify(result.start_marks)}`);
       await page.close();
     }
     for (const voice of VOICE_CASES) {
@@ -353,6 +396,7 @@ async function main() {
     }
     if ('sdk-2.1.0 faults'.includes(only)) await checkFaults(context, origin);
     if ('demo page'.includes(only)) await checkDemo(context);
+    if ('sdk-2.1.0 default fake microphone'.includes(only)) await checkDefaultMicrophone(origin, spki);
     if ('understudy record'.includes(only)) await checkRecording(context, origin, http);
   } finally {
     await context.close();

@@ -37,6 +37,7 @@ function readFrame(video) {
 
 async function attach(stream) {
   const video = document.getElementById('avatar');
+  if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(() => window.mark('first_frame'));
   video.srcObject = stream;
   await video.play().catch(() => {});
   await waitFor(() => video.videoWidth > 0 && video.currentTime > 0.3, 20000, 'video frames');
@@ -73,11 +74,15 @@ async function runSdk({ base, apiKey }) {
   const result = {};
   const { avatar, events, streamReady } = await recordingAvatar(base, apiKey);
 
+  window.markStart();
   const session = await avatar.createStartAvatar({ avatarName: 'default', quality: AvatarQuality.Low });
+  window.mark('create_start_avatar_returned');
   result.session_id = session && session.session_id;
   const stream = await streamReady();
+  window.mark('stream_ready');
   result.tracks = { video: stream.getVideoTracks().length, audio: stream.getAudioTracks().length };
   const video = await attach(stream);
+  result.start_marks = window.startMarks();
   result.size = [video.videoWidth, video.videoHeight];
   const idleFrames = [];
   for (let i = 0; i < 3; i++) { idleFrames.push(readFrame(video)); await sleep(120); }

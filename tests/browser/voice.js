@@ -1,5 +1,5 @@
 // Runs in the page: a voice conversation through the official SDK (window.SDK) with Chromium's
-// fake microphone, which plays the runner's WAV (a second of voiced sound, then silence, looped).
+// fake microphone, which plays the runner's WAV (a recorded sentence, then silence, looped).
 // Returns what it observed; the Node runner asserts on the result.
 'use strict';
 
@@ -73,4 +73,32 @@ async function runVoice({ base, apiKey, transport, pushToTalk }) {
   return result;
 }
 
+/// With Chromium's default fake microphone (no file: a 20 ms beep twice a second), a voice
+/// chat runs for `listenMs` and the user never speaks: no turn may open. The admin dump says
+/// how much of the microphone the mock's detector judged, so "no turn" cannot mean "no audio".
+async function runQuietMicrophone({ base, apiKey, transport, listenMs }) {
+  const { AvatarQuality, VoiceChatTransport } = window.SDK;
+  const { avatar, events, streamReady } = await recordingAvatar(base, apiKey);
+  const session = await avatar.createStartAvatar({
+    avatarName: 'default',
+    quality: AvatarQuality.Low,
+    voiceChatTransport: transport === 'livekit' ? VoiceChatTransport.LIVEKIT : VoiceChatTransport.WEBSOCKET,
+  });
+  await attach(await streamReady());
+  const begin = events.length;
+  await avatar.startVoiceChat();
+  await sleep(listenMs);
+  const dumps = await (await fetch(`${base}/__understudy/sessions`)).json();
+  const dump = dumps.find((d) => d.session_id === session.session_id) || {};
+  const result = {
+    user_events: events.slice(begin).filter((e) => USER_EVENTS.includes(e.name)).map((e) => e.name),
+    user_turns: dump.user_turns,
+    audio_heard_ms: dump.audio_heard_ms,
+  };
+  await avatar.closeVoiceChat();
+  await avatar.stopAvatar();
+  return result;
+}
+
 window.runVoice = runVoice;
+window.runQuietMicrophone = runQuietMicrophone;

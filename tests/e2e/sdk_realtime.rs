@@ -42,14 +42,9 @@ async fn next_named(events: &mut EventStream, name: &str) -> StreamingEvent {
         .event
 }
 
-/// A second of a loud tone the energy detector takes for speech, then silence.
+/// "Hello, how are you today?" (a recording), then silence.
 fn spoken_second() -> PcmSource {
-    let tone: Vec<i16> = (0..16_000)
-        .map(|i| {
-            (8000.0 * (2.0 * std::f64::consts::PI * 220.0 * f64::from(i) / 16_000.0).sin()) as i16
-        })
-        .collect();
-    PcmSource::from_samples(tone, 16_000)
+    PcmSource::from_wav(understudy_e2e::speech::clip_path("hello")).expect("the fixture reads")
 }
 
 #[tokio::test]

@@ -96,43 +96,18 @@ impl PcmSource {
     /// # Errors
     /// [`Error::Voice`] naming the file for anything unreadable.
     pub fn from_wav(path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = path.as_ref();
-        let fail = |e: &dyn std::fmt::Display| Error::Voice(format!("{}: {e}", path.display()));
-        let mut reader = hound::WavReader::open(path).map_err(|e| fail(&e))?;
-        let spec = reader.spec();
-        if spec.channels == 0 || spec.sample_rate == 0 {
-            return Err(fail(&"no channels or no sample rate"));
-        }
-        if reader.len() > MAX_WAV_SAMPLES {
-            return Err(fail(&"longer than ten minutes"));
-        }
-        let interleaved: Vec<i16> = match spec.sample_format {
-            hound::SampleFormat::Int => {
-                let shift = i32::from(spec.bits_per_sample).saturating_sub(16);
-                reader
-                    .samples::<i32>()
-                    .map(|s| {
-                        s.map(|v| {
-                            if shift >= 0 {
-                                (v >> shift) as i16
-                            } else {
-                                (v << -shift) as i16
-                            }
-                        })
-                    })
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| fail(&e))?
-            }
-            hound::SampleFormat::Float => reader
-                .samples::<f32>()
-                .map(|s| s.map(|v| (v.clamp(-1.0, 1.0) * 32767.0) as i16))
-                .collect::<Result<_, _>>()
-                .map_err(|e| fail(&e))?,
-        };
-        Ok(Self::from_samples(
-            downmix(&interleaved, spec.channels),
-            spec.sample_rate,
-        ))
+        let (mono, sample_rate) = read_wav(path)?;
+        Ok(Self::from_samples(mono, sample_rate))
+    }
+
+    /// A WAV file already in memory (one built into a program, say), played once.
+    ///
+    /// # Errors
+    /// [`Error::Voice`] for anything unreadable.
+    pub fn from_wav_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let (mono, sample_rate) = decode_wav(std::io::Cursor::new(bytes))
+            .map_err(|e| Error::Voice(format!("WAV: {e}")))?;
+        Ok(Self::from_samples(mono, sample_rate))
     }
 
     /// A source fed by the returned sender, chunk by chunk; silence whenever it has nothing.
@@ -145,6 +120,54 @@ impl PcmSource {
             },
         )
     }
+}
+
+/// A WAV file's audio, mixed down to mono, and its sample rate: for a client that sends its
+/// own frames (a test, a benchmark) from a recording.
+///
+/// # Errors
+/// [`Error::Voice`] naming the file for anything unreadable.
+pub fn read_wav(path: impl AsRef<Path>) -> Result<(Vec<i16>, u32), Error> {
+    let path = path.as_ref();
+    let file =
+        std::fs::File::open(path).map_err(|e| Error::Voice(format!("{}: {e}", path.display())))?;
+    decode_wav(std::io::BufReader::new(file))
+        .map_err(|e| Error::Voice(format!("{}: {e}", path.display())))
+}
+
+fn decode_wav(source: impl std::io::Read) -> Result<(Vec<i16>, u32), String> {
+    let mut reader = hound::WavReader::new(source).map_err(|e| e.to_string())?;
+    let spec = reader.spec();
+    if spec.channels == 0 || spec.sample_rate == 0 {
+        return Err("no channels or no sample rate".into());
+    }
+    if reader.len() > MAX_WAV_SAMPLES {
+        return Err("longer than ten minutes".into());
+    }
+    let interleaved: Vec<i16> = match spec.sample_format {
+        hound::SampleFormat::Int => {
+            let shift = i32::from(spec.bits_per_sample).saturating_sub(16);
+            reader
+                .samples::<i32>()
+                .map(|s| {
+                    s.map(|v| {
+                        if shift >= 0 {
+                            (v >> shift) as i16
+                        } else {
+                            (v << -shift) as i16
+                        }
+                    })
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?
+        }
+        hound::SampleFormat::Float => reader
+            .samples::<f32>()
+            .map(|s| s.map(|v| (v.clamp(-1.0, 1.0) * 32767.0) as i16))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?,
+    };
+    Ok((downmix(&interleaved, spec.channels), spec.sample_rate))
 }
 
 /// Averages interleaved channels into one.
@@ -245,8 +268,9 @@ pub fn zeros(duration: Duration, sample_rate: u32) -> Vec<i16> {
     vec![0; (duration.as_secs_f64() * f64::from(sample_rate)).round() as usize]
 }
 
-/// `duration` of a loud sine at `frequency` Hz, sampled at `sample_rate`: a stand-in for a
-/// voice that any energy detector hears as speech.
+/// `duration` of a loud sine at `frequency` Hz, sampled at `sample_rate`. Not speech: a voice
+/// detector (the mock's, and HeyGen's) hears a tone as no one talking; use a recording
+/// ([`PcmSource::from_wav`]) for that.
 pub fn tone(frequency: f64, duration: Duration, sample_rate: u32) -> Vec<i16> {
     let samples = (duration.as_secs_f64() * f64::from(sample_rate)).round() as usize;
     (0..samples)

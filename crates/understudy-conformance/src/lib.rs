@@ -23,6 +23,7 @@ pub mod record;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+mod speech_clips;
 pub mod timeline;
 
 pub use load::{LoadError, Loaded};

@@ -146,6 +146,29 @@ fn check(file: &str, text: &str, scenario: &Scenario) -> Result<(), LoadError> {
                 }
             }
         }
+        if let Step::StartVoiceChat(voice) = step {
+            let sources = [
+                voice.wav.is_some(),
+                voice.speech.is_some(),
+                voice.tone_ms.is_some(),
+            ];
+            if sources.iter().filter(|&&given| given).count() > 1 {
+                return Err(error(
+                    "start_voice_chat",
+                    0,
+                    "start_voice_chat takes one of `wav`, `speech` and `tone_ms`".into(),
+                ));
+            }
+            if let Some(name) = &voice.speech {
+                if crate::speech_clips::find(name).is_none() {
+                    return Err(error(
+                        &format!("speech: {name}"),
+                        0,
+                        crate::speech_clips::unknown(name),
+                    ));
+                }
+            }
+        }
         if let Some(id) = step.id() {
             if !seen.insert(id) {
                 return Err(error(
@@ -286,6 +309,20 @@ mod tests {
         let ahead = "name: n\nsteps:\n  - wait_event: { event: x, after: later }\n  - interrupt: { id: later }\n";
         let error = parse("ahead.yaml", ahead).unwrap_err();
         assert_eq!(error.line, 3, "{error}");
+    }
+
+    #[test]
+    fn a_voice_chat_names_a_clip_that_exists_and_one_source() {
+        let unknown =
+            "name: n\nsteps:\n  - create_token: {}\n  - start_voice_chat: { speech: goodbye }\n";
+        let error = parse("speech.yaml", unknown).unwrap_err();
+        assert_eq!(error.line, 4, "{error}");
+        assert!(error.message.contains("hello"), "{error}");
+        let both = "name: n\nsteps:\n  - start_voice_chat: { speech: hello, tone_ms: 5 }\n";
+        let error = parse("both.yaml", both).unwrap_err();
+        assert_eq!(error.line, 3, "{error}");
+        let fine = "name: n\nsteps:\n  - start_voice_chat: { speech: question }\n";
+        parse("fine.yaml", fine).unwrap();
     }
 
     #[test]

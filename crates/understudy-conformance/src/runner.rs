@@ -4,6 +4,7 @@
 
 use crate::matchers::{self, Mismatch};
 use crate::scenario::{self, Call, Expect, Scenario, Step};
+use crate::speech_clips;
 use crate::timeline::{TimedEvent, Timeline};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -15,6 +16,7 @@ use streaming_avatar::{
     ChatSocketUrl, PcmSource, Session, SessionOptions, SpeakPath, SpeakRequest, StreamingAvatar,
     VoiceChatTransport,
 };
+
 use tokio::time::Instant;
 
 /// How long a `wait_event` waits when it names no `within_ms`.
@@ -564,17 +566,23 @@ impl Run<'_> {
     }
 
     async fn start_voice_chat(&mut self, voice: &scenario::VoiceChat) -> Result<(), Stop> {
-        let source = match (&voice.wav, voice.tone_ms) {
-            (Some(wav), _) => {
+        let source = match (&voice.wav, &voice.speech, voice.tone_ms) {
+            (Some(wav), _, _) => {
                 let path = self.dir.join(self.text(wav)?);
                 PcmSource::from_wav(&path)
                     .map_err(|e| Stop::Error(format!("start_voice_chat: {e}")))?
             }
-            (None, Some(ms)) => PcmSource::from_samples(
+            (None, Some(name), _) => {
+                let clip = speech_clips::find(name)
+                    .ok_or_else(|| Stop::Error(speech_clips::unknown(name)))?;
+                PcmSource::from_wav_bytes(clip)
+                    .map_err(|e| Stop::Error(format!("start_voice_chat: {e}")))?
+            }
+            (None, None, Some(ms)) => PcmSource::from_samples(
                 tone(220.0, Duration::from_millis(ms), SOCKET_SAMPLE_RATE),
                 SOCKET_SAMPLE_RATE,
             ),
-            (None, None) => PcmSource::silence(),
+            (None, None, None) => PcmSource::silence(),
         };
         let muted = voice.muted;
         self.sdk_session()?

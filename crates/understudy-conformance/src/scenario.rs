@@ -285,8 +285,10 @@ pub struct UserSays {
     pub duration_ms: Option<u64>,
 }
 
-/// The microphone of a voice chat: a WAV file (relative to the scenario's file) or a tone of
-/// `tone_ms` (a 220 Hz sine, loud enough for any voice detector).
+/// The microphone of a voice chat: a WAV file (relative to the scenario's file), a built-in
+/// recording of a person speaking (`speech: hello` or `speech: question`, the clips in
+/// `fixtures/speech/`), or a tone of `tone_ms` (a 220 Hz sine: a voice detector hears no one
+/// talking, which is how to check that a noise opens no turn). Silence when none is given.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VoiceChat {
@@ -294,6 +296,8 @@ pub struct VoiceChat {
     pub id: Option<String>,
     #[serde(default)]
     pub wav: Option<String>,
+    #[serde(default)]
+    pub speech: Option<String>,
     #[serde(default)]
     pub tone_ms: Option<u64>,
     /// Start muted.

@@ -145,6 +145,8 @@ pub enum ConfigError {
     ZeroDuration(&'static str),
     #[error("the VAD threshold must be a level in dBFS at or below 0, got {0}")]
     VadThreshold(f64),
+    #[error("the VAD {0} must be between 0 and 1, got {1}")]
+    VadFraction(&'static str, f32),
     #[error("latency profile: {0}")]
     Latency(#[from] LatencyError),
     #[error("the time scale must be a number above 0, got {0}")]
@@ -169,7 +171,8 @@ impl ServerConfig {
     ///
     /// # Errors
     /// A non-positive speaking rate; a zero duration limit, idle timeout, token lifetime,
-    /// silence delay or VAD hangover; a VAD threshold above 0 dBFS; a latency profile that
+    /// silence delay or VAD hangover; a VAD threshold above 0 dBFS; a VAD speech score or
+    /// tonality limit outside 0..=1; a latency profile that
     /// cannot be drawn from; a time scale at or below zero.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.latency.validate()?;
@@ -181,6 +184,14 @@ impl ServerConfig {
         }
         if !(self.vad.threshold_dbfs.is_finite() && self.vad.threshold_dbfs <= 0.0) {
             return Err(ConfigError::VadThreshold(self.vad.threshold_dbfs));
+        }
+        for (name, value) in [
+            ("speech score", self.vad.speech_score),
+            ("tonality limit", self.vad.max_tonality),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(ConfigError::VadFraction(name, value));
+            }
         }
         for (name, value) in [
             ("session duration limit", self.session_duration_limit),

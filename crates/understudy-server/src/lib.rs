@@ -57,4 +57,4 @@ pub use session::{CloseReason, MAX_CLIENTS_PER_DOOR};
 pub use speech::MAX_QUEUED_TASKS;
 pub use state::AppState;
 pub use tls::{TlsError, TlsMaterial, TlsSource};
-pub use voice::vad::{EnergyVad, VadConfig, VadEvent};
+pub use voice::vad::{VadConfig, VadEvent, VoiceDetector};

@@ -50,7 +50,7 @@ impl Registry {
     /// Records a minted token, sweeping expired ones every [`TOKEN_SWEEP_INTERVAL`] mints.
     pub fn insert_token(&mut self, token: String, record: TokenRecord, ttl: std::time::Duration) {
         self.minted += 1;
-        if self.minted % TOKEN_SWEEP_INTERVAL == 0 {
+        if self.minted.is_multiple_of(TOKEN_SWEEP_INTERVAL) {
             let now = record.issued_at;
             self.tokens
                 .retain(|_, t| now.duration_since(t.issued_at) < ttl);

@@ -236,9 +236,12 @@ pub struct ServeArgs {
     /// (for REST-only clients that never join).
     #[arg(long)]
     pub connect_on_start: bool,
-    /// Voice: RMS level (dBFS) at or above which microphone audio counts as speech.
-    #[arg(long, default_value_t = -40.0, allow_negative_numbers = true)]
+    /// Voice: RMS level (dBFS) below which microphone audio is silence, whatever it sounds like.
+    #[arg(long, default_value_t = -50.0, allow_negative_numbers = true)]
     pub vad_threshold_dbfs: f64,
+    /// Voice: the voice detector's score (0 to 1) at or above which a 16 ms frame is speech.
+    #[arg(long, default_value_t = 0.5)]
+    pub vad_speech_score: f32,
     /// Voice: milliseconds of silence that end a user turn.
     #[arg(long, default_value_t = 600)]
     pub vad_hangover_ms: u64,
@@ -357,6 +360,7 @@ impl ServeArgs {
             connect_on_start: self.connect_on_start,
             vad: VadConfig {
                 threshold_dbfs: self.vad_threshold_dbfs,
+                speech_score: self.vad_speech_score,
                 hangover: Duration::from_millis(self.vad_hangover_ms),
                 ..VadConfig::default()
             },

@@ -224,6 +224,21 @@ pub struct NewSessionData {
     pub ice_servers2: Option<Vec<IceServer>>,
 }
 
+/// `data` of `streaming.start` and `streaming.stop`: HeyGen's reference gives both a `status`
+/// string, `"success"` on stop (heygen-api.md §3.3, §3.9). No official client reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionStatusData {
+    pub status: String,
+}
+
+impl SessionStatusData {
+    pub fn success() -> Self {
+        Self {
+            status: "success".into(),
+        }
+    }
+}
+
 /// `POST /v1/streaming.start`: v2 sends only `session_id`; v1 adds the SDP answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartSessionRequest {

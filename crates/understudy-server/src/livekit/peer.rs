@@ -233,6 +233,12 @@ pub(super) async fn loopback_peer_connection(
         // webrtc-rs only dials, and refuses the browser's INIT.
         .with_answering_dtls_role(RTCDtlsRole::Server)
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), None)
+        // Chromium's own candidates are mDNS names, which this peer does not resolve: it learns
+        // the browser's address from the browser's first check, as a peer-reflexive candidate.
+        // webrtc-rs waits a second before nominating one (hoping for a better pair), which held
+        // DTLS back and made a browser's start bimodal (0.4 s or 2 s). On loopback there is
+        // no better pair to wait for.
+        .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
         .build();
     Ok(Arc::new(
         PeerConnectionBuilder::new()

@@ -22,8 +22,9 @@ use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler, RTCIce
 pub const MIC_SAMPLE_RATE: u32 = 48_000;
 /// The longest Opus packet: 120 ms at 48 kHz.
 const MAX_OPUS_SAMPLES: usize = 5760;
-/// Silence long enough to count as a gap when no packet arrives at all.
-const MIC_GAP: Duration = Duration::from_millis(250);
+/// How often a microphone that sends nothing is reported as quiet (the listener decides when
+/// that is long enough to end a turn).
+const MIC_QUIET_CHECK: Duration = Duration::from_millis(250);
 /// A timestamp jump past this (10 s) is a discontinuity, not silence.
 const MAX_SKIPPED_SAMPLES: usize = 10 * MIC_SAMPLE_RATE as usize;
 /// Capacity of the channel to the owner: about two seconds of 20 ms audio packets.
@@ -36,8 +37,11 @@ pub enum FromClient {
     UserPayload(Vec<u8>),
     /// A packet of decoded microphone audio at [`MIC_SAMPLE_RATE`], mono.
     Microphone(Vec<i16>),
-    /// The microphone sent nothing for this long (stopped, muted, or DTX skipping silence).
+    /// The microphone's RTP timestamps jumped past its audio by this much: the sender's own
+    /// clock says this time carried no audio (Opus DTX skipping silence).
     MicrophoneGap(Duration),
+    /// No packet at all has arrived for this long, on the wall clock.
+    MicrophoneQuiet(Duration),
     /// The microphone track ended.
     MicrophoneEnded,
 }
@@ -172,9 +176,11 @@ async fn read_channel(channel: Arc<dyn DataChannel>, to_owner: mpsc::Sender<From
     }
 }
 
-/// Decodes the microphone's Opus packets until the track ends. Gaps are reported as such: an
-/// RTP timestamp that jumps past the previous packet's audio (Opus DTX sends one packet per
-/// 400 ms of silence), or no packet at all for [`MIC_GAP`].
+/// Decodes the microphone's Opus packets until the track ends. Two things are reported apart,
+/// so late packets can never be counted as silence as well as audio: an RTP timestamp that
+/// jumps past the previous packet's audio (Opus DTX sends one packet per 400 ms of silence),
+/// measured on the sender's clock; and, every [`MIC_QUIET_CHECK`] without a packet, how long
+/// since the last one.
 async fn read_microphone(track: Arc<dyn TrackRemote>, to_owner: mpsc::Sender<FromClient>) {
     let mut decoder = match opus_rs::OpusDecoder::new(MIC_SAMPLE_RATE as i32, 1) {
         Ok(decoder) => decoder,
@@ -186,13 +192,14 @@ async fn read_microphone(track: Arc<dyn TrackRemote>, to_owner: mpsc::Sender<Fro
     let mut pcm = vec![0f32; MAX_OPUS_SAMPLES];
     // The previous packet's RTP timestamp and how many samples it decoded to.
     let mut previous: Option<(u32, usize)> = None;
+    let mut last_packet = tokio::time::Instant::now();
     loop {
-        let event = match tokio::time::timeout(MIC_GAP, track.poll()).await {
+        let event = match tokio::time::timeout(MIC_QUIET_CHECK, track.poll()).await {
             Ok(Some(event)) => event,
             Ok(None) => break,
             Err(_) => {
                 if to_owner
-                    .send(FromClient::MicrophoneGap(MIC_GAP))
+                    .send(FromClient::MicrophoneQuiet(last_packet.elapsed()))
                     .await
                     .is_err()
                 {
@@ -203,6 +210,14 @@ async fn read_microphone(track: Arc<dyn TrackRemote>, to_owner: mpsc::Sender<Fro
         };
         match event {
             TrackRemoteEvent::OnRtpPacket(packet) => {
+                last_packet = tokio::time::Instant::now();
+                // Chromium pads its bandwidth probes as audio packets with no payload. Opus
+                // reads an empty packet as a lost one and conceals it with 120 ms of the last
+                // sound drawn out: heard, a 20 ms beep becomes a long tone and a pause
+                // becomes sound. An empty packet carries no audio; skip it.
+                if packet.payload.is_empty() {
+                    continue;
+                }
                 let Ok(n) = decoder.decode(&packet.payload, MAX_OPUS_SAMPLES, &mut pcm) else {
                     continue;
                 };

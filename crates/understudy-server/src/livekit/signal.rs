@@ -567,7 +567,8 @@ impl ClientSide {
             FromClient::Microphone(samples) => {
                 self.listener.hear(&samples, MIC_SAMPLE_RATE);
             }
-            FromClient::MicrophoneGap(gap) => self.listener.fill_gap(gap),
+            FromClient::MicrophoneGap(gap) => self.listener.skip(gap),
+            FromClient::MicrophoneQuiet(quiet) => self.listener.quiet_for(quiet),
             FromClient::MicrophoneEnded => self.listener.close(),
         }
     }

@@ -80,6 +80,8 @@ pub struct SessionDump {
     pub user_speaking: bool,
     /// User turns heard so far.
     pub user_turns: u64,
+    /// Milliseconds of microphone audio the voice detector has judged.
+    pub audio_heard_ms: u128,
     /// Transcripts scripted for the next turns and not yet used.
     pub scripted_utterances: usize,
     pub push_to_talk: bool,
@@ -114,6 +116,7 @@ async fn sessions(State(state): State<AppState>) -> Json<Vec<SessionDump>> {
                 queued_task_ids: queued,
                 user_speaking: s.voice.is_user_speaking(),
                 user_turns: s.voice.turns,
+                audio_heard_ms: s.voice.audio_heard.as_millis(),
                 scripted_utterances: s.voice.scripted(),
                 push_to_talk: s.voice.push_to_talk,
                 latency_profile: s.latency_profile().name.clone(),

@@ -26,7 +26,6 @@ use axum::extract::ws::{
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
-use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -94,8 +93,6 @@ fn open(
 /// Close code for audio the server cannot hear (a sample rate or channel count outside what
 /// microphones produce): RFC 6455's "invalid frame payload data".
 const UNUSABLE_AUDIO: u16 = 1007;
-/// No audio frame for this long, mid-turn, counts as this much silence.
-const AUDIO_GAP: Duration = Duration::from_millis(250);
 
 /// Owns the socket until the client leaves or the session ends: reads frames, forwards the
 /// session's user events, and prompts silence when asked to.
@@ -152,10 +149,11 @@ async fn serve(
         return;
     }
     loop {
-        // A client that stops sending audio mid-turn (closeVoiceChat) is silent, not speaking.
+        // A client that stops sending audio mid-turn (closeVoiceChat) is silent, not speaking:
+        // after the hangover with no frame at all, the turn ends.
         let audio_gap = async {
             if listener.is_speaking() {
-                tokio::time::sleep_until(last_audio + AUDIO_GAP).await;
+                tokio::time::sleep_until(last_audio + listener.hangover()).await;
             } else {
                 std::future::pending().await
             }
@@ -186,10 +184,7 @@ async fn serve(
                 Ok(UserEvent::Room(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => break,
             },
-            () = audio_gap => {
-                listener.fill_gap(AUDIO_GAP);
-                last_audio = Instant::now();
-            }
+            () = audio_gap => listener.quiet_for(last_audio.elapsed()),
             () = silence_due => {
                 let Some(clock) = silence.as_mut() else { continue };
                 match clock.check(&state, &session_id, Instant::now()) {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use understudy_proto::rest::SessionIdRequest;
 use understudy_proto::rest::session::{
-    IceRequest, NewSessionData, NewSessionRequest, StartSessionRequest,
+    IceRequest, NewSessionData, NewSessionRequest, SessionStatusData, StartSessionRequest,
 };
 use understudy_proto::{ApiEnvelope, ErrorKind, SessionState};
 
@@ -23,6 +23,8 @@ use understudy_proto::{ApiEnvelope, ErrorKind, SessionState};
 const IDLE_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 30..=3600;
 
 type Empty = Json<ApiEnvelope<()>>;
+/// What `start` and `stop` answer: `data.status`, as HeyGen's reference documents.
+type Status = Json<ApiEnvelope<SessionStatusData>>;
 
 pub async fn new_session(
     State(state): State<AppState>,
@@ -181,7 +183,7 @@ pub async fn start_session(
     State(state): State<AppState>,
     caller: Caller,
     HeyJson(request): HeyJson<StartSessionRequest>,
-) -> Result<Empty, ApiError> {
+) -> Result<Status, ApiError> {
     let connect_now = state.config().connect_on_start;
     let delay = state.act_on(
         &caller,
@@ -198,7 +200,7 @@ pub async fn start_session(
         },
     )?;
     crate::latency::pause(delay).await;
-    Ok(Json(ApiEnvelope::empty()))
+    Ok(Json(ApiEnvelope::success(SessionStatusData::success())))
 }
 
 /// Trickled candidates are accepted in every live state, since the SDK sends them racing
@@ -233,9 +235,9 @@ pub async fn stop_session(
     State(state): State<AppState>,
     caller: Caller,
     HeyJson(request): HeyJson<SessionIdRequest>,
-) -> Result<Empty, ApiError> {
+) -> Result<Status, ApiError> {
     if state.stop_session(&caller, &request.session_id) {
-        Ok(Json(ApiEnvelope::empty()))
+        Ok(Json(ApiEnvelope::success(SessionStatusData::success())))
     } else {
         Err(ApiError::with_detail(
             ErrorKind::SessionDoesNotExist,

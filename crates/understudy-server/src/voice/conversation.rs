@@ -40,6 +40,10 @@ pub struct VoiceState {
     pub user_events_in_room: bool,
     /// Turns heard so far.
     pub turns: u64,
+    /// Microphone audio the detector has judged so far (not what it dropped as over budget,
+    /// muted or push-to-talk): shows a test that a microphone reached the mock even when it
+    /// opened no turn.
+    pub audio_heard: Duration,
     /// The last moment the user was heard (a turn's start or end), for silence prompts.
     pub last_heard: Instant,
 }
@@ -53,6 +57,7 @@ impl VoiceState {
             push_to_talk: false,
             user_events_in_room: false,
             turns: 0,
+            audio_heard: Duration::ZERO,
             last_heard: now,
         }
     }

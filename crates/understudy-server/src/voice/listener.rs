@@ -8,7 +8,7 @@
 //! cannot make turns faster than a person speaks.
 
 use super::turns::{self, TurnRefused};
-use super::vad::{EnergyVad, VadEvent};
+use super::vad::{VadEvent, VoiceDetector};
 use crate::state::AppState;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -33,7 +33,7 @@ pub enum Heard {
 pub struct Listener {
     state: AppState,
     session_id: String,
-    vad: EnergyVad,
+    vad: VoiceDetector,
     muted: bool,
     budget: Duration,
     max_budget: Duration,
@@ -42,7 +42,7 @@ pub struct Listener {
 
 impl Listener {
     pub fn new(state: AppState, session_id: String) -> Self {
-        let vad = EnergyVad::new(state.config().vad);
+        let vad = VoiceDetector::new(state.config().vad);
         let max_budget = state.config().max_audio_ahead;
         Self {
             state,
@@ -66,7 +66,7 @@ impl Listener {
             return Heard::Dropped;
         }
         self.budget -= length;
-        if self.muted || self.push_to_talk() {
+        if self.muted || !self.count_heard(length) {
             return Heard::Dropped;
         }
         for event in self.vad.push(samples, sample_rate) {
@@ -82,14 +82,27 @@ impl Listener {
         self.vad.is_speaking()
     }
 
-    /// Hears `gap` of silence: the source sent nothing for that long (it stopped, or its codec
-    /// skips silence), which must still end a turn after the hangover.
-    pub fn fill_gap(&mut self, gap: Duration) {
-        const RATE: u32 = 16_000;
-        let zeros = vec![0i16; (gap.as_secs_f64() * f64::from(RATE)) as usize];
-        for event in self.vad.push(&zeros, RATE) {
+    /// Counts `gap` of the sender's time that carried no audio (its RTP timestamps jumped, as
+    /// Opus DTX does in silence) as time without speech. Measured on the sender's clock, so a
+    /// late burst of packets cannot add silence the user never made.
+    pub fn skip(&mut self, gap: Duration) {
+        for event in self.vad.skip(gap) {
             let _ = self.apply(event);
         }
+    }
+
+    /// The source has sent nothing for `quiet` of wall time (it stopped sending, as
+    /// `closeVoiceChat` does): past the hangover, a turn in progress ends. A shorter wait is
+    /// only a late packet and changes nothing.
+    pub fn quiet_for(&mut self, quiet: Duration) {
+        if quiet >= self.vad.hangover() {
+            self.close();
+        }
+    }
+
+    /// How long the source may send nothing before a turn in progress ends.
+    pub fn hangover(&self) -> Duration {
+        self.vad.hangover()
     }
 
     /// Mutes or unmutes the source; muting ends a turn in progress.
@@ -107,11 +120,18 @@ impl Listener {
         }
     }
 
-    fn push_to_talk(&self) -> bool {
-        self.state
-            .registry()
-            .session(&self.session_id)
-            .is_some_and(|s| s.voice.push_to_talk)
+    /// Adds `length` to what the session's detector has heard, unless push-to-talk decides
+    /// its turns (then false: the frame is not for the detector). One lock for both.
+    fn count_heard(&self, length: Duration) -> bool {
+        let mut registry = self.state.registry();
+        let Some(session) = registry.session_mut(&self.session_id) else {
+            return true;
+        };
+        if session.voice.push_to_talk {
+            return false;
+        }
+        session.voice.audio_heard += length;
+        true
     }
 
     fn apply(&self, event: VadEvent) -> Result<(), TurnRefused> {
@@ -126,7 +146,7 @@ impl Listener {
 
 /// Converts s16le bytes to samples; `None` for an odd length.
 pub fn samples_from_le_bytes(bytes: &[u8]) -> Option<Vec<i16>> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     Some(

@@ -1,7 +1,8 @@
 //! Voice conversations (§7.2, §8): the user's speech on either transport becomes turns with
 //! user events and an avatar answer.
 //!
-//! - [`vad`]: the energy detector (pure, sample-clocked).
+//! - [`vad`]: the voice detector's turns (pure, sample-clocked), over [`frame_judge`]'s
+//!   per-frame verdicts (a neural detector, a level floor, a tone check) and [`resample`].
 //! - [`listener`]: one microphone's ear, shared by the chat socket's pipecat audio and the
 //!   LiveKit microphone track.
 //! - [`conversation`]: the session's voice state (pure).
@@ -13,9 +14,13 @@
 //! too, only started by a button or a packet instead of the detector.
 
 pub mod conversation;
+pub mod frame_judge;
 pub mod frames;
 pub mod listener;
+pub mod resample;
 pub mod silence;
+#[cfg(test)]
+mod test_audio;
 pub mod turns;
 pub mod vad;
 
