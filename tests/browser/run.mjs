@@ -261,6 +261,18 @@ async function checkDefaultMicrophone(origin, spki) {
   }
 }
 
+/// What a start costs Chromium itself on this machine, in this run: two peer connections in one
+/// page (measureFloor in timing.js), three times, printed beside the SDKs' start marks.
+async function reportFloor(context, origin) {
+  const page = await context.newPage();
+  await page.goto(`${origin}/sdk-2.1.0/page.html`);
+  for (let i = 0; i < 3; i++) {
+    const at = await page.evaluate(() => window.measureFloor());
+    console.log(`     chromium floor (ms from two RTCPeerConnections in one page): ${JSON.stringify(at)}`);
+  }
+  await page.close();
+}
+
 async function checkDemo(context) {
   const demo = await demoServer();
   await new Promise((resolve) => demo.listen(0, '127.0.0.1', resolve));
@@ -394,6 +406,7 @@ async function main() {
       }
       await page.close();
     }
+    if ('chromium floor'.includes(only) || only.startsWith('sdk-')) await reportFloor(context, origin);
     if ('sdk-2.1.0 faults'.includes(only)) await checkFaults(context, origin);
     if ('demo page'.includes(only)) await checkDemo(context);
     if ('sdk-2.1.0 default fake microphone'.includes(only)) await checkDefaultMicrophone(origin, spki);

@@ -52,3 +52,45 @@
     async addIceCandidate(c) { mark(`${this.label}_remote_candidate`); return super.addIceCandidate(c); }
   };
 })();
+
+// The floor for a start on this machine: two RTCPeerConnections in this page, one sending a
+// canvas's video and holding a data channel, the other receiving; offer, answer and candidates
+// passed by hand, no network beyond loopback. Resolves to ms from creating them to the first
+// decoded frame, with ICE and DTLS marks on the way.
+window.measureFloor = async () => {
+  const canvas = document.createElement('canvas');
+  canvas.width = 640; canvas.height = 360;
+  const ctx = canvas.getContext('2d');
+  let frame = 0;
+  const paint = setInterval(() => { ctx.fillStyle = frame++ % 2 ? '#0a0' : '#555'; ctx.fillRect(0, 0, 640, 360); }, 33);
+  const track = canvas.captureStream(30).getVideoTracks()[0];
+  const t0 = performance.now();
+  const at = {};
+  const note = (name) => { if (!(name in at)) at[name] = Math.round((performance.now() - t0) * 10) / 10; };
+  const sender = new RTCPeerConnection();
+  const receiver = new RTCPeerConnection();
+  sender.onicecandidate = (e) => e.candidate && receiver.addIceCandidate(e.candidate);
+  receiver.onicecandidate = (e) => e.candidate && sender.addIceCandidate(e.candidate);
+  receiver.oniceconnectionstatechange = () => note(`ice_${receiver.iceConnectionState}`);
+  receiver.onconnectionstatechange = () => note(receiver.connectionState);
+  sender.createDataChannel('_reliable');
+  sender.addTrack(track);
+  const video = document.createElement('video');
+  video.muted = true;
+  const first = new Promise((resolve) => {
+    receiver.ontrack = (e) => {
+      note('track');
+      video.srcObject = new MediaStream([e.track]);
+      video.requestVideoFrameCallback(() => { note('first_frame'); resolve(); });
+      video.play().catch(() => {});
+    };
+  });
+  await sender.setLocalDescription(await sender.createOffer());
+  await receiver.setRemoteDescription(sender.localDescription);
+  await receiver.setLocalDescription(await receiver.createAnswer());
+  await sender.setRemoteDescription(receiver.localDescription);
+  await first;
+  clearInterval(paint);
+  sender.close(); receiver.close(); track.stop();
+  return at;
+};
