@@ -21,15 +21,23 @@ async function main(): Promise<void> {
   for (const name of Object.values(StreamingEvents)) {
     avatar.on(name, (event: CustomEvent) => app.appEvents.push({ name, detail: event?.detail }));
   }
+  // Ready once the stream plays and the session is known: STREAM_READY can fire before
+  // createStartAvatar has returned the session.
+  let streaming = false;
+  const markReady = () => {
+    if (streaming && app.sessionId) status.textContent = 'ready';
+  };
   avatar.on(StreamingEvents.STREAM_READY, (event: CustomEvent) => {
     video.srcObject = event.detail as MediaStream;
-    status.textContent = 'ready';
+    streaming = true;
+    markReady();
   });
   avatar.on(StreamingEvents.STREAM_DISCONNECTED, () => {
     status.textContent = 'disconnected';
   });
   const session = await avatar.createStartAvatar({ avatarName: 'default', quality: AvatarQuality.Low });
   app.sessionId = session.session_id;
+  markReady();
   document.getElementById('speak')!.addEventListener('click', async () => {
     error.textContent = '';
     try {
