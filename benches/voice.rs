@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use streaming_avatar::proto::rest::session::NewSessionRequest;
 use streaming_avatar::voice::{SOCKET_FRAME_SAMPLES, SOCKET_SAMPLE_RATE, socket_frames, zeros};
-use streaming_avatar::{SessionOptions, StreamingAvatar, StreamingEvent};
+use streaming_avatar::{EventStream, Session, SessionOptions, StreamingAvatar, StreamingEvent};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 use understudy_benches::bare_channel::BareChannel;
@@ -116,6 +116,17 @@ fn turn_frames() -> (Vec<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>) {
     (frames, last, warm_up)
 }
 
+/// Cuts the avatar's answer and waits until it has stopped, so the next turn starts from quiet.
+async fn interrupt_answer(session: &Session, events: &mut EventStream) {
+    session.interrupt().await.expect("interrupt");
+    events
+        .wait_for(WAIT, |e| {
+            matches!(e, StreamingEvent::AvatarStopTalking { .. })
+        })
+        .await
+        .expect("avatar_stop_talking");
+}
+
 fn turn_latency(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let config = ServerConfig {
@@ -185,13 +196,7 @@ fn turn_latency(c: &mut Criterion) {
             })
             .await
             .expect("the warm-up turn is answered");
-        session.interrupt().await.expect("interrupt");
-        events
-            .wait_for(WAIT, |e| {
-                matches!(e, StreamingEvent::AvatarStopTalking { .. })
-            })
-            .await
-            .expect("avatar_stop_talking");
+        interrupt_answer(session, events).await;
     });
     let bare_hist = Arc::new(new_samples());
     let turn_hist = Arc::new(new_samples());
@@ -233,13 +238,7 @@ fn turn_latency(c: &mut Criterion) {
                     let took = answer.at.duration_since(started);
                     record(&hist, took);
                     total += took;
-                    session.interrupt().await.expect("interrupt");
-                    events
-                        .wait_for(WAIT, |e| {
-                            matches!(e, StreamingEvent::AvatarStopTalking { .. })
-                        })
-                        .await
-                        .expect("avatar_stop_talking");
+                    interrupt_answer(session, events).await;
                 }
                 total
             }

@@ -44,22 +44,6 @@ impl std::fmt::Debug for FrameJudge {
     }
 }
 
-impl Clone for FrameJudge {
-    /// A judge with the same settings and fresh state.
-    fn clone(&self) -> Self {
-        Self {
-            speech_score: self.speech_score,
-            threshold_power: self.threshold_power,
-            max_tonality: self.max_tonality,
-            network: earshot::Detector::default_boxed(),
-            fft: Arc::clone(&self.fft),
-            window: self.window.clone(),
-            previous: [0; FRAME_SAMPLES],
-            spectrum: vec![Complex::default(); SPECTRUM_SAMPLES],
-        }
-    }
-}
-
 impl FrameJudge {
     pub fn new(config: &VadConfig) -> Self {
         let full_scale = f64::from(i16::MAX);
@@ -99,20 +83,23 @@ impl FrameJudge {
             *bin = Complex::new(f32::from(sample) * weight, 0.0);
         }
         self.fft.process(&mut self.spectrum);
-        let power: Vec<f32> = self.spectrum[..=SPECTRUM_SAMPLES / 2]
-            .iter()
-            .map(Complex::norm_sqr)
-            .collect();
-        let total: f32 = power.iter().sum();
+        // The real input's spectrum is symmetric: bins 0..=N/2 hold all of it.
+        let power = |bin: usize| self.spectrum[bin].norm_sqr();
+        let bins = SPECTRUM_SAMPLES / 2 + 1;
+        let (total, peak, _) = (0..bins).fold((0.0f32, 0, 0.0f32), |(total, peak, most), bin| {
+            let p = power(bin);
+            if p > most {
+                (total + p, bin, p)
+            } else {
+                (total + p, peak, most)
+            }
+        });
         if total <= f32::EPSILON {
             return 0.0;
         }
-        let (peak, _) =
-            power.iter().enumerate().fold(
-                (0, 0.0f32),
-                |best, (i, &p)| if p > best.1 { (i, p) } else { best },
-            );
-        let around = &power[peak.saturating_sub(1)..(peak + 2).min(power.len())];
-        around.iter().sum::<f32>() / total
+        let around: f32 = (peak.saturating_sub(1)..(peak + 2).min(bins))
+            .map(power)
+            .sum();
+        around / total
     }
 }

@@ -72,7 +72,7 @@ enum Phase {
 }
 
 /// One audio source's detector. Feed it with [`VoiceDetector::push`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct VoiceDetector {
     config: VadConfig,
     judge: FrameJudge,
@@ -290,24 +290,17 @@ mod tests {
 
     #[test]
     fn a_pause_shorter_than_the_hangover_keeps_the_turn() {
-        let (hello, rate) = speech("hello");
-        let mut audio = hello.clone();
-        audio.extend(silence(300, rate));
-        audio.extend(&hello);
-        audio.extend(silence(1000, rate));
-        assert_eq!(
-            turns(&feed(&mut VoiceDetector::default(), &audio, rate, 512)).len(),
-            1
-        );
-
-        let mut audio = hello.clone();
-        audio.extend(silence(1500, rate));
-        audio.extend(&hello);
-        audio.extend(silence(1000, rate));
-        assert_eq!(
-            turns(&feed(&mut VoiceDetector::default(), &audio, rate, 512)).len(),
-            2
-        );
+        // The sentence twice, `pause_ms` apart, then silence: how many turns.
+        let turns_with_pause = |pause_ms| {
+            let (hello, rate) = speech("hello");
+            let mut audio = hello.clone();
+            audio.extend(silence(pause_ms, rate));
+            audio.extend(&hello);
+            audio.extend(silence(1000, rate));
+            turns(&feed(&mut VoiceDetector::default(), &audio, rate, 512)).len()
+        };
+        assert_eq!(turns_with_pause(300), 1);
+        assert_eq!(turns_with_pause(1500), 2);
     }
 
     #[test]
