@@ -18,7 +18,9 @@ use understudy_server::{MockServer, ServerConfig};
 /// this build's unoptimised WebRTC stack, which times the machine, not the harness.
 const SESSIONS: usize = 1;
 const WARMUP: usize = 2;
-const SPEAKS: usize = 30;
+/// Enough that q0.99 is a 99th percentile, not the one worst speak: with 30, one scheduler
+/// hiccup in the `instant` baseline moved the expected q0.99 by 14 ms and failed the test.
+const SPEAKS: usize = 100;
 /// The bound on calibration error (issue 10), plus the millisecond resolution of the timer a
 /// delayed start waits on: that millisecond is the mock's, not the harness's.
 const TOLERANCE: Duration = Duration::from_millis(3);
