@@ -3,6 +3,7 @@
 
 pub mod chat_client;
 pub mod livekit_viewer;
+pub mod raw_viewer;
 pub mod sdk_events;
 pub mod speech;
 

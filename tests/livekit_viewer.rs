@@ -2,7 +2,8 @@
 //! does (`livekit.md` §2): signalling socket, JoinResponse, answer to the subscriber offer, the
 //! server's data channels, ping. Tests use it to watch what the avatar sends.
 //!
-//! This is the only module of the test package that imports webrtc-rs.
+//! This module and `raw_viewer` (the v1 client) are the only ones of the test package that
+//! import webrtc-rs.
 
 use futures_util::{SinkExt, StreamExt};
 use livekit_protocol as lk;
@@ -207,12 +208,12 @@ impl Viewer {
         let (connected_tx, connected) = watch::channel(false);
         let (gathered_tx, mut gathered) = watch::channel(false);
         let media = Arc::new(MediaCounts::default());
-        let pc = loopback_peer(Handler {
+        let pc = loopback_peer(Arc::new(Handler {
             events: events_tx,
             media: Arc::clone(&media),
             connected: connected_tx,
             gathered: gathered_tx,
-        })
+        }))
         .await;
         pc.set_remote_description(RTCSessionDescription::offer(offer.sdp).expect("offer SDP"))
             .await
@@ -302,12 +303,12 @@ impl Viewer {
         let (gathered_tx, mut gathered) = watch::channel(false);
         let (connected_tx, _connected) = watch::channel(false);
         let (events_tx, _events) = mpsc::channel(1);
-        let pc = loopback_peer(Handler {
+        let pc = loopback_peer(Arc::new(Handler {
             events: events_tx,
             media: Arc::new(MediaCounts::default()),
             connected: connected_tx,
             gathered: gathered_tx,
-        })
+        }))
         .await;
         let channel = pc
             .create_data_channel("_reliable", None)
@@ -448,7 +449,9 @@ async fn signal_loop(
 /// A webrtc-rs peer on 127.0.0.1 as a browser would be on loopback: default codecs and
 /// interceptors, no mDNS, loopback candidates, and ICE checks every 10 ms while connecting
 /// (webrtc-rs's default 200 ms would be most of a join).
-async fn loopback_peer(handler: Handler) -> Arc<dyn PeerConnection> {
+pub(crate) async fn loopback_peer(
+    handler: Arc<dyn PeerConnectionEventHandler>,
+) -> Arc<dyn PeerConnection> {
     let mut media_engine = MediaEngine::default();
     media_engine.register_default_codecs().expect("codecs");
     let registry =
@@ -464,7 +467,7 @@ async fn loopback_peer(handler: Handler) -> Arc<dyn PeerConnection> {
             .with_media_engine(media_engine)
             .with_setting_engine(settings)
             .with_interceptor_registry(registry)
-            .with_handler(Arc::new(handler))
+            .with_handler(handler)
             .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
             .build()
             .await

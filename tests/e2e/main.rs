@@ -15,6 +15,7 @@ mod limits;
 mod lists;
 mod livekit_http;
 mod properties;
+mod raw_webrtc;
 mod realtime_endpoint;
 mod room;
 mod sdk;

@@ -126,22 +126,6 @@ async fn capitalised_emotions_from_the_docs_are_accepted() {
 }
 
 #[tokio::test]
-async fn a_v1_request_is_refused_honestly() {
-    // §0: no version means v1, which Understudy does not implement yet.
-    let env = TestEnv::start().await;
-    let token = env.token().await;
-    let answer = env
-        .post(
-            "/v1/streaming.new",
-            &token,
-            json!({"avatar_name": "default"}),
-        )
-        .await;
-    assert_error(&answer, 400, 400);
-    assert!(answer.1["message"].as_str().unwrap().contains("v1"));
-}
-
-#[tokio::test]
 async fn an_inactive_avatar_is_not_allowed() {
     // §5: 10013 for an avatar the key may not use.
     let env = TestEnv::start().await;

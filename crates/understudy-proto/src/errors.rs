@@ -47,8 +47,6 @@ pub enum ErrorKind {
     Unauthorized,
     /// 400123: the rate limiter refused the call.
     RateLimited,
-    /// 400 (Understudy): `streaming.new` without `version: "v2"`; v1 is not implemented yet.
-    V1Unsupported,
     /// 404 (Understudy): no such route.
     RouteNotFound,
     /// 404 (Understudy): no knowledge base with that id in this account.
@@ -63,7 +61,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every row, in catalogue order; used by the snapshot test that pins the table.
-    pub const ALL: [ErrorKind; 23] = [
+    pub const ALL: [ErrorKind; 22] = [
         ErrorKind::StateNew,
         ErrorKind::StateConnecting,
         ErrorKind::StateConnected,
@@ -81,7 +79,6 @@ impl ErrorKind {
         ErrorKind::InvalidParams,
         ErrorKind::Unauthorized,
         ErrorKind::RateLimited,
-        ErrorKind::V1Unsupported,
         ErrorKind::RouteNotFound,
         ErrorKind::KnowledgeBaseNotFound,
         ErrorKind::MethodNotAllowed,
@@ -109,11 +106,6 @@ impl ErrorKind {
             ErrorKind::InvalidParams => (400006, 400, "Invalid params"),
             ErrorKind::Unauthorized => (400112, 401, "Unauthorized"),
             ErrorKind::RateLimited => (400123, 429, "Exceed rate limit"),
-            ErrorKind::V1Unsupported => (
-                400,
-                400,
-                "v1 (raw WebRTC) sessions are not supported by Understudy yet; send \"version\": \"v2\"",
-            ),
             ErrorKind::RouteNotFound => (404, 404, "Not found"),
             ErrorKind::KnowledgeBaseNotFound => (404, 404, "Knowledge base not found"),
             ErrorKind::MethodNotAllowed => (405, 405, "Method not allowed"),

@@ -35,6 +35,7 @@ mod livekit;
 /// How to read the synthetic avatar's frames: state marker and frame counter.
 pub use livekit::picture;
 pub mod livekit_token;
+mod raw_webrtc;
 mod realtime;
 pub mod redact;
 mod registry;

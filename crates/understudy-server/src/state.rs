@@ -199,7 +199,7 @@ impl AppState {
     ) -> Result<T, ApiError> {
         let mut registry = self.registry();
         let session = registry.session_for(caller, session_id)?;
-        operation.check(session.state)?;
+        operation.check(session.state, session.settings.protocol)?;
         Ok(f(session, Instant::now()))
     }
 
@@ -209,6 +209,16 @@ impl AppState {
         if let Some(session) = self.registry().session_mut(session_id) {
             if session.state == understudy_proto::SessionState::Connecting {
                 session.connect(Instant::now());
+            }
+        }
+    }
+
+    /// A v1 start whose answer the peer refused: `connecting -> new` again, so the client may
+    /// send a better one. Other states are left alone.
+    pub fn unstart(&self, session_id: &str) {
+        if let Some(session) = self.registry().session_mut(session_id) {
+            if session.state == understudy_proto::SessionState::Connecting {
+                session.set_state(understudy_proto::SessionState::New);
             }
         }
     }

@@ -224,6 +224,28 @@ pub struct NewSessionData {
     pub ice_servers2: Option<Vec<IceServer>>,
 }
 
+impl NewSessionData {
+    /// A v1 session's answer: its id, the server's SDP offer and the ICE servers the client
+    /// passes to `new RTCPeerConnection` (§3.2); no LiveKit fields.
+    pub fn v1(session_id: String, offer_sdp: String, ice_servers: Vec<IceServer>) -> Self {
+        Self {
+            session_id,
+            url: None,
+            access_token: None,
+            livekit_agent_token: None,
+            realtime_endpoint: None,
+            is_paid: None,
+            session_duration_limit: None,
+            sdp: Some(SessionDescription {
+                kind: "offer".into(),
+                sdp: offer_sdp,
+            }),
+            ice_servers: Some(ice_servers.iter().flat_map(|s| s.urls.clone()).collect()),
+            ice_servers2: Some(ice_servers),
+        }
+    }
+}
+
 /// `data` of `streaming.start` and `streaming.stop`: HeyGen's reference gives both a `status`
 /// string, `"success"` on stop (heygen-api.md §3.3, §3.9). No official client reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

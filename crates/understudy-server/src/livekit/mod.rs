@@ -9,7 +9,7 @@ pub mod picture;
 pub(crate) mod publisher;
 pub(crate) mod shaper;
 mod signal;
-mod stage;
+pub(crate) mod stage;
 
 pub use media::MediaLibrary;
 pub use signal::rtc;

@@ -1,5 +1,7 @@
-//! The avatar's side of one client's subscriber peer connection: its video and audio tracks and
-//! the server-made `_reliable` / `_lossy` data channels (`livekit.md` §2.1-§2.4).
+//! The avatar's side of one client's peer connection: its video and audio tracks and the
+//! server-made data channels: LiveKit's `_reliable` / `_lossy` on a room viewer's subscriber
+//! connection (`livekit.md` §2.1-§2.4), or the one events channel of a v1 session's raw
+//! connection (heygen-api.md §0, §7.1).
 //!
 //! Invariant: this module and [`super::publisher`] (the client's side) are the only ones in the
 //! server that import webrtc-rs (`webrtc`, `rtc`); nothing webrtc-shaped crosses their APIs.
@@ -56,10 +58,24 @@ pub enum PeerEvent {
 /// Capacity of the peer-event channel; see [`PeerEvent`].
 pub const PEER_EVENT_CAPACITY: usize = 8;
 
+/// Which data channels the avatar's side creates; events go on the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvatarChannels {
+    /// LiveKit's `_reliable` (events) and `_lossy`.
+    LiveKit,
+    /// v1: one reliable channel the client finds through `ondatachannel`. The real label is not
+    /// on record; the SDK and the demo never read it (docs/fidelity.md).
+    Raw,
+}
+
+/// The label of a v1 session's events channel.
+pub const RAW_EVENTS_LABEL: &str = "events";
+
 /// Names that tie the tracks to the avatar participant in the client's eyes.
 #[derive(Debug, Clone)]
 pub struct TrackNames {
-    /// `<participant sid>|<stream>`: the msid stream id livekit-client splits at `|`.
+    /// The msid stream both tracks share (v1 clients play `event.streams[0]`); in a room,
+    /// `<participant sid>|<stream>`, which livekit-client splits at `|`.
     pub stream_id: String,
     pub video_sid: String,
     pub audio_sid: String,
@@ -69,7 +85,7 @@ pub struct TrackNames {
 
 #[derive(Debug, thiserror::Error)]
 #[error("webrtc: {0}")]
-pub struct PeerError(pub(super) String);
+pub struct PeerError(pub(crate) String);
 
 pub(super) fn err(e: impl std::fmt::Display) -> PeerError {
     PeerError(e.to_string())
@@ -273,12 +289,13 @@ pub(super) async fn local_sdp_when_gathered(
 
 impl AvatarPeer {
     /// Builds the peer on 127.0.0.1 (mDNS off, loopback candidates on) with both tracks and
-    /// both data channels, ready to offer.
+    /// `channels`, ready to offer.
     ///
     /// # Errors
     /// When webrtc-rs cannot bind a UDP port or refuses the configuration.
     pub async fn new(
         names: &TrackNames,
+        channels: AvatarChannels,
         events: mpsc::Sender<PeerEvent>,
         on_connected: OnConnected,
         tasks: &tokio_util::task::TaskTracker,
@@ -312,9 +329,13 @@ impl AvatarPeer {
 
         let video = outgoing(&pc, names, &names.video_sid, RtpCodecKind::Video, video_rtp).await?;
         let audio = outgoing(&pc, names, &names.audio_sid, RtpCodecKind::Audio, opus()).await?;
+        let label = match channels {
+            AvatarChannels::LiveKit => "_reliable",
+            AvatarChannels::Raw => RAW_EVENTS_LABEL,
+        };
         let reliable = pc
             .create_data_channel(
-                "_reliable",
+                label,
                 Some(RTCDataChannelInit {
                     ordered: true,
                     ..Default::default()
@@ -322,20 +343,22 @@ impl AvatarPeer {
             )
             .await
             .map_err(err)?;
-        let lossy = pc
-            .create_data_channel(
-                "_lossy",
-                Some(RTCDataChannelInit {
-                    ordered: true,
-                    max_retransmits: Some(0),
-                    ..Default::default()
-                }),
-            )
-            .await
-            .map_err(err)?;
+        if channels == AvatarChannels::LiveKit {
+            let lossy = pc
+                .create_data_channel(
+                    "_lossy",
+                    Some(RTCDataChannelInit {
+                        ordered: true,
+                        max_retransmits: Some(0),
+                        ..Default::default()
+                    }),
+                )
+                .await
+                .map_err(err)?;
+            tasks.spawn(drain_channel(lossy, None));
+        }
         let (open_tx, reliable_open) = watch::channel(false);
         tasks.spawn(drain_channel(Arc::clone(&reliable), Some(open_tx)));
-        tasks.spawn(drain_channel(lossy, None));
         Ok(Self {
             pc,
             video,
@@ -404,12 +427,12 @@ impl AvatarPeer {
         self.pc.add_ice_candidate(init).await.map_err(err)
     }
 
-    /// Whether the client has opened `_reliable` yet.
+    /// Whether the client has opened the events channel (`_reliable`) yet.
     pub fn is_reliable_open(&self) -> bool {
         *self.reliable_open.borrow()
     }
 
-    /// Sends one binary message on `_reliable`.
+    /// Sends one binary message on the events channel (`_reliable`).
     ///
     /// # Errors
     /// When the channel is closed.

@@ -9,9 +9,11 @@
 //! client at once instead of after 45 s of retries.
 
 use super::RoomNames;
-use super::peer::{AvatarPeer, PEER_EVENT_CAPACITY, PeerError, PeerEvent, TrackNames};
+use super::peer::{
+    AvatarChannels, AvatarPeer, PEER_EVENT_CAPACITY, PeerError, PeerEvent, TrackNames,
+};
 use super::publisher::{ClientPublisher, FROM_CLIENT_CAPACITY, FromClient, MIC_SAMPLE_RATE};
-use super::stage;
+use super::stage::{self, EventWire};
 use crate::faults::ChannelFault;
 use crate::livekit_token::{self, LiveKitClaims};
 use crate::session::{CloseReason, MAX_CLIENTS_PER_DOOR, RoomMember};
@@ -234,7 +236,15 @@ async fn serve(
         let (state, session_id) = (state.clone(), session_id.clone());
         Box::new(move || state.mark_connected(&session_id))
     };
-    let peer = match AvatarPeer::new(&tracks, events_tx, on_connected, &state.tracker()).await {
+    let peer = match AvatarPeer::new(
+        &tracks,
+        AvatarChannels::LiveKit,
+        events_tx,
+        on_connected,
+        &state.tracker(),
+    )
+    .await
+    {
         Ok(peer) => Arc::new(peer),
         Err(e) => {
             tracing::error!(%session_id, %e, "could not build the avatar peer");
@@ -297,7 +307,8 @@ async fn serve(
             event = events.recv(), if !faults.media_killed => match event {
                 Some(PeerEvent::Connected) => {
                     state.mark_connected(&session_id);
-                    state.spawn(stage::run(Arc::clone(&peer), state.clone(), session_id.clone(), names.avatar_identity.clone(), speakers_tx.clone(), stage_stop.clone()));
+                    let wire = EventWire::LiveKit { identity: names.avatar_identity.clone() };
+                    state.spawn(stage::run(Arc::clone(&peer), state.clone(), session_id.clone(), wire, speakers_tx.clone(), stage_stop.clone()));
                 }
                 Some(PeerEvent::Gone) | None => break,
             },

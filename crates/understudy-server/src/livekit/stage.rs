@@ -52,14 +52,51 @@ impl VideoCursor {
     }
 }
 
+/// How events are put on the peer's events channel.
+#[derive(Debug, Clone)]
+pub enum EventWire {
+    /// LiveKit user packets from the avatar participant (`livekit.md` §2.8).
+    LiveKit { identity: String },
+    /// v1: each event's JSON as one binary message, the only kind SDK 1.x parses; and only the
+    /// events SDK 1.x knows, `avatar_start_talking` and `avatar_stop_talking` (heygen-api.md
+    /// §7.1, docs/fidelity.md).
+    Raw,
+}
+
+impl EventWire {
+    /// The bytes of `event` on this wire, or `None` when this wire does not carry it.
+    fn encode(&self, event: &DataChannelEvent) -> Option<Vec<u8>> {
+        let payload = serde_json::to_vec(event).ok()?;
+        match self {
+            EventWire::LiveKit { identity } => Some(
+                lk::DataPacket {
+                    participant_identity: identity.clone(),
+                    value: Some(lk::data_packet::Value::User(lk::UserPacket {
+                        payload,
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                }
+                .encode_to_vec(),
+            ),
+            EventWire::Raw => matches!(
+                event,
+                DataChannelEvent::AvatarStartTalking { .. }
+                    | DataChannelEvent::AvatarStopTalking { .. }
+            )
+            .then_some(payload),
+        }
+    }
+}
+
 /// Narrates and streams from the moment the peer connects. Events wait in a bounded queue until
-/// the client has opened `_reliable`, so a task spoken in that window is still narrated whole
-/// and on the schedule's clock.
+/// the client has opened the events channel, so a task spoken in that window is still narrated
+/// whole and on the schedule's clock.
 pub async fn run(
     peer: Arc<AvatarPeer>,
     state: AppState,
     session_id: String,
-    identity: String,
+    wire: EventWire,
     speakers: mpsc::Sender<bool>,
     stop: CancellationToken,
 ) {
@@ -87,7 +124,7 @@ pub async fn run(
         .map(|s| s.voice.subscribe());
     let mut stage = Stage {
         peer,
-        identity,
+        wire,
         pending: VecDeque::new(),
         narrator: Narrator::new(state.config().clock(), state.config().event_timeline),
         cursor: VideoCursor::default(),
@@ -206,7 +243,7 @@ pub async fn run(
 /// One viewer's narration and video position.
 struct Stage {
     peer: Arc<AvatarPeer>,
-    identity: String,
+    wire: EventWire,
     pending: VecDeque<DataChannelEvent>,
     narrator: Narrator,
     cursor: VideoCursor,
@@ -292,11 +329,11 @@ impl Stage {
         }
     }
 
-    /// Sends queued events once `_reliable` is open; until then keeps the newest
+    /// Sends queued events once the events channel is open; until then keeps the newest
     /// [`MAX_PENDING_EVENTS`].
     async fn flush(&mut self) {
         if self.peer.is_reliable_open() {
-            send_events(&self.peer, &self.identity, self.pending.drain(..)).await;
+            send_events(&self.peer, &self.wire, self.pending.drain(..)).await;
         } else if self.pending.len() > MAX_PENDING_EVENTS {
             let excess = self.pending.len() - MAX_PENDING_EVENTS;
             self.pending.drain(..excess);
@@ -304,25 +341,14 @@ impl Stage {
     }
 }
 
-/// Sends events as LiveKit user packets from the avatar participant (`livekit.md` §2.8).
+/// Sends events on the peer's events channel, each as `wire` frames it.
 async fn send_events(
     peer: &AvatarPeer,
-    identity: &str,
+    wire: &EventWire,
     events: impl IntoIterator<Item = DataChannelEvent>,
 ) {
-    for event in events {
-        let Ok(payload) = serde_json::to_vec(&event) else {
-            continue;
-        };
-        let packet = lk::DataPacket {
-            participant_identity: identity.to_owned(),
-            value: Some(lk::data_packet::Value::User(lk::UserPacket {
-                payload,
-                ..Default::default()
-            })),
-            ..Default::default()
-        };
-        if let Err(e) = peer.send_reliable(&packet.encode_to_vec()).await {
+    for bytes in events.into_iter().filter_map(|event| wire.encode(&event)) {
+        if let Err(e) = peer.send_reliable(&bytes).await {
             tracing::debug!(%e, "event not delivered");
         }
     }

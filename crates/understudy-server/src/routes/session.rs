@@ -5,7 +5,10 @@ use super::{Scheme, websocket_base};
 use crate::error::ApiError;
 use crate::extract::HeyJson;
 use crate::latency::Phase;
-use crate::session::{Caller, Operation, Session, SessionLimits, SessionSettings, SessionSpec};
+use crate::raw_webrtc;
+use crate::session::{
+    Caller, CloseReason, Operation, Protocol, Session, SessionLimits, SessionSettings, SessionSpec,
+};
 use crate::state::AppState;
 use crate::{ids, livekit_token};
 use axum::Json;
@@ -16,6 +19,7 @@ use tokio::time::Instant;
 use understudy_proto::rest::SessionIdRequest;
 use understudy_proto::rest::session::{
     IceRequest, NewSessionData, NewSessionRequest, SessionStatusData, StartSessionRequest,
+    VideoEncoding,
 };
 use understudy_proto::{ApiEnvelope, ErrorKind, SessionState};
 
@@ -33,14 +37,12 @@ pub async fn new_session(
     headers: HeaderMap,
     HeyJson(request): HeyJson<NewSessionRequest>,
 ) -> Result<Json<ApiEnvelope<NewSessionData>>, ApiError> {
-    if !request.is_v2() {
-        return Err(ApiError::new(ErrorKind::V1Unsupported));
-    }
     let mut settings = settings_from(&state, &request)?;
     let idle_timeout = idle_timeout_from(&state, &request)?;
     let config = state.config();
     let clock = config.clock();
-    let (quality, video_encoding) = (settings.quality, settings.video_encoding);
+    let (quality, video_encoding, protocol) =
+        (settings.quality, settings.video_encoding, settings.protocol);
 
     let session_id = ids::time_uuid();
     let now_unix = ids::unix_now();
@@ -105,12 +107,23 @@ pub async fn new_session(
         registry.insert_session(session);
         (ended, delay)
     };
-    state.spawn_watchdog(session_id.clone(), ended);
+    state.spawn_watchdog(session_id.clone(), ended.clone());
     // The session's first viewer will want its loops: make them now, in the background.
     state.media().warm(quality, video_encoding);
+    let raw_offer = match protocol {
+        Protocol::V1 => Some(open_raw_peer(&state, &session_id, video_encoding, ended).await?),
+        Protocol::V2 => None,
+    };
     // A slow profile answers late; the session exists meanwhile, as it would on a busy service.
     crate::latency::pause(delay).await;
 
+    if let Some(offer) = raw_offer {
+        return Ok(Json(ApiEnvelope::success(NewSessionData::v1(
+            session_id,
+            offer,
+            Vec::new(),
+        ))));
+    }
     let base = websocket_base(&headers, scheme.map(|Extension(s)| s));
     Ok(Json(ApiEnvelope::success(NewSessionData {
         realtime_endpoint: Some(format!(
@@ -126,6 +139,29 @@ pub async fn new_session(
         ice_servers: None,
         ice_servers2: None,
     })))
+}
+
+/// Makes a v1 session's peer connection and keeps the way to it on the session; returns the
+/// offer. A session whose peer cannot be made is closed again, so no half-made session stays.
+async fn open_raw_peer(
+    state: &AppState,
+    session_id: &str,
+    encoding: VideoEncoding,
+    ended: tokio_util::sync::CancellationToken,
+) -> Result<String, ApiError> {
+    match raw_webrtc::open(state, session_id, encoding, ended).await {
+        Ok((offer, handle)) => {
+            if let Some(session) = state.registry().session_mut(session_id) {
+                session.raw_peer = Some(handle);
+            }
+            Ok(offer)
+        }
+        Err(e) => {
+            tracing::error!(%session_id, %e, "could not make the v1 peer connection");
+            state.close_session(session_id, CloseReason::ServerReset);
+            Err(ApiError::new(ErrorKind::Internal))
+        }
+    }
 }
 
 fn settings_from(
@@ -158,6 +194,11 @@ fn settings_from(
         language: request.language.clone(),
         silence_response: request.silence_response.unwrap_or(false),
         livekit_transport: request.ia_is_livekit_transport.unwrap_or(false),
+        protocol: if request.is_v2() {
+            Protocol::V2
+        } else {
+            Protocol::V1
+        },
     })
 }
 
@@ -177,40 +218,87 @@ fn idle_timeout_from(
     }
 }
 
-/// `new -> connecting`; the session becomes `connected` when its client joins the LiveKit room,
-/// or at once with `connect_on_start`. The SDP a v1 client would send is ignored.
+/// `new -> connecting`. A v2 session becomes `connected` when its client joins the LiveKit
+/// room, a v1 session when its peer connection does (the answer in this call), or either at
+/// once with `connect_on_start`.
 pub async fn start_session(
     State(state): State<AppState>,
     caller: Caller,
     HeyJson(request): HeyJson<StartSessionRequest>,
 ) -> Result<Status, ApiError> {
     let connect_now = state.config().connect_on_start;
-    let delay = state.act_on(
+    let (delay, raw_peer) = state.act_on(
         &caller,
         &request.session_id,
         Operation::Start,
         |session, now| {
+            // v1 needs the answer: without it, the observed 400006 (§3.3), state unchanged.
+            let raw_peer = match (session.settings.protocol, &request.sdp) {
+                (Protocol::V1, None) => {
+                    return Err(ApiError::invalid_params(
+                        "sdp: a v1 session starts with the client's SDP answer",
+                    ));
+                }
+                (Protocol::V1, Some(_)) => session.raw_peer.clone(),
+                (Protocol::V2, _) => None,
+            };
             session.touch(now);
             if connect_now {
                 session.connect(now);
             } else {
                 session.set_state(SessionState::Connecting);
             }
-            session.answer_delay(Phase::Start)
+            Ok((session.answer_delay(Phase::Start), raw_peer))
         },
-    )?;
+    )??;
+    if let (Some(peer), Some(answer)) = (raw_peer, request.sdp) {
+        let refused = match answer.kind.as_str() {
+            "answer" => peer.answer(answer.sdp).await.err().map(|e| e.to_string()),
+            other => Some(format!("an SDP of type {other:?} is not an answer")),
+        };
+        if let Some(why) = refused {
+            // The observed message, word for word; the reason goes to the log. The session
+            // stays startable: a client may fix its answer and try again.
+            tracing::info!(session_id = %request.session_id, %why, "v1 answer refused");
+            state.unstart(&request.session_id);
+            return Err(ApiError::new(ErrorKind::PeerStartFailed));
+        }
+    }
     crate::latency::pause(delay).await;
     Ok(Json(ApiEnvelope::success(SessionStatusData::success())))
 }
 
 /// Trickled candidates are accepted in every live state, since the SDK sends them racing
-/// `start` (§3.4). v2 sessions have no use for them and ignore them.
+/// `start` (§3.4): a v1 session's peer uses them (once it has the answer); v2 sessions have no
+/// use for them and ignore them.
 pub async fn ice(
     State(state): State<AppState>,
     caller: Caller,
     HeyJson(request): HeyJson<IceRequest>,
 ) -> Result<Empty, ApiError> {
-    state.act_on(&caller, &request.session_id, Operation::Ice, |_, _| ())?;
+    let raw_peer = state.act_on(
+        &caller,
+        &request.session_id,
+        Operation::Ice,
+        |session, _| session.raw_peer.clone(),
+    )?;
+    let Some(peer) = raw_peer else {
+        return Ok(Json(ApiEnvelope::empty()));
+    };
+    let candidate = &request.candidate.candidate;
+    // An empty candidate is the end-of-candidates mark a browser may send.
+    if candidate.is_empty() {
+        return Ok(Json(ApiEnvelope::empty()));
+    }
+    if !candidate.starts_with("candidate:") {
+        return Err(ApiError::invalid_params(
+            "candidate.candidate must be an ICE candidate line (\"candidate:...\")",
+        ));
+    }
+    match serde_json::to_string(&request.candidate) {
+        Ok(json) => peer.candidate(json),
+        Err(e) => tracing::debug!(%e, "candidate not encoded"),
+    }
     Ok(Json(ApiEnvelope::empty()))
 }
 

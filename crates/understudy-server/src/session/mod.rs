@@ -8,10 +8,12 @@
 //! chat-socket text, LiveKit text, a user's turn, a silence prompt, an opening line): one
 //! guard, and the speech model bound when the session was created.
 
+mod raw_peer;
 mod rules;
 mod turns;
 
-pub use rules::Operation;
+pub use raw_peer::{RawCommand, RawPeerHandle};
+pub use rules::{Operation, Protocol};
 pub use turns::TurnOutcome;
 
 use crate::clock::TimeScale;
@@ -66,6 +68,7 @@ pub struct SessionSettings {
     pub language: Option<String>,
     pub silence_response: bool,
     pub livekit_transport: bool,
+    pub protocol: Protocol,
 }
 
 /// The two timers that end a session on their own (§4), in wall time (the configured figures
@@ -143,6 +146,8 @@ pub struct Session {
     /// each client is told of the others as a LiveKit server tells them.
     room_members: Vec<RoomMember>,
     room_changes: Option<broadcast::Sender<RoomChange>>,
+    /// v1: the way to the session's raw peer connection, set once `streaming.new` made it.
+    pub raw_peer: Option<RawPeerHandle>,
 }
 
 /// A client in a session's LiveKit room.
@@ -206,6 +211,7 @@ impl Session {
             realtime_sockets: 0,
             room_members: Vec::new(),
             room_changes: None,
+            raw_peer: None,
         }
     }
 
@@ -276,7 +282,7 @@ impl Session {
         text: &str,
         task_type: TaskType,
     ) -> Result<ScheduledTask, ErrorKind> {
-        Operation::Task.check(self.state)?;
+        Operation::Task.check(self.state, self.settings.protocol)?;
         let SpeechModel {
             words_per_minute,
             reply_seed,
@@ -317,7 +323,7 @@ impl Session {
         audio: SpokenAudio,
         duration: Duration,
     ) -> Result<ScheduledTask, ErrorKind> {
-        Operation::Task.check(self.state)?;
+        Operation::Task.check(self.state, self.settings.protocol)?;
         let lead = self.clock.to_wall(self.latency.draw(Phase::Speak));
         let task = self
             .speech
@@ -437,6 +443,7 @@ pub(crate) mod tests {
             language: None,
             silence_response: false,
             livekit_transport: false,
+            protocol: Protocol::V2,
         };
         let limits = SessionLimits {
             duration_limit: Duration::from_secs(600),

@@ -1,0 +1,325 @@
+//! v1 sessions, HeyGen's raw WebRTC protocol (`heygen-api.md` §0, §3.2-§3.4, §6, §7.1),
+//! driven by a webrtc-rs client doing what SDK 1.x does: the server's offer in `new`, the answer
+//! in `start`, candidates trickled through `ice` racing `start`, events as binary JSON on the
+//! server's data channel, stop closing the peer.
+
+use serde_json::json;
+use understudy_e2e::raw_viewer::{RawMessage, RawViewer};
+use understudy_e2e::{TestEnv, assert_error, assert_success};
+use understudy_proto::events::DataChannelEvent;
+use understudy_server::ServerConfig;
+
+fn fast() -> ServerConfig {
+    ServerConfig {
+        words_per_minute: 600.0,
+        ..ServerConfig::default()
+    }
+}
+
+/// SDK 1.0.16's `streaming.new` body: no `version`, so v1.
+fn sdk_1_body() -> serde_json::Value {
+    json!({"quality": "low", "avatar_name": "default", "voice": {"voice_id": "v"}})
+}
+
+#[tokio::test]
+async fn new_without_a_version_offers_vp8_opus_and_a_data_channel() {
+    // §3.2: v1 data is the session id, the server's offer and the ICE servers; no LiveKit.
+    let env = TestEnv::with_config(fast()).await;
+    let token = env.token().await;
+    let (status, body) = env.post("/v1/streaming.new", &token, sdk_1_body()).await;
+    assert_eq!(status, 200, "{body}");
+    let data = &body["data"];
+    assert_eq!(data["sdp"]["type"], "offer");
+    let sdp = data["sdp"]["sdp"].as_str().unwrap();
+    for line in [
+        "m=video",
+        "VP8/90000",
+        "m=audio",
+        "opus/48000/2",
+        "m=application",
+        "webrtc-datachannel",
+        "a=candidate:",
+    ] {
+        assert!(sdp.contains(line), "the offer lacks {line:?}:\n{sdp}");
+    }
+    assert!(!sdp.contains("H264"), "only the codec asked for: {sdp}");
+    assert!(data["ice_servers"].is_array() && data["ice_servers2"].is_array());
+    for absent in ["url", "access_token", "realtime_endpoint"] {
+        assert!(
+            data.get(absent).is_none(),
+            "{absent} in a v1 answer: {data}"
+        );
+    }
+    let id = data["session_id"].as_str().unwrap();
+    assert_eq!(env.status_of(&token, id).await, "new");
+}
+
+#[tokio::test]
+async fn the_sdk_flow_connects_and_events_arrive_as_binary_json() {
+    // §3.3-§3.4, §7.1: the answer starts the peer; the session is connected once the peer is;
+    // a task's start and stop arrive on the server's channel as binary JSON, and nothing else.
+    let env = TestEnv::with_config(fast()).await;
+    let token = env.token().await;
+    let mut viewer = RawViewer::start(&env, &token, sdk_1_body()).await;
+    viewer.connected().await;
+    let id = viewer.session_id.clone();
+    let mut state = env.status_of(&token, &id).await;
+    for _ in 0..100 {
+        if state == "connected" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        state = env.status_of(&token, &id).await;
+    }
+    assert_eq!(state, "connected");
+
+    let (status, task) = env
+        .post(
+            "/v1/streaming.task",
+            &token,
+            json!({"session_id": id, "text": "hello there", "task_type": "repeat"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{task}");
+    let task_id = task["data"]["task_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        viewer.next_event().await,
+        DataChannelEvent::AvatarStartTalking {
+            task_id: task_id.clone()
+        }
+    );
+    match viewer.next_event().await {
+        DataChannelEvent::AvatarStopTalking {
+            task_id: stopped,
+            duration_ms,
+        } => {
+            assert_eq!(stopped, task_id);
+            assert!(duration_ms.is_some_and(|d| d > 0.0), "{duration_ms:?}");
+        }
+        other => panic!("expected avatar_stop_talking, got {other:?}"),
+    }
+
+    assert_eq!(*viewer.channel_labels.borrow(), vec!["events".to_owned()]);
+    assert!(
+        viewer
+            .media
+            .video_packets
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    assert!(
+        viewer
+            .media
+            .audio_packets
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    let mut codecs = viewer.media.codecs.lock().unwrap().clone();
+    codecs.sort();
+    assert_eq!(
+        codecs,
+        vec!["audio/opus".to_owned(), "video/VP8".to_owned()]
+    );
+    let statuses = viewer.ice_statuses.borrow().clone();
+    assert!(!statuses.is_empty(), "the client trickled its candidates");
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn interrupt_cuts_the_task_and_stop_closes_the_peer() {
+    // §3.6, §3.9, §6: interrupt ends the talking at once; stop closes the peer connection
+    // (SDK 1.x turns that into no event), and the session is closed for REST.
+    let env = TestEnv::with_config(fast()).await;
+    let token = env.token().await;
+    let mut viewer = RawViewer::start(&env, &token, sdk_1_body()).await;
+    viewer.connected().await;
+    let id = viewer.session_id.clone();
+    let long = "word ".repeat(200);
+    assert_success(
+        &env.post(
+            "/v1/streaming.task",
+            &token,
+            json!({"session_id": id, "text": long, "task_type": "repeat", "task_mode": "async"}),
+        )
+        .await,
+    );
+    assert!(matches!(
+        viewer.next_event().await,
+        DataChannelEvent::AvatarStartTalking { .. }
+    ));
+    assert_success(
+        &env.post("/v1/streaming.interrupt", &token, json!({"session_id": id}))
+            .await,
+    );
+    assert!(matches!(
+        viewer.next_event().await,
+        DataChannelEvent::AvatarStopTalking { .. }
+    ));
+    assert_success(
+        &env.post("/v1/streaming.stop", &token, json!({"session_id": id}))
+            .await,
+    );
+    viewer.closed().await;
+    assert_error(
+        &env.post(
+            "/v1/streaming.task",
+            &token,
+            json!({"session_id": id, "text": "late"}),
+        )
+        .await,
+        400,
+        10005,
+    );
+}
+
+#[tokio::test]
+async fn a_task_before_the_peer_connects_is_10002() {
+    // §6: a v1 task while `connecting` is 10002 (v2's is 400006). A client that answers and
+    // then goes away leaves the session connecting.
+    let env = TestEnv::with_config(fast()).await;
+    let token = env.token().await;
+    let (_, new) = env.post("/v1/streaming.new", &token, sdk_1_body()).await;
+    let viewer = RawViewer::answer(&env, &token, new["data"].clone()).await;
+    let answer = viewer.local_answer().await;
+    viewer.close().await;
+    let id = viewer.session_id.clone();
+    assert_success(
+        &env.post(
+            "/v1/streaming.start",
+            &token,
+            json!({"session_id": id, "sdp": {"type": "answer", "sdp": answer}}),
+        )
+        .await,
+    );
+    assert_eq!(env.status_of(&token, &id).await, "connecting");
+    assert_error(
+        &env.post(
+            "/v1/streaming.task",
+            &token,
+            json!({"session_id": id, "text": "too soon"}),
+        )
+        .await,
+        400,
+        10002,
+    );
+}
+
+#[tokio::test]
+async fn a_bad_answer_is_peer_start_failed_and_the_session_can_start_again() {
+    // §3.3: the observed message, word for word; the session stays `new`, so a client that
+    // fixes its answer starts it.
+    let env = TestEnv::with_config(fast()).await;
+    let token = env.token().await;
+    let (_, new) = env.post("/v1/streaming.new", &token, sdk_1_body()).await;
+    let data = new["data"].clone();
+    let id = data["session_id"].as_str().unwrap().to_owned();
+    for sdp in [
+        json!({"type": "answer", "sdp": "not an sdp"}),
+        json!({"type": "offer", "sdp": data["sdp"]["sdp"]}),
+    ] {
+        let answer = env
+            .post(
+                "/v1/streaming.start",
+                &token,
+                json!({"session_id": id, "sdp": sdp}),
+            )
+            .await;
+        assert_error(&answer, 400, 400);
+        assert_eq!(
+            answer.1["message"],
+            "peer start failed,please check the answer"
+        );
+        assert_eq!(env.status_of(&token, &id).await, "new");
+    }
+    let viewer = RawViewer::answer(&env, &token, data).await;
+    let answer = viewer.local_answer().await;
+    assert_success(
+        &env.post(
+            "/v1/streaming.start",
+            &token,
+            json!({"session_id": id, "sdp": {"type": "answer", "sdp": answer}}),
+        )
+        .await,
+    );
+    viewer.connected().await;
+}
+
+#[tokio::test]
+async fn start_without_an_answer_is_invalid_params() {
+    // §3.3: a v1 session started without `sdp` answered 400006.
+    let env = TestEnv::with_config(fast()).await;
+    let token = env.token().await;
+    let (_, new) = env.post("/v1/streaming.new", &token, sdk_1_body()).await;
+    let id = new["data"]["session_id"].as_str().unwrap();
+    assert_error(
+        &env.post("/v1/streaming.start", &token, json!({"session_id": id}))
+            .await,
+        400,
+        400006,
+    );
+    assert_eq!(env.status_of(&token, id).await, "new");
+}
+
+#[tokio::test]
+async fn candidates_are_taken_before_start_and_garbage_is_invalid_params() {
+    // §3.4: `ice` is accepted in `new`; a candidate line that is not one is 400006, and the
+    // session is unharmed.
+    let env = TestEnv::with_config(fast()).await;
+    let token = env.token().await;
+    let (_, new) = env.post("/v1/streaming.new", &token, sdk_1_body()).await;
+    let id = new["data"]["session_id"].as_str().unwrap().to_owned();
+    let candidate = json!({
+        "candidate": "candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host",
+        "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "abcd"
+    });
+    assert_success(
+        &env.post(
+            "/v1/streaming.ice",
+            &token,
+            json!({"session_id": id, "candidate": candidate}),
+        )
+        .await,
+    );
+    assert_error(
+        &env.post(
+            "/v1/streaming.ice",
+            &token,
+            json!({"session_id": id, "candidate": {"candidate": "garbage"}}),
+        )
+        .await,
+        400,
+        400006,
+    );
+    let token = env.token().await;
+    let mut viewer = RawViewer::start(&env, &token, sdk_1_body()).await;
+    viewer.connected().await;
+    // Peers still work after a rejected candidate.
+    assert_success(
+        &env.post(
+            "/v1/streaming.task",
+            &token,
+            json!({"session_id": viewer.session_id, "text": "still here"}),
+        )
+        .await,
+    );
+    assert!(matches!(
+        viewer.next_message().await,
+        RawMessage::Event(DataChannelEvent::AvatarStartTalking { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_client_closing_first_leaves_the_session_for_stop() {
+    // SDK 1.x's stopAvatar closes its peer, then calls stop: stop still answers success.
+    let env = TestEnv::with_config(fast()).await;
+    let token = env.token().await;
+    let viewer = RawViewer::start(&env, &token, sdk_1_body()).await;
+    viewer.connected().await;
+    viewer.close().await;
+    let id = viewer.session_id.clone();
+    assert_eq!(env.status_of(&token, &id).await, "connected");
+    assert_success(
+        &env.post("/v1/streaming.stop", &token, json!({"session_id": id}))
+            .await,
+    );
+}
