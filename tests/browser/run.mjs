@@ -1,5 +1,6 @@
-// The browser suite: the unmodified official SDK (three versions from npm) and livekit-client
-// used directly, in Debian's headless Chromium, against `understudy serve` with HTTPS on 443
+// The browser suite: the unmodified official SDK (four versions from npm: 1.0.16 on v1's raw
+// WebRTC, three 2.x on LiveKit), HeyGen's raw-WebRTC demo flow and livekit-client used
+// directly, in Debian's headless Chromium, against `understudy serve` with HTTPS on 443
 // (the SDK always dials wss://<basePath host>, port dropped).
 //
 // Usage: node run.mjs            (UNDERSTUDY_BIN names the binary; default target/debug/understudy)
@@ -38,6 +39,9 @@ const TARGETS = [
   { name: 'sdk-2.1.0', entry: "import * as m from 'sdk-2.1.0'; window.SDK = m;" },
   { name: 'sdk-2.0.16', entry: "import * as m from 'sdk-2.0.16'; window.SDK = m;" },
   { name: 'sdk-2.0.9', entry: "import * as m from 'sdk-2.0.9'; window.SDK = m;" },
+  // v1, raw WebRTC: the last 1.x SDK, and HeyGen's raw-WebRTC demo page's flow (no library).
+  { name: 'sdk-1.0.16', entry: "import * as m from 'sdk-1.0.16'; window.SDK1 = m;" },
+  { name: 'raw-webrtc-demo', entry: 'window.RAW_DEMO = true;' },
   { name: 'livekit-client-2.23.0', entry: "import * as m from 'livekit-client'; window.LivekitClient = m;" },
 ];
 
@@ -94,7 +98,7 @@ function startServer(tlsDir) {
 function startPages(dist) {
   const server = createServer((req, res) => {
     const [, target, file] = new URL(req.url, 'http://x').pathname.split('/');
-    const path = { 'page.html': join(here, 'page.html'), 'scenario.js': join(here, 'scenario.js'), 'voice.js': join(here, 'voice.js'), 'faults.js': join(here, 'faults.js'), 'timing.js': join(here, 'timing.js'), 'bundle.js': join(dist, `${target}.js`) }[file];
+    const path = { 'page.html': join(here, 'page.html'), 'scenario.js': join(here, 'scenario.js'), 'voice.js': join(here, 'voice.js'), 'faults.js': join(here, 'faults.js'), 'timing.js': join(here, 'timing.js'), 'v1.js': join(here, 'v1.js'), 'bundle.js': join(dist, `${target}.js`) }[file];
     try {
       const body = readFileSync(path);
       res.writeHead(200, { 'content-type': file.endsWith('.html') ? 'text/html' : 'text/javascript' });
@@ -143,6 +147,36 @@ function assertRaw(r) {
   check(`${name}: a REST task is narrated over LiveKit data, its text first`, JSON.stringify(r.task_events) === JSON.stringify(['avatar_talking_message', 'avatar_start_talking', 'avatar_end_message', 'avatar_stop_talking']), r.task_events);
   check(`${name}: stop disconnects the room with ROOM_DELETED`, r.stop === 200 && r.disconnect_reason === 5, r);
   check(`${name}: stop closes the chat WebSocket normally`, r.chat_close_code === 1000, r.chat_close_code);
+}
+
+function assertSdk1(r) {
+  const name = 'sdk-1.0.16';
+  check(`${name}: createStartAvatar returns the session and the server's offer`, typeof r.session_id === 'string' && r.session_id.length > 0 && r.offer_type === 'offer', [r.session_id, r.offer_type]);
+  check(`${name}: mediaStream has one video and one audio track`, r.tracks.video === 1 && r.tracks.audio === 1, r.tracks);
+  check(`${name}: the video is VP8 at the low quality's 640x360`, r.video_codec === 'video/VP8' && r.size[0] === 640 && r.size[1] === 360, [r.video_codec, r.size]);
+  check(`${name}: idle frames show the idle marker and a moving counter`,
+    r.idle_frames.every((f) => !f.talking) && new Set(r.idle_frames.map((f) => f.counter)).size > 1, r.idle_frames);
+  check(`${name}: frames while talking show the talking marker`, r.talking_frames.some((f) => f.talking), r.talking_frames);
+  check(`${name}: a repeat task's events arrive through addEventHandler: start, then stop`, JSON.stringify(r.repeat_events) === '["avatar_start_talking","avatar_stop_talking"]', r.repeat_events);
+  check(`${name}: avatar_stop_talking carries duration_ms (1.0.15+)`, r.stop_duration_ms > 0, r.stop_duration_ms);
+  check(`${name}: a chat task (1.x's talk) is spoken`, JSON.stringify(r.chat_events) === '["avatar_start_talking","avatar_stop_talking"]', r.chat_events);
+  check(`${name}: a sync task answers once its speech has ended`, r.sync_duration_ms > 0 && r.sync_ms >= r.sync_duration_ms * 0.8, [r.sync_ms, r.sync_duration_ms]);
+  check(`${name}: interrupt stops the avatar within a second, back to the idle marker`, r.interrupt_ms < 1000 && !r.after_interrupt_frame.talking, [r.interrupt_ms, r.after_interrupt_frame]);
+  check(`${name}: stopAvatar closes the peer connection`, r.pc_state_after_stop === 'closed', r.pc_state_after_stop);
+  check(`${name}: a task after stop gets 10005 with HeyGen's body`, r.after_stop.status === 400 && r.after_stop.body && r.after_stop.body.code === 10005, r.after_stop);
+  check(`${name}: a bad token gets 401`, r.bad_token.status === 401, r.bad_token);
+}
+
+function assertRawDemo(r) {
+  const name = 'raw-webrtc-demo';
+  check(`${name}: ice_servers2 goes into new RTCPeerConnection as it is`, Array.isArray(r.ice_servers2), r.ice_servers2);
+  check(`${name}: start with the answer is 200 and the peer connects`, r.start === 200, r.start);
+  check(`${name}: both tracks share one stream, at the medium quality's 854x480`, r.same_stream === true && r.size[0] === 854 && r.size[1] === 480, [r.same_stream, r.size]);
+  const events = r.messages.filter((m) => m.binary && m.event.task_id === r.task_id).map((m) => m.event.type);
+  check(`${name}: the task's events arrive as binary JSON on the server's channel`, r.task === 200 && JSON.stringify(events) === '["avatar_start_talking","avatar_stop_talking"]', r.messages);
+  check(`${name}: nothing arrives as text`, r.messages.every((m) => m.binary), r.messages);
+  check(`${name}: every trickled candidate is accepted`, r.ice_statuses.length > 0 && r.ice_statuses.every((s) => s === 200), r.ice_statuses);
+  check(`${name}: stop closes the peer from the server's side`, r.stop === 200 && ['disconnected', 'failed', 'closed'].includes(r.pc_state_after_stop), [r.stop, r.pc_state_after_stop]);
 }
 
 /// Writes the fake microphone's input: a recorded sentence (fixtures/speech/hello.wav, made
@@ -382,7 +416,10 @@ async function main() {
         continue;
       }
       check(`${target.name}: no uncaught page errors`, errors.length === 0, errors);
-      if (target.name.startsWith('sdk-')) assertSdk(target.name, result); else assertRaw(result);
+      if (target.name === 'sdk-1.0.16') assertSdk1(result);
+      else if (target.name === 'raw-webrtc-demo') assertRawDemo(result);
+      else if (target.name.startsWith('sdk-')) assertSdk(target.name, result);
+      else assertRaw(result);
       if (result.start_marks) console.log(`     ${target.name} start (ms from createStartAvatar): ${JSON.stringify(result.start_marks)}`);
       await page.close();
     }

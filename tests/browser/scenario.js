@@ -195,4 +195,8 @@ async function runRawLivekit({ base, apiKey }) {
   return result;
 }
 
-window.runScenario = (args) => (window.SDK ? runSdk(args) : runRawLivekit(args));
+window.runScenario = (args) => {
+  if (window.SDK1) return runSdk1(args);
+  if (window.RAW_DEMO) return runRawDemo(args);
+  return window.SDK ? runSdk(args) : runRawLivekit(args);
+};
