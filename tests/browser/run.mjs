@@ -307,6 +307,94 @@ async function reportFloor(context, origin) {
   await page.close();
 }
 
+/// The playground and inspector `understudy serve` itself serves at `/` over plain HTTP: start a
+/// v1 session, watch the marker turn to talking, the timeline in order, the inspector's view,
+/// an injected user turn, the microphone (the fake capture's recorded speech), the journal's
+/// filter, interrupt, and ending the session from the inspector.
+async function checkPlayground(context, http) {
+  const name = 'playground';
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const names = () => page.$$eval('#timeline li', (items) => items.map((i) => i.dataset.name));
+  const waitName = (wanted, after = 0) => page.waitForFunction(([w, a]) => [...document.querySelectorAll('#timeline li')].slice(a).some((i) => i.dataset.name === w), [wanted, after], { timeout: 15_000 });
+  try {
+    await page.setViewportSize({ width: 1400, height: 1050 });
+    await page.goto(`${http}/`);
+    check(`${name}: the page is served at / with its script and style`, (await page.title()) === 'Understudy playground', await page.title());
+    await page.waitForFunction(() => document.querySelectorAll('#avatar option').length > 1, null, { timeout: 10_000 });
+    await page.selectOption('#quality', 'low');
+    await page.click('#start');
+    await page.waitForFunction(() => document.getElementById('session-state').textContent === 'connected', null, { timeout: 20_000 });
+    await page.waitForFunction(() => document.getElementById('marker').textContent === 'idle', null, { timeout: 20_000 });
+    const sessionId = await page.textContent('#session-id');
+    check(`${name}: Start makes a v1 session whose video plays (marker idle)`, /^[0-9a-f-]{36}$/.test(sessionId), sessionId);
+
+    await page.fill('#text', 'Hello from the playground, a page the mock serves itself.');
+    await page.selectOption('#task-type', 'repeat');
+    await page.selectOption('#task-mode', 'async');
+    await page.click('#speak');
+    await page.waitForFunction(() => document.getElementById('marker').textContent === 'talking', null, { timeout: 10_000 });
+    await page.screenshot({ path: join(artifacts, 'playground.png') });
+    check(`${name}: Speak turns the decoded marker to talking`, true);
+    await waitName('avatar_stop_talking');
+    const seen = await names();
+    const at = (n) => seen.indexOf(n);
+    check(`${name}: the timeline shows new, start, the task, then start and stop talking in order`,
+      at('streaming.new') < at('streaming.start') && at('streaming.start') < at('streaming.task sent')
+        && at('streaming.task sent') < at('avatar_start_talking') && at('avatar_start_talking') < at('avatar_stop_talking'), seen);
+
+    // The inspector lists the session; its detail has the schedule and the admin actions.
+    const row = `#sessions tr[data-session-id="${sessionId}"]`;
+    await page.waitForSelector(row, { timeout: 5_000 });
+    const cells = await page.$$eval(`${row} td`, (tds) => tds.map((td) => td.textContent));
+    check(`${name}: the inspector lists the session as v1, connected, with one viewer and one chat socket`, cells[1] === 'v1' && cells[2] === 'connected' && cells[6] === '1' && cells[7] === '1', cells);
+    await page.click(row);
+    await page.waitForSelector('#schedule', { timeout: 5_000 });
+    const before = (await names()).length;
+    await page.click('#inject');
+    await waitName('user_stop', before);
+    await waitName('avatar_stop_talking', before);
+    const turn = (await names()).slice(before);
+    check(`${name}: an injected user turn shows user_start, user_stop, then the avatar's answer`,
+      turn.indexOf('user_start') < turn.indexOf('user_stop') && turn.indexOf('user_stop') < turn.indexOf('avatar_start_talking'), turn);
+
+    // The microphone: Chromium's fake capture plays recorded speech into the chat socket.
+    const beforeMic = (await names()).length;
+    await page.click('#mic');
+    await waitName('user_start', beforeMic);
+    await page.click('#mic');
+    check(`${name}: the microphone's speech opens a user turn`, true);
+
+    await page.fill('#journal-path', 'streaming.task');
+    const paths = await page.$$eval('#journal tbody tr', (rows) => rows.map((r) => r.children[3].textContent));
+    check(`${name}: the journal filter shows only matching requests`, paths.length > 0 && paths.every((p) => p.includes('streaming.task')), paths);
+
+    await page.fill('#text', 'This is a rather long sentence that would keep the avatar talking for many seconds if nobody interrupted it at all');
+    const beforeLong = (await names()).length;
+    await page.click('#speak');
+    await waitName('avatar_start_talking', beforeLong);
+    await page.click('#interrupt');
+    await waitName('avatar_stop_talking', beforeLong);
+    await page.waitForFunction(() => document.getElementById('marker').textContent === 'idle', null, { timeout: 5_000 });
+    check(`${name}: Interrupt stops the talking and the marker goes back to idle`, true);
+
+    const beforeEnd = (await names()).length;
+    await page.click('#end-session');
+    await waitName('closed', beforeEnd);
+    await page.waitForFunction((r) => { const td = document.querySelector(`${r} td:nth-child(3)`); return td && td.textContent === 'closed'; }, row, { timeout: 5_000 });
+    check(`${name}: ending the session from the inspector closes the chat socket and the row says closed`, true);
+    await page.click('#stop');
+    await page.waitForFunction(() => document.getElementById('session-state').textContent === 'closed', null, { timeout: 5_000 });
+    check(`${name}: no uncaught page errors`, errors.length === 0, errors);
+  } catch (e) {
+    check(`${name}: runs to the end`, false, String(e.message || e));
+    await page.screenshot({ path: join(artifacts, 'playground-failure.png') }).catch(() => {});
+  } finally {
+    await page.close();
+  }
+}
+
 async function checkDemo(context) {
   const demo = await demoServer();
   await new Promise((resolve) => demo.listen(0, '127.0.0.1', resolve));
@@ -446,6 +534,7 @@ async function main() {
     if ('chromium floor'.includes(only) || only.startsWith('sdk-')) await reportFloor(context, origin);
     if ('sdk-2.1.0 faults'.includes(only)) await checkFaults(context, origin);
     if ('demo page'.includes(only)) await checkDemo(context);
+    if ('playground'.includes(only)) await checkPlayground(context, http);
     if ('sdk-2.1.0 default fake microphone'.includes(only)) await checkDefaultMicrophone(origin, spki);
     if ('understudy record'.includes(only)) await checkRecording(context, origin, http);
   } finally {

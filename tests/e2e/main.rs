@@ -14,6 +14,7 @@ mod latency;
 mod limits;
 mod lists;
 mod livekit_http;
+mod playground;
 mod properties;
 mod raw_webrtc;
 mod realtime_endpoint;

@@ -22,6 +22,7 @@ fn print_banner(server: &understudy_server::MockServer, host: std::net::IpAddr) 
         .map(|a| format!("http://{a}"))
         .or_else(|| server.https_uri());
     let base = base.unwrap_or_default();
+    println!("Open the playground and inspector: {base}/");
     println!(
         "Understudy {} is serving HeyGen's Streaming Avatar API",
         env!("CARGO_PKG_VERSION")

@@ -221,3 +221,41 @@ fn bench_reads_the_talking_marker_from_decoded_frames() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn serve_prints_the_playground_url_first_and_serves_the_page_there() {
+    use std::io::{BufRead, Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_understudy"))
+        .args(["serve", "--port", "0", "--no-https"])
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("a banner line");
+    let url = first
+        .trim()
+        .strip_prefix("Open the playground and inspector: ")
+        .unwrap_or_else(|| panic!("the first line names the playground: {first:?}"))
+        .to_owned();
+    let address = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("an http URL ending in /: {url}"));
+    let mut socket = std::net::TcpStream::connect(address).expect("the playground's address");
+    write!(
+        socket,
+        "GET / HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("answer");
+    child.kill().expect("stop the server");
+    let _ = child.wait();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains("<title>Understudy playground</title>"),
+        "{answer}"
+    );
+}

@@ -66,7 +66,8 @@ export class AdminClient {
 
   /** The journal, oldest first, narrowed by `filter`. */
   async requests(filter: RequestFilter = {}): Promise<RecordedRequest[]> {
-    const all = await this.call<RecordedRequest[]>('GET', '/requests');
+    const path = filter.since === undefined ? '/requests' : `/requests?since=${filter.since}`;
+    const all = await this.call<RecordedRequest[]>('GET', path);
     return all.filter((r) => {
       if (filter.method && r.method.toUpperCase() !== filter.method.toUpperCase()) return false;
       if (typeof filter.path === 'string' && r.path !== filter.path) return false;
@@ -88,6 +89,11 @@ export class AdminClient {
   /** One session, or `undefined` when the mock has none by that id. */
   async session(sessionId: string): Promise<SessionDump | undefined> {
     return (await this.sessions()).find((s) => s.session_id === sessionId);
+  }
+
+  /** Ends a session as `streaming.stop` would, without its owner's token. */
+  async endSession(sessionId: string): Promise<void> {
+    await this.call('DELETE', `/sessions/${encodeURIComponent(sessionId)}`);
   }
 
   /** Forgets every token, session, fault rule and journal entry. */

@@ -16,20 +16,48 @@ export interface RecordedRequest {
   fault?: { id: number; action: string };
 }
 
+/** One task of a session's speech schedule, timed from the moment of the dump. */
+export interface ScheduledTaskDump {
+  task_id: string;
+  task_type: 'repeat' | 'talk';
+  /** What the avatar says; empty for a realtime client's audio. */
+  text: string;
+  client_audio: boolean;
+  /** Milliseconds until it starts talking; negative once it has. */
+  starts_in_ms: number;
+  ends_in_ms: number;
+}
+
 /** A session as `/__understudy/sessions` lists it. */
 export interface SessionDump {
   session_id: string;
+  /** The owner's API key as a fingerprint. */
+  api_key: string;
   state: 'new' | 'connecting' | 'connected' | 'closing' | 'closed';
-  close_reason: string | null;
+  close_reason: 'stopped' | 'idle_timeout' | 'duration_limit' | 'server_reset' | null;
+  /** v1 (raw WebRTC) or v2 (LiveKit). */
+  protocol: 'v1' | 'v2';
   avatar_id: string;
+  quality: 'high' | 'medium' | 'low';
+  video_encoding: 'H264' | 'VP8';
   created_at: number;
   age_ms: number;
   idle_ms: number;
   listening: boolean;
   speaking_task_id: string | null;
   queued_task_ids: string[];
+  /** The speech schedule from the speaking task on, in order. */
+  schedule: ScheduledTaskDump[];
+  /** Clients connected to the session's media: LiveKit room clients, or a v1 peer. */
+  viewers: number;
+  /** The identities in the LiveKit room besides the avatar. */
+  room_members: string[];
+  chat_sockets: number;
+  realtime_sockets: number;
   user_speaking: boolean;
   user_turns: number;
+  /** Milliseconds of microphone audio the voice detector has judged. */
+  audio_heard_ms: number;
   scripted_utterances: number;
   push_to_talk: boolean;
   latency_profile: string;
@@ -96,4 +124,6 @@ export interface RequestFilter {
   status?: number;
   /** Only entries a fault rule changed. */
   faulted?: boolean;
+  /** Only entries after this sequence number (the last `seq` a poller saw). */
+  since?: number;
 }

@@ -47,3 +47,25 @@ test('the admin client surfaces refusals with the mock answer', async () => {
     await mock.stop();
   }
 });
+
+test('the session dump says each session\'s protocol, and a session can be ended', async () => {
+  const mock = await startUnderstudy({ https: 'off' });
+  try {
+    const token = await mock.createToken();
+    const created = await fetch(`${mock.httpUrl}/v1/streaming.new`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ version: 'v2', quality: 'low' }),
+    });
+    const sessionId: string = (await created.json()).data.session_id;
+    const dump = await mock.admin.session(sessionId);
+    expect(dump).toMatchObject({ protocol: 'v2', state: 'new', quality: 'low', viewers: 0, schedule: [] });
+    const [first] = await mock.admin.requests();
+    expect(await mock.admin.requests({ since: first.seq })).toHaveLength(1);
+    await mock.admin.endSession(sessionId);
+    expect(await mock.admin.session(sessionId)).toMatchObject({ state: 'closed', close_reason: 'stopped' });
+    await expect(mock.admin.endSession(sessionId)).rejects.toMatchObject({ status: 400 });
+  } finally {
+    await mock.stop();
+  }
+});

@@ -173,6 +173,27 @@ impl NewSessionRequest {
     pub fn is_v2(&self) -> bool {
         self.version.as_deref() == Some("v2")
     }
+
+    /// The protocol this asks for: v2 with `version: "v2"`, else v1 (§0).
+    pub fn protocol(&self) -> Protocol {
+        if self.is_v2() {
+            Protocol::V2
+        } else {
+            Protocol::V1
+        }
+    }
+}
+
+/// Which of HeyGen's two protocols a session speaks (heygen-api.md §0): `streaming.new` with
+/// `version: "v2"` is a LiveKit room, without it a raw WebRTC peer connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// v1: the server's SDP offer in `new`, the client's answer in `start`, events on a
+    /// server-made data channel.
+    V1,
+    #[default]
+    V2,
 }
 
 /// An SDP offer or answer as `RTCSessionDescription.toJSON()` writes it.

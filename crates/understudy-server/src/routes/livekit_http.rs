@@ -1,5 +1,6 @@
 //! LiveKit's plain-HTTP endpoints that livekit-client probes around the signalling socket
-//! (`livekit.md` §1): `HEAD /` for `prepareConnection`, `/rtc/validate` after a failed socket.
+//! (`livekit.md` §1): `/rtc/validate` after a failed socket. (`HEAD /`, which
+//! `prepareConnection` probes, is the playground page's route: any 200 will do.)
 //! `/rtc/v1` (single-PC mode of clients 2.17+) is deliberately left to the 404 fallback, so those
 //! clients fall back to `/rtc`.
 
@@ -9,11 +10,6 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
-
-/// `HEAD /` and `GET /`: a health answer, so `prepareConnection` never waits.
-pub async fn root() -> Response {
-    (StatusCode::OK, "understudy: HeyGen Streaming Avatar mock\n").into_response()
-}
 
 /// `200 success` for a token this server signed whose room `/rtc` would let it join; `401`
 /// with `/rtc`'s reason otherwise. A 401 also makes the client give up on resuming an ended

@@ -10,6 +10,7 @@ mod knowledge_base;
 mod latency_admin;
 mod list;
 mod livekit_http;
+mod playground;
 mod realtime_socket;
 mod record;
 mod session;
@@ -78,13 +79,13 @@ pub fn app(state: AppState) -> Router {
         );
 
     let livekit = Router::new()
-        .route("/", get(livekit_http::root))
         .route("/rtc/validate", get(livekit_http::validate))
         .route("/rtc", get(crate::livekit::rtc));
 
     Router::new()
         .merge(heygen)
         .merge(livekit)
+        .merge(playground::router())
         .nest(
             ADMIN_PREFIX,
             admin::router()

@@ -23,6 +23,12 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The admin prefix, chosen so it cannot collide with a HeyGen path.
 pub const ADMIN_PREFIX: &str = "/__understudy";
 
+/// The mock's own pages and API, which are not HeyGen's and would drown the journal: the admin
+/// routes (the inspector polls them) and the playground page with its files.
+fn is_unjournaled(path: &str) -> bool {
+    path.starts_with(ADMIN_PREFIX) || path == "/" || path.starts_with("/playground/")
+}
+
 /// Buffers the body under [`MAX_BODY_BYTES`], runs the handler, and journals both sides.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
@@ -36,7 +42,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
                 .into_response();
         }
     };
-    let journaled = !parts.uri.path().starts_with(ADMIN_PREFIX);
+    let journaled = !is_unjournaled(parts.uri.path());
     let received = journaled.then(|| {
         (
             SystemTime::now()

@@ -194,11 +194,7 @@ fn settings_from(
         language: request.language.clone(),
         silence_response: request.silence_response.unwrap_or(false),
         livekit_transport: request.ia_is_livekit_transport.unwrap_or(false),
-        protocol: if request.is_v2() {
-            Protocol::V2
-        } else {
-            Protocol::V1
-        },
+        protocol: request.protocol(),
     })
 }
 

@@ -13,8 +13,10 @@ mod rules;
 mod turns;
 
 pub use raw_peer::{RawCommand, RawPeerHandle};
-pub use rules::{Operation, Protocol};
+pub use rules::Operation;
 pub use turns::TurnOutcome;
+pub use understudy_proto::admin::CloseReason;
+pub use understudy_proto::rest::session::Protocol;
 
 use crate::clock::TimeScale;
 use crate::latency::{LatencyProfile, Phase, SessionLatency};
@@ -42,17 +44,6 @@ impl Caller {
     pub fn can_see(&self, owner: &Caller) -> bool {
         self.api_key == owner.api_key && (self.token.is_none() || self.token == owner.token)
     }
-}
-
-/// Why a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CloseReason {
-    Stopped,
-    IdleTimeout,
-    DurationLimit,
-    /// The admin reset or the server shut down.
-    ServerReset,
 }
 
 /// What `streaming.new` asked for, kept for listing and for the real-time layer.
@@ -235,6 +226,11 @@ impl Session {
         let others = self.room_members.clone();
         self.room_members.push(member);
         (others, listener)
+    }
+
+    /// Who is in the room besides the avatar.
+    pub fn room_members(&self) -> &[RoomMember] {
+        &self.room_members
     }
 
     /// The member `sid` left the room.

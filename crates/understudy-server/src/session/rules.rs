@@ -1,18 +1,7 @@
 //! The §6 rule table: which call is allowed in which session state.
 
+use understudy_proto::rest::session::Protocol;
 use understudy_proto::{ErrorKind, SessionState};
-
-/// Which of HeyGen's two protocols a session speaks (heygen-api.md §0): `streaming.new` with
-/// `version: "v2"` is a LiveKit room, without it a raw WebRTC peer connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Protocol {
-    /// v1: the server's SDP offer in `new`, the client's answer in `start`, events on a
-    /// server-made data channel.
-    V1,
-    #[default]
-    V2,
-}
 
 /// A call that acts on an existing session; `stop` is handled apart because it is allowed in
 /// every live state and answers 400004 once closed.
