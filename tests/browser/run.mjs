@@ -169,7 +169,9 @@ function assertSdk1(r) {
 
 function assertRawDemo(r) {
   const name = 'raw-webrtc-demo';
-  check(`${name}: ice_servers2 goes into new RTCPeerConnection as it is`, Array.isArray(r.ice_servers2), r.ice_servers2);
+  check(`${name}: ice_servers2 names the mock's STUN server on loopback, and goes into new RTCPeerConnection as it is`,
+    Array.isArray(r.ice_servers2) && r.ice_servers2.length === 1 && /^stun:127\.0\.0\.1:\d+$/.test(r.ice_servers2[0].urls[0]), r.ice_servers2);
+  check(`${name}: Chromium asks the mock's STUN server for its address while gathering`, r.stun_answers > 0, [r.stun_answers, r.candidate_types]);
   check(`${name}: start with the answer is 200 and the peer connects`, r.start === 200, r.start);
   check(`${name}: both tracks share one stream, at the medium quality's 854x480`, r.same_stream === true && r.size[0] === 854 && r.size[1] === 480, [r.same_stream, r.size]);
   const events = r.messages.filter((m) => m.binary && m.event.task_id === r.task_id).map((m) => m.event.type);

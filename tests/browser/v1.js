@@ -101,6 +101,7 @@ async function runRawDemo({ base, apiKey }) {
     const response = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: response.status, body: await response.json() };
   };
+  const stunBefore = (await (await fetch(`${base}/__understudy/stats`)).json()).stun_answers;
   const created = await call('/v1/streaming.new', { quality: 'medium', avatar_name: 'default', voice: { voice_id: '' } });
   const { session_id, sdp, ice_servers2 } = created.body.data;
   result.ice_servers2 = ice_servers2;
@@ -118,8 +119,11 @@ async function runRawDemo({ base, apiKey }) {
   const answer = await pc.createAnswer();
   await pc.setLocalDescription(answer);
   const iceCalls = [];
+  result.candidate_types = [];
   pc.onicecandidate = ({ candidate }) => {
-    if (candidate) iceCalls.push(call('/v1/streaming.ice', { session_id, candidate: candidate.toJSON() }).then((r) => r.status));
+    if (!candidate) return;
+    result.candidate_types.push(candidate.type);
+    iceCalls.push(call('/v1/streaming.ice', { session_id, candidate: candidate.toJSON() }).then((r) => r.status));
   };
   result.start = (await call('/v1/streaming.start', { session_id, sdp: answer })).status;
   await waitFor(() => pc.connectionState === 'connected', 20000, 'the peer connects');
@@ -132,7 +136,10 @@ async function runRawDemo({ base, apiKey }) {
   await waitFor(() => messages.some((m) => m.binary && m.event.type === 'avatar_stop_talking'), 20000, 'the task narrated');
   result.messages = messages;
   result.task_id = task.body.data && task.body.data.task_id;
+  // Gathering against the mock's STUN server ends once it has answered (or given up).
+  await waitFor(() => pc.iceGatheringState === 'complete', 10000, 'ICE gathering');
   result.ice_statuses = await Promise.all(iceCalls);
+  result.stun_answers = (await (await fetch(`${base}/__understudy/stats`)).json()).stun_answers - stunBefore;
   result.stop = (await call('/v1/streaming.stop', { session_id })).status;
   await waitFor(() => ['disconnected', 'failed', 'closed'].includes(pc.connectionState), 15000, 'the server closes the peer');
   result.pc_state_after_stop = pc.connectionState;

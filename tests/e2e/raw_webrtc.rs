@@ -43,7 +43,10 @@ async fn new_without_a_version_offers_vp8_opus_and_a_data_channel() {
         assert!(sdp.contains(line), "the offer lacks {line:?}:\n{sdp}");
     }
     assert!(!sdp.contains("H264"), "only the codec asked for: {sdp}");
-    assert!(data["ice_servers"].is_array() && data["ice_servers2"].is_array());
+    // The mock's own STUN responder, on loopback, in both shapes (§3.2).
+    let stun = format!("stun:{}", env.server.stun_addr().unwrap());
+    assert_eq!(data["ice_servers"], json!([stun]));
+    assert_eq!(data["ice_servers2"], json!([{"urls": [stun]}]));
     for absent in ["url", "access_token", "realtime_endpoint"] {
         assert!(
             data.get(absent).is_none(),
@@ -322,4 +325,39 @@ async fn the_client_closing_first_leaves_the_session_for_stop() {
         &env.post("/v1/streaming.stop", &token, json!({"session_id": id}))
             .await,
     );
+}
+
+#[tokio::test]
+async fn the_named_stun_server_tells_a_client_its_address() {
+    // What a browser does with `ice_servers2`: a binding request, answered with the address
+    // the request came from (its server-reflexive candidate).
+    use rtc::stun::message::{BINDING_REQUEST, BINDING_SUCCESS, Getter, Message, TransactionId};
+    use rtc::stun::xoraddr::XorMappedAddress;
+    let env = TestEnv::with_config(fast()).await;
+    let stun = env.server.stun_addr().expect("a STUN responder by default");
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut request = Message::new();
+    request
+        .build(&[Box::new(TransactionId::new()), Box::new(BINDING_REQUEST)])
+        .unwrap();
+    // Garbage first: dropped, and the responder goes on.
+    socket.send_to(b"not stun", stun).await.unwrap();
+    socket.send_to(&request.raw, stun).await.unwrap();
+    let mut buffer = [0u8; 1500];
+    let (len, _) = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        socket.recv_from(&mut buffer),
+    )
+    .await
+    .expect("an answer in time")
+    .unwrap();
+    let mut reply = Message::new();
+    reply.raw = buffer[..len].to_vec();
+    reply.decode().unwrap();
+    assert_eq!(reply.typ, BINDING_SUCCESS);
+    assert_eq!(reply.transaction_id, request.transaction_id);
+    let mut mapped = XorMappedAddress::default();
+    mapped.get_from(&reply).unwrap();
+    let local = socket.local_addr().unwrap();
+    assert_eq!((mapped.ip, mapped.port), (local.ip(), local.port()));
 }

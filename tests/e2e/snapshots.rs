@@ -22,7 +22,7 @@ const VOLATILE: [&str; 11] = [
 ];
 
 /// Replaces volatile values, and the session ids and host:port inside strings, with markers.
-fn redact(value: Value, ids: &[&str], host: &str) -> Value {
+fn redact(value: Value, ids: &[&str], host: &Hosts) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
@@ -40,7 +40,9 @@ fn redact(value: Value, ids: &[&str], host: &str) -> Value {
             Value::Array(items.into_iter().map(|v| redact(v, ids, host)).collect())
         }
         Value::String(s) => {
-            let mut s = s.replace(host, "[host]");
+            let mut s = s
+                .replace(&host.stun, "[stun]")
+                .replace(&host.http, "[host]");
             for id in ids {
                 s = s.replace(id, "[session_id]");
             }
@@ -50,10 +52,19 @@ fn redact(value: Value, ids: &[&str], host: &str) -> Value {
     }
 }
 
+/// The mock's addresses, which change every run: HTTP, and the STUN responder's.
+struct Hosts {
+    http: String,
+    stun: String,
+}
+
 #[tokio::test]
 async fn every_response_shape_is_pinned() {
     let env = TestEnv::start().await;
-    let host = env.server.http_addr().unwrap().to_string();
+    let host = Hosts {
+        http: env.server.http_addr().unwrap().to_string(),
+        stun: env.server.stun_addr().unwrap().to_string(),
+    };
     let key = [("x-api-key", KEY)];
     let mut shapes = serde_json::Map::new();
     let mut record = |name: &str, (status, body): (u16, Value), ids: &[&str]| {

@@ -15,6 +15,9 @@ pub struct MockStats {
     pub sessions: usize,
     /// Background tasks running on the server.
     pub tasks: usize,
+    /// STUN binding requests the mock's STUN responder answered (v1's `ice_servers`).
+    #[serde(default)]
+    pub stun_answers: u64,
 }
 
 /// A process's resource use so far.

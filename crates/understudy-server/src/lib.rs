@@ -45,6 +45,7 @@ mod server;
 mod session;
 mod speech;
 mod state;
+mod stun;
 mod tls;
 mod voice;
 

@@ -38,6 +38,7 @@ pub struct MockServerBuilder {
     config: ServerConfig,
     http: Option<SocketAddr>,
     https: Option<(SocketAddr, TlsSource)>,
+    stun: Option<SocketAddr>,
 }
 
 impl Default for MockServerBuilder {
@@ -46,6 +47,7 @@ impl Default for MockServerBuilder {
             config: ServerConfig::default(),
             http: Some((Ipv4Addr::LOCALHOST, 0).into()),
             https: None,
+            stun: Some((Ipv4Addr::LOCALHOST, 0).into()),
         }
     }
 }
@@ -64,6 +66,19 @@ impl MockServerBuilder {
 
     pub fn no_http(mut self) -> Self {
         self.http = None;
+        self
+    }
+
+    /// Answer STUN binding requests on UDP `addr` (port 0 picks a free one): the server v1
+    /// sessions name in `ice_servers`. On by default, on 127.0.0.1.
+    pub fn stun(mut self, addr: SocketAddr) -> Self {
+        self.stun = Some(addr);
+        self
+    }
+
+    /// No STUN responder: v1 sessions get empty `ice_servers`.
+    pub fn no_stun(mut self) -> Self {
+        self.stun = None;
         self
     }
 
@@ -86,6 +101,21 @@ impl MockServerBuilder {
         let shutdown = CancellationToken::new();
         let tracker = TaskTracker::new();
         let state = AppState::new(self.config, shutdown.clone(), tracker.clone());
+
+        if let Some(addr) = self.stun {
+            let socket = tokio::net::UdpSocket::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?;
+            let local = socket
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr, source })?;
+            state.set_stun_addr(local);
+            tracker.spawn(crate::stun::serve(
+                socket,
+                std::sync::Arc::clone(state.stun_answers()),
+                shutdown.clone(),
+            ));
+        }
 
         let http_addr = match self.http {
             Some(addr) => {
@@ -197,6 +227,11 @@ impl MockServer {
 
     pub fn builder() -> MockServerBuilder {
         MockServerBuilder::default()
+    }
+
+    /// Where the STUN responder listens (UDP), if it was not turned off.
+    pub fn stun_addr(&self) -> Option<SocketAddr> {
+        self.state.stun_addr()
     }
 
     /// `http://127.0.0.1:<port>`, or the HTTPS URI when plain HTTP is off.

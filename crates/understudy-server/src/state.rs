@@ -39,6 +39,10 @@ struct Shared {
     /// The latency profile new sessions follow: the config's, until the admin API changes it.
     latency: RwLock<Arc<LatencyProfile>>,
     faults: Faults,
+    /// Where the STUN responder listens, once bound (v1's `ice_servers`).
+    stun: std::sync::OnceLock<std::net::SocketAddr>,
+    /// Binding requests the STUN responder answered.
+    stun_answers: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AppState {
@@ -58,8 +62,25 @@ impl AppState {
                 shutdown,
                 tracker,
                 faults: Faults::default(),
+                stun: std::sync::OnceLock::new(),
+                stun_answers: Arc::default(),
             }),
         }
+    }
+
+    /// Records where the STUN responder listens; the first address stays.
+    pub fn set_stun_addr(&self, addr: std::net::SocketAddr) {
+        let _ = self.inner.stun.set(addr);
+    }
+
+    /// The STUN responder's count of answers (it adds, the stats route reads).
+    pub fn stun_answers(&self) -> &Arc<std::sync::atomic::AtomicU64> {
+        &self.inner.stun_answers
+    }
+
+    /// Where the STUN responder listens, if there is one.
+    pub fn stun_addr(&self) -> Option<std::net::SocketAddr> {
+        self.inner.stun.get().copied()
     }
 
     /// The fault rules a test has set.

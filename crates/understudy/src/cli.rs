@@ -184,6 +184,18 @@ pub struct ServeArgs {
     /// Turn the HTTPS listener off.
     #[arg(long)]
     pub no_https: bool,
+    /// UDP port of the STUN responder v1 sessions name in `ice_servers`; 0 (the default)
+    /// picks a free one, since each answer says where it is.
+    #[arg(
+        long,
+        value_name = "PORT",
+        default_value_t = 0,
+        env = "UNDERSTUDY_STUN_PORT"
+    )]
+    pub stun_port: u16,
+    /// No STUN responder: v1 sessions get empty `ice_servers`.
+    #[arg(long, conflicts_with = "stun_port")]
+    pub no_stun: bool,
     /// Extra host name or IP for the generated certificate (repeatable); localhost, 127.0.0.1
     /// and ::1 are always in it.
     #[arg(long = "tls-name", value_name = "NAME")]
@@ -382,6 +394,11 @@ impl ServeArgs {
             builder.no_http()
         } else {
             builder.http(SocketAddr::new(self.host, self.port))
+        };
+        builder = if self.no_stun {
+            builder.no_stun()
+        } else {
+            builder.stun(SocketAddr::new(self.host, self.stun_port))
         };
         if !self.no_https {
             let tls = match (self.tls_cert, self.tls_key) {

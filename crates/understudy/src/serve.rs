@@ -42,6 +42,9 @@ fn print_banner(server: &understudy_server::MockServer, host: std::net::IpAddr) 
             println!("         Chromium trust flag: --ignore-certificate-errors-spki-list={spki}");
         }
     }
+    if let Some(addr) = server.stun_addr() {
+        println!("  STUN   stun:{addr}   (UDP; v1 sessions' ice_servers)");
+    }
     println!();
     println!("Mint a session token (any API key works unless --api-key was given):");
     println!("  curl -s -X POST {base}/v1/streaming.create_token -H 'x-api-key: demo'");

@@ -114,6 +114,8 @@ export interface MockStats {
   live_sessions: number;
   sessions: number;
   tasks: number;
+  /** STUN binding requests the mock's STUN responder answered (v1's `ice_servers`). */
+  stun_answers: number;
 }
 
 /** Which journal entries to return; every field given must match. */

@@ -43,6 +43,9 @@ async fn stats(State(state): State<AppState>) -> Json<MockStats> {
         live_sessions: live,
         sessions: total,
         tasks: state.running_tasks(),
+        stun_answers: state
+            .stun_answers()
+            .load(std::sync::atomic::Ordering::Relaxed),
     })
 }
 

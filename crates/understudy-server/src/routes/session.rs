@@ -18,8 +18,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use understudy_proto::rest::SessionIdRequest;
 use understudy_proto::rest::session::{
-    IceRequest, NewSessionData, NewSessionRequest, SessionStatusData, StartSessionRequest,
-    VideoEncoding,
+    IceRequest, IceServer, NewSessionData, NewSessionRequest, SessionStatusData,
+    StartSessionRequest, VideoEncoding,
 };
 use understudy_proto::{ApiEnvelope, ErrorKind, SessionState};
 
@@ -118,10 +118,11 @@ pub async fn new_session(
     crate::latency::pause(delay).await;
 
     if let Some(offer) = raw_offer {
+        let ice_servers = stun_server(&state, &headers).into_iter().collect();
         return Ok(Json(ApiEnvelope::success(NewSessionData::v1(
             session_id,
             offer,
-            Vec::new(),
+            ice_servers,
         ))));
     }
     let base = websocket_base(&headers, scheme.map(|Extension(s)| s));
@@ -139,6 +140,30 @@ pub async fn new_session(
         ice_servers: None,
         ice_servers2: None,
     })))
+}
+
+/// The mock's own STUN responder as an `RTCIceServer`, at the address the client reached the
+/// mock by when the responder listens on every interface.
+fn stun_server(state: &AppState, headers: &HeaderMap) -> Option<IceServer> {
+    let addr = state.stun_addr()?;
+    let host = if addr.ip().is_unspecified() {
+        let dialled = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.parse::<http::uri::Authority>().ok())
+            .map(|a| a.host().to_owned());
+        dialled.unwrap_or_else(|| "127.0.0.1".to_owned())
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    Some(IceServer {
+        urls: vec![format!("stun:{host}:{}", addr.port())],
+        username: None,
+        credential: None,
+        credential_type: None,
+    })
 }
 
 /// Makes a v1 session's peer connection and keeps the way to it on the session; returns the
