@@ -6,7 +6,8 @@
 //! Each figure is compared with the profile's plus the `instant` profile's own figure, measured
 //! in the same test: what the path costs without any delay. The path's own tail moves between
 //! runs on a shared machine, so the instant profile runs before and after the fixed one, and a
-//! fixed-delay quantile must lie within the tolerance of the band the two baselines span.
+//! fixed-delay quantile must lie within the tolerance of the band the two baselines span, in
+//! one of up to three attempts (a distortion shows in all of them).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,40 +69,67 @@ fn quantile(results: &Results, q: f64) -> Duration {
 }
 
 fn close(measured: Duration, expected: Duration, what: &str) {
+    if let Err(why) = within(measured, expected, expected, what) {
+        panic!("{why}");
+    }
+}
+
+/// `measured` within the tolerance of the band `[low, high]`, or why not.
+fn within(measured: Duration, low: Duration, high: Duration, what: &str) -> Result<(), String> {
+    let expected = measured.clamp(low, high);
     // HdrHistogram keeps 3 significant figures: 0.1% of the value on top of the bound.
     let slack = TOLERANCE + expected.mul_f64(0.001);
     let error = measured.abs_diff(expected);
-    assert!(
-        error <= slack,
-        "{what}: measured {measured:?}, expected {expected:?} (off by {error:?}, allowed {slack:?})"
-    );
+    if error <= slack {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: measured {measured:?}, expected {low:?} to {high:?} (off by {error:?}, allowed {slack:?})"
+        ))
+    }
 }
 
-/// `measured` within the tolerance of the band `[low, high]`: the nearest edge is the
-/// expectation (`close` when the band is one value).
-fn within(measured: Duration, low: Duration, high: Duration, what: &str) {
-    close(measured, measured.clamp(low, high), what);
+/// Attempts at the fixed-delay comparison. A harness that distorts what it times is off in
+/// every attempt; two scheduler stalls among a run's 100 speaks move its 99th percentile by
+/// several milliseconds, and do not come back on cue.
+const ATTEMPTS: usize = 3;
+
+/// A fixed 200 ms speak delay: p50 and p99 within the tolerance of 200 ms plus the path's own,
+/// as instant runs on either side of it measured it. Returns the instant run before it, for
+/// the log-normal part.
+async fn fixed_delay_is_recovered() -> Results {
+    let mut misses = Vec::new();
+    for attempt in 1..=ATTEMPTS {
+        let instant = bench(LatencyProfile::instant()).await;
+        let fixed = bench(profile(1, Distribution::Fixed { ms: 200.0 })).await;
+        let instant_after = bench(LatencyProfile::instant()).await;
+        let delay = Duration::from_millis(200);
+        let off: Vec<String> = [0.5, 0.99]
+            .into_iter()
+            .filter_map(|q| {
+                let (a, b) = (quantile(&instant, q), quantile(&instant_after, q));
+                within(
+                    quantile(&fixed, q),
+                    delay + a.min(b),
+                    delay + a.max(b),
+                    &format!("fixed 200 ms, q{q} (instant runs: {a:?}, {b:?})"),
+                )
+                .err()
+            })
+            .collect();
+        if off.is_empty() {
+            return instant;
+        }
+        eprintln!("calibration attempt {attempt} of {ATTEMPTS} off: {off:?}");
+        misses.extend(off);
+    }
+    panic!("the fixed delay was not recovered in {ATTEMPTS} attempts: {misses:#?}");
 }
 
 /// One test, so the runs do not share the machine with each other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bench_recovers_the_latency_profile_it_is_run_against() {
-    let instant = bench(LatencyProfile::instant()).await;
-
-    // A fixed 200 ms speak delay: p50 and p99 within the tolerance of 200 ms plus the
-    // path's own, as the instant runs on either side of it measured it.
-    let fixed = bench(profile(1, Distribution::Fixed { ms: 200.0 })).await;
-    let instant_after = bench(LatencyProfile::instant()).await;
-    for q in [0.5, 0.99] {
-        let (a, b) = (quantile(&instant, q), quantile(&instant_after, q));
-        let delay = Duration::from_millis(200);
-        within(
-            quantile(&fixed, q),
-            delay + a.min(b),
-            delay + a.max(b),
-            &format!("fixed 200 ms, q{q} (instant runs: {a:?}, {b:?})"),
-        );
-    }
+    let instant = fixed_delay_is_recovered().await;
 
     // Log-normal: the mock's draws are seeded per session, so the exact delays it drew can be
     // drawn again here; the bench's quantiles must match theirs plus the path's own.
