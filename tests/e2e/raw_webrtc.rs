@@ -361,3 +361,32 @@ async fn the_named_stun_server_tells_a_client_its_address() {
     let local = socket.local_addr().unwrap();
     assert_eq!((mapped.ip, mapped.port), (local.ip(), local.port()));
 }
+
+#[tokio::test]
+async fn room_faults_act_on_a_v1_peer() {
+    // A `room` rule reaches a v1 session's peer once it connects: kill_media closes it (the
+    // session goes on for REST), and the fired rule is in the journal under start's path.
+    let env = TestEnv::with_config(fast()).await;
+    let token = env.token().await;
+    let viewer = RawViewer::start(&env, &token, sdk_1_body()).await;
+    viewer.connected().await;
+    let id = viewer.session_id.clone();
+    let (status, body) = env
+        .send(
+            "POST",
+            "/__understudy/faults",
+            &[],
+            Some(json!({"on": "room", "kill_media": true, "session_id": id})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    viewer.closed().await;
+    assert_eq!(env.status_of(&token, &id).await, "connected");
+    let journaled = env
+        .server
+        .received_requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/streaming.start" && r.fault.is_some())
+        .count();
+    assert_eq!(journaled, 1);
+}

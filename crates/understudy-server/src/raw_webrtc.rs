@@ -6,7 +6,13 @@
 //!
 //! One task owns the peer (its driver); REST handlers reach it only through the
 //! [`RawPeerHandle`] kept on the session, and the session's end closes it in one place.
+//!
+//! Room fault rules (`on: "room"`) act on this peer as on a room viewer's, from the moment it
+//! connects: `kill_media`, and `leave` or `drop` (a v1 client has no signalling to lose, so
+//! they too end its connection), close it; `freeze_video`, `mute_audio` and `impair` change
+//! its media; `connection_quality` has no v1 counterpart and does nothing.
 
+use crate::faults::ChannelFault;
 use crate::livekit::RoomNames;
 use crate::livekit::peer::{
     AvatarChannels, AvatarPeer, PEER_EVENT_CAPACITY, PeerError, PeerEvent, TrackNames,
@@ -14,6 +20,7 @@ use crate::livekit::peer::{
 use crate::livekit::stage::{self, EventWire};
 use crate::session::{RawCommand, RawPeerHandle};
 use crate::state::{AppState, Door};
+use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +29,9 @@ use understudy_proto::rest::session::VideoEncoding;
 /// Candidates a client may trickle before its answer; past this many the rest are dropped (a
 /// browser gathers a handful per interface).
 const MAX_EARLY_CANDIDATES: usize = 64;
+
+/// The path a v1 peer's fired faults are journaled under: where its connection was started.
+const FAULT_PATH: &str = "/v1/streaming.start";
 
 /// Builds session `session_id`'s peer, starts its driver and returns the offer (every
 /// candidate inline, as the real service's was) with the handle to keep on the session.
@@ -93,9 +103,17 @@ impl Driver {
         // The client counts as the session's viewer for as long as the peer lives.
         let admitted = self.state.admit(&self.session_id, Door::Room);
         let stage_stop = ended.child_token();
+        let mut fault_changes = self.state.faults().changes();
+        let mut faults_seen = HashSet::new();
+        let mut connected = false;
         loop {
             tokio::select! {
                 () = ended.cancelled() => break,
+                changed = fault_changes.changed(), if connected => {
+                    if changed.is_err() || !self.take_faults(&mut faults_seen) {
+                        break;
+                    }
+                }
                 Some(command) = commands.recv() => match command {
                     RawCommand::Answer { sdp, reply } => {
                         let _ = reply.send(self.answer(sdp).await.map_err(|e| e.to_string()));
@@ -105,6 +123,10 @@ impl Driver {
                 event = events.recv() => match event {
                     Some(PeerEvent::Connected) => {
                         self.state.mark_connected(&self.session_id);
+                        connected = true;
+                        if !self.take_faults(&mut faults_seen) {
+                            break;
+                        }
                         self.state.spawn(stage::run(
                             Arc::clone(&self.peer),
                             self.state.clone(),
@@ -130,6 +152,27 @@ impl Driver {
         self.peer.close().await;
         drop(admitted);
         tracing::debug!(session_id = %self.session_id, "v1 peer closed");
+    }
+
+    /// Applies the room rules that fire now; false when the connection must end.
+    fn take_faults(&self, seen: &mut HashSet<u64>) -> bool {
+        let room = understudy_proto::faults::ROOM;
+        for fault in self
+            .state
+            .connection_faults(room, FAULT_PATH, &self.session_id, seen)
+        {
+            match fault {
+                ChannelFault::KillMedia | ChannelFault::Leave(_) | ChannelFault::Drop => {
+                    return false;
+                }
+                ChannelFault::FreezeVideo => self.peer.freeze_video(),
+                ChannelFault::Impair(impairment, seed) => self.peer.impair(impairment, seed),
+                ChannelFault::MuteAudio => self.peer.mute_audio(),
+                // No v1 counterpart (connection quality is LiveKit's), or not a room fault.
+                _ => {}
+            }
+        }
+        true
     }
 
     async fn answer(&mut self, sdp: String) -> Result<(), PeerError> {
