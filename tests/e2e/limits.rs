@@ -200,7 +200,13 @@ async fn minted_tokens_expire_and_the_table_stays_bounded() {
 async fn a_session_holds_at_most_eight_chat_sockets_and_eight_room_clients() {
     // Bounded sockets per session [INF: docs/fidelity.md]: past the limit the upgrade is
     // refused, HeyGen-style on the chat socket and with 429 on /rtc; a closed one frees a place.
-    let env = TestEnv::with_config(ServerConfig::default()).await;
+    // The room clients all join with the session's one access token, so duplicate identities
+    // are let in here (by default each would replace the one before).
+    let env = TestEnv::with_config(ServerConfig {
+        allow_duplicate_identity: true,
+        ..ServerConfig::default()
+    })
+    .await;
     let token = env.token().await;
     let (_, created) = env
         .post("/v1/streaming.new", &token, json!({"version": "v2"}))

@@ -423,6 +423,66 @@ async fn every_connection_gets_a_participant_sid_of_its_own() {
 }
 
 #[tokio::test]
+async fn a_second_join_with_the_same_identity_replaces_the_first() {
+    // A LiveKit server lets one connection per identity into a room: the newcomer joins, the
+    // earlier one is told leave{DUPLICATE_IDENTITY} and is not shown to the newcomer. Another
+    // identity (the agent token's) joins beside them.
+    let env = TestEnv::start().await;
+    let (_, id, url, access) = started(&env).await;
+    let mut first = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
+    let second = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
+    assert_eq!(
+        first.left().await,
+        lk::DisconnectReason::DuplicateIdentity as i32
+    );
+    let identities: Vec<&str> = second
+        .join
+        .other_participants
+        .iter()
+        .map(|p| p.identity.as_str())
+        .collect();
+    assert_eq!(
+        identities,
+        ["heygen"],
+        "the replaced connection is not shown"
+    );
+    let mut members = Vec::new();
+    for _ in 0..100 {
+        let (_, sessions) = env.send("GET", "/__understudy/sessions", &[], None).await;
+        members = sessions[0]["room_members"].as_array().unwrap().clone();
+        if members.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        members,
+        [json!("client")],
+        "{id}: one client left in the room"
+    );
+    assert!(second.is_connected());
+}
+
+#[tokio::test]
+async fn duplicate_identities_are_let_in_when_configured() {
+    let env = TestEnv::with_config(ServerConfig {
+        allow_duplicate_identity: true,
+        ..ServerConfig::default()
+    })
+    .await;
+    let (_, _, url, access) = started(&env).await;
+    let _first = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
+    let second = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
+    let identities: Vec<&str> = second
+        .join
+        .other_participants
+        .iter()
+        .map(|p| p.identity.as_str())
+        .collect();
+    assert_eq!(identities, ["heygen", "client"]);
+}
+
+#[tokio::test]
 async fn the_avatar_is_reported_as_the_active_speaker_while_it_talks() {
     // A LiveKit server tells clients who is speaking (`SpeakersChanged`, livekit-client's
     // ActiveSpeakersChanged): the avatar, active from its first talking frame to its last.

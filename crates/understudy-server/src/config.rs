@@ -58,6 +58,11 @@ pub struct ServerConfig {
     /// Whether one token may create more than one session. The docs say each session needs a
     /// fresh token; default false (a second `streaming.new` with it gets 401) [INF].
     pub allow_token_reuse: bool,
+    /// Whether a second `/rtc` join with an identity already in the room is let in beside the
+    /// first. Default false: as a LiveKit server does, the newcomer joins and the earlier
+    /// connection is told `leave{DUPLICATE_IDENTITY}` (every client of a session joins as
+    /// `client`, so a reloaded page or a second SDK on the same session replaces the first).
+    pub allow_duplicate_identity: bool,
     /// Whether `streaming.new` rejects avatar ids missing from `avatar.list` with 10012.
     /// Default false: real accounts have private avatars the mock cannot know.
     pub strict_avatars: bool,
@@ -116,6 +121,7 @@ impl Default for ServerConfig {
             words_per_minute: 150.0,
             token_ttl: Duration::from_secs(3600),
             allow_token_reuse: false,
+            allow_duplicate_identity: false,
             strict_avatars: false,
             is_paid: false,
             journal_capacity: 10_000,

@@ -235,6 +235,10 @@ pub struct ServeArgs {
     /// Let one session token create more than one session.
     #[arg(long)]
     pub allow_token_reuse: bool,
+    /// Let a second LiveKit join with the same identity in beside the first, instead of
+    /// replacing it with leave{DUPLICATE_IDENTITY} as a LiveKit server does.
+    #[arg(long)]
+    pub allow_duplicate_identity: bool,
     /// Reject avatar ids that avatar.list does not show (10012).
     #[arg(long)]
     pub strict_avatars: bool,
@@ -366,6 +370,7 @@ impl ServeArgs {
             words_per_minute: self.words_per_minute,
             token_ttl: Duration::from_secs(self.token_ttl),
             allow_token_reuse: self.allow_token_reuse,
+            allow_duplicate_identity: self.allow_duplicate_identity,
             strict_avatars: self.strict_avatars,
             is_paid: self.paid,
             reply_seed: self.reply_seed,

@@ -5,7 +5,9 @@
 //! subscriber offer with inline candidates. Then answers, trickle, ping/pong; and for clients
 //! that publish (HeyGen's LiveKit voice transport, `livekit.md` §2.9): answers to publisher
 //! offers, `trackPublished` for `addTrack`, mute, and their data packets and microphone, which
-//! go to [`crate::voice`]. When the session ends: `leave{ROOM_DELETED}`. Resumes (`reconnect=1`) are refused, so an ended session ends the
+//! go to [`crate::voice`]. A join with an identity already in the room replaces the earlier
+//! connection, which gets `leave{DUPLICATE_IDENTITY}`, as on a LiveKit server (unless
+//! `allow_duplicate_identity`). When the session ends: `leave{ROOM_DELETED}`. Resumes (`reconnect=1`) are refused, so an ended session ends the
 //! client at once instead of after 45 s of retries.
 
 use super::RoomNames;
@@ -217,9 +219,17 @@ async fn serve(
         sid: client_sid.clone(),
     };
     let mut room_changes = Some(room_changes);
+    let replaces = !state.config().allow_duplicate_identity;
+    let my_identity = claims.sub.clone();
+    // A member this join replaces is on its way out: the newcomer is not told of it.
+    let same_identity = |m: &RoomMember| replaces && m.identity == my_identity;
     let mut join = join_response(&names, &claims, &client_sid, encoding);
-    join.other_participants
-        .extend(others.iter().map(|m| member_info(m, true)));
+    join.other_participants.extend(
+        others
+            .iter()
+            .filter(|m| !same_identity(m))
+            .map(|m| member_info(m, true)),
+    );
     if !send(&mut socket, lk::signal_response::Message::Join(join)).await {
         return;
     }
@@ -319,6 +329,14 @@ async fn serve(
                     None => std::future::pending().await,
                 }
             } => match change {
+                // A newer connection with this identity: it replaces this one.
+                Ok((member, true)) if member.sid != faults.client_sid && same_identity(&member) => {
+                    leave(&mut socket, lk::DisconnectReason::DuplicateIdentity).await;
+                    break;
+                }
+                // Another connection of this identity leaving: not a participant this client
+                // knows of (it replaced it, or is being replaced).
+                Ok((member, false)) if same_identity(&member) => {}
                 Ok((member, joined)) if member.sid != faults.client_sid => {
                     let update = lk::ParticipantUpdate { participants: vec![member_info(&member, joined)] };
                     go_on = send(&mut socket, lk::signal_response::Message::Update(update)).await;
