@@ -6,8 +6,9 @@
 //! Each figure is compared with the profile's plus the `instant` profile's own figure, measured
 //! in the same test: what the path costs without any delay. The path's own tail moves between
 //! runs on a shared machine, so the instant profile runs before and after the fixed one, and a
-//! fixed-delay quantile must lie within the tolerance of the band the two baselines span, in
-//! one of up to three attempts (a distortion shows in all of them).
+//! fixed-delay quantile must lie within the tolerance of the band the two baselines span. Each
+//! comparison gets up to three attempts: a distortion shows in all of them, two scheduler stalls
+//! among 100 speaks do not come back on cue.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,12 +69,6 @@ fn quantile(results: &Results, q: f64) -> Duration {
     results.quantile(Phase::StartTalking, q).unwrap()
 }
 
-fn close(measured: Duration, expected: Duration, what: &str) {
-    if let Err(why) = within(measured, expected, expected, what) {
-        panic!("{why}");
-    }
-}
-
 /// `measured` within the tolerance of the band `[low, high]`, or why not.
 fn within(measured: Duration, low: Duration, high: Duration, what: &str) -> Result<(), String> {
     let expected = measured.clamp(low, high);
@@ -126,13 +121,11 @@ async fn fixed_delay_is_recovered() -> Results {
     panic!("the fixed delay was not recovered in {ATTEMPTS} attempts: {misses:#?}");
 }
 
-/// One test, so the runs do not share the machine with each other.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_bench_recovers_the_latency_profile_it_is_run_against() {
-    let instant = fixed_delay_is_recovered().await;
-
-    // Log-normal: the mock's draws are seeded per session, so the exact delays it drew can be
-    // drawn again here; the bench's quantiles must match theirs plus the path's own.
+/// Log-normal: the mock's draws are seeded per session, so the exact delays it drew can be
+/// drawn again here; the bench's quantiles must match theirs plus the path's own, which must be
+/// the instant profile's (`instant_median`). A speak timed below its own delay fails at once:
+/// that is a harness timing from the wrong instant, never noise.
+async fn lognormal_is_recovered(instant_median: Duration) -> Result<(), Vec<String>> {
     let lognormal = profile(
         7,
         Distribution::LogNormal {
@@ -186,22 +179,47 @@ async fn the_bench_recovers_the_latency_profile_it_is_run_against() {
         }
     }
     costs.sort();
+    let mut off = Vec::new();
     // The path's cost under this profile is the instant profile's, to within the tolerance.
     let median_cost = costs[costs.len() / 2];
-    let instant_median = quantile(&instant, 0.5);
-    assert!(
-        median_cost.abs_diff(instant_median) <= TOLERANCE,
-        "log-normal: the path cost {median_cost:?} at the median, {instant_median:?} without delays"
-    );
+    if median_cost.abs_diff(instant_median) > TOLERANCE {
+        off.push(format!(
+            "log-normal: the path cost {median_cost:?} at the median, {instant_median:?} without delays"
+        ));
+    }
     // And so the bench's quantiles are the model's (the mock's own draws) plus that cost.
     let mut all: Vec<Duration> = drawn.concat();
     all.sort();
     let model = |q: f64| all[((q * all.len() as f64).ceil() as usize).clamp(1, all.len()) - 1];
     for q in [0.1, 0.5, 0.9] {
-        close(
-            quantile(&measured, q),
-            model(q) + median_cost,
-            &format!("log-normal q{q}"),
+        let expected = model(q) + median_cost;
+        off.extend(
+            within(
+                quantile(&measured, q),
+                expected,
+                expected,
+                &format!("log-normal q{q}"),
+            )
+            .err(),
         );
     }
+    if off.is_empty() { Ok(()) } else { Err(off) }
+}
+
+/// One test, so the runs do not share the machine with each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bench_recovers_the_latency_profile_it_is_run_against() {
+    let instant = fixed_delay_is_recovered().await;
+    let instant_median = quantile(&instant, 0.5);
+    let mut misses = Vec::new();
+    for attempt in 1..=ATTEMPTS {
+        match lognormal_is_recovered(instant_median).await {
+            Ok(()) => return,
+            Err(off) => {
+                eprintln!("calibration log-normal attempt {attempt} of {ATTEMPTS} off: {off:?}");
+                misses.extend(off);
+            }
+        }
+    }
+    panic!("the log-normal profile was not recovered in {ATTEMPTS} attempts: {misses:#?}");
 }
