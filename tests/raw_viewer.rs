@@ -138,16 +138,8 @@ impl RawViewer {
         let (status, new) = env.post("/v1/streaming.new", token, body).await;
         assert_eq!(status, 200, "v1 new: {new}");
         let data = new["data"].clone();
-        let session_id = data["session_id"].as_str().expect("session_id").to_owned();
         let viewer = Self::answer(env, token, data).await;
-        let answer = viewer.local_answer().await;
-        let (status, body) = env
-            .post(
-                "/v1/streaming.start",
-                token,
-                json!({"session_id": session_id, "sdp": {"type": "answer", "sdp": answer}}),
-            )
-            .await;
+        let (status, body) = viewer.send_answer(env, token).await;
         assert_eq!(status, 200, "v1 start: {body}");
         viewer
     }
@@ -229,6 +221,17 @@ impl RawViewer {
             state,
             pc,
         }
+    }
+
+    /// `streaming.start` with this client's answer, as the SDK sends it; the status and body.
+    pub async fn send_answer(&self, env: &TestEnv, token: &str) -> (u16, Value) {
+        let answer = self.local_answer().await;
+        env.post(
+            "/v1/streaming.start",
+            token,
+            json!({"session_id": self.session_id, "sdp": {"type": "answer", "sdp": answer}}),
+        )
+        .await
     }
 
     /// The answer as it stands (candidates are trickled, not waited for).

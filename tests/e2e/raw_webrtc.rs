@@ -183,17 +183,9 @@ async fn a_task_before_the_peer_connects_is_10002() {
     let token = env.token().await;
     let (_, new) = env.post("/v1/streaming.new", &token, sdk_1_body()).await;
     let viewer = RawViewer::answer(&env, &token, new["data"].clone()).await;
-    let answer = viewer.local_answer().await;
     viewer.close().await;
     let id = viewer.session_id.clone();
-    assert_success(
-        &env.post(
-            "/v1/streaming.start",
-            &token,
-            json!({"session_id": id, "sdp": {"type": "answer", "sdp": answer}}),
-        )
-        .await,
-    );
+    assert_success(&viewer.send_answer(&env, &token).await);
     assert_eq!(env.status_of(&token, &id).await, "connecting");
     assert_error(
         &env.post(
@@ -235,15 +227,7 @@ async fn a_bad_answer_is_peer_start_failed_and_the_session_can_start_again() {
         assert_eq!(env.status_of(&token, &id).await, "new");
     }
     let viewer = RawViewer::answer(&env, &token, data).await;
-    let answer = viewer.local_answer().await;
-    assert_success(
-        &env.post(
-            "/v1/streaming.start",
-            &token,
-            json!({"session_id": id, "sdp": {"type": "answer", "sdp": answer}}),
-        )
-        .await,
-    );
+    assert_success(&viewer.send_answer(&env, &token).await);
     viewer.connected().await;
 }
 
