@@ -56,6 +56,9 @@ pub struct Viewer {
     pub timings: JoinTimings,
     pub media: Arc<MediaCounts>,
     events: mpsc::Receiver<DataChannelEvent>,
+    /// Every user packet on `_reliable`, with its topic (LiveAvatar's events are not
+    /// `DataChannelEvent`s).
+    packets: mpsc::Receiver<UserData>,
     leave: watch::Receiver<Option<i32>>,
     connected: watch::Receiver<bool>,
     /// Requests for the signalling loop to send.
@@ -64,6 +67,17 @@ pub struct Viewer {
     responses: mpsc::Receiver<lk::signal_response::Message>,
     _pc: Arc<dyn PeerConnection>,
 }
+
+/// A user packet the avatar's side sent: its topic and payload.
+#[derive(Debug, Clone)]
+pub struct UserData {
+    pub topic: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+/// User packets kept for [`Viewer::next_packet`]; past this many unread ones, newer are
+/// dropped (a test that never reads them must not stall the events).
+const PACKETS_KEPT: usize = 512;
 
 /// The client's publisher connection with its `_reliable` channel: what HeyGen's LiveKit
 /// transport uses to send text and push-to-talk.
@@ -93,9 +107,15 @@ impl PublisherChannel {
 
     /// Sends `payload` as a user packet, as `publishData(payload, {reliable: true})` does.
     pub async fn publish(&self, payload: &[u8]) {
+        self.publish_on(None, payload).await;
+    }
+
+    /// Sends `payload` as a user packet on `topic`, as `publishData(payload, {topic})` does.
+    pub async fn publish_on(&self, topic: Option<&str>, payload: &[u8]) {
         let packet = lk::DataPacket {
             value: Some(lk::data_packet::Value::User(lk::UserPacket {
                 payload: payload.to_vec(),
+                topic: topic.map(str::to_owned),
                 ..Default::default()
             })),
             ..Default::default()
@@ -114,6 +134,7 @@ impl std::fmt::Debug for Viewer {
 
 struct Handler {
     events: mpsc::Sender<DataChannelEvent>,
+    packets: mpsc::Sender<UserData>,
     media: Arc<MediaCounts>,
     connected: watch::Sender<bool>,
     gathered: watch::Sender<bool>,
@@ -135,6 +156,7 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
         let events = self.events.clone();
+        let packets = self.packets.clone();
         tokio::spawn(async move {
             let reliable = channel.label().await.is_ok_and(|l| l == "_reliable");
             while let Some(event) = channel.poll().await {
@@ -150,6 +172,10 @@ impl PeerConnectionEventHandler for Handler {
                 let Some(lk::data_packet::Value::User(user)) = packet.value else {
                     continue;
                 };
+                let _ = packets.try_send(UserData {
+                    topic: user.topic.clone(),
+                    payload: user.payload.clone(),
+                });
                 if let Ok(event) = serde_json::from_slice(&user.payload) {
                     let _ = events.send(event).await;
                 }
@@ -205,11 +231,13 @@ impl Viewer {
         };
 
         let (events_tx, events) = mpsc::channel(1024);
+        let (packets_tx, packets) = mpsc::channel(PACKETS_KEPT);
         let (connected_tx, connected) = watch::channel(false);
         let (gathered_tx, mut gathered) = watch::channel(false);
         let media = Arc::new(MediaCounts::default());
         let pc = loopback_peer(Arc::new(Handler {
             events: events_tx,
+            packets: packets_tx,
             media: Arc::clone(&media),
             connected: connected_tx,
             gathered: gathered_tx,
@@ -253,6 +281,7 @@ impl Viewer {
             },
             media,
             events,
+            packets,
             leave,
             connected,
             requests,
@@ -303,8 +332,10 @@ impl Viewer {
         let (gathered_tx, mut gathered) = watch::channel(false);
         let (connected_tx, _connected) = watch::channel(false);
         let (events_tx, _events) = mpsc::channel(1);
+        let (packets_tx, _packets) = mpsc::channel(1);
         let pc = loopback_peer(Arc::new(Handler {
             events: events_tx,
+            packets: packets_tx,
             media: Arc::new(MediaCounts::default()),
             connected: connected_tx,
             gathered: gathered_tx,
@@ -353,6 +384,17 @@ impl Viewer {
 
     pub fn is_connected(&self) -> bool {
         *self.connected.borrow()
+    }
+
+    /// The next user packet from the avatar's side, whatever its payload, waiting for it.
+    ///
+    /// # Panics
+    /// When none comes within [`VIEWER_TIMEOUT`].
+    pub async fn next_packet(&mut self) -> UserData {
+        tokio::time::timeout(VIEWER_TIMEOUT, self.packets.recv())
+            .await
+            .expect("a user packet in time")
+            .expect("packet stream open")
     }
 
     /// An avatar event from `_reliable` that has already arrived, if any.

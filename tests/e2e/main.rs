@@ -13,6 +13,7 @@ mod knowledge_base;
 mod latency;
 mod limits;
 mod lists;
+mod liveavatar;
 mod livekit_http;
 mod playground;
 mod properties;

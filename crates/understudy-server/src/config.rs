@@ -51,6 +51,11 @@ pub struct ServerConfig {
     pub session_duration_limit: Duration,
     /// Idle timeout when `streaming.new` gives no `activity_idle_timeout`. Default 120 s.
     pub default_idle_timeout: Duration,
+    /// A LiveAvatar session's idle timeout. Default 5 minutes, the documented figure
+    /// (`liveavatar.md` §2.2).
+    pub liveavatar_idle_timeout: Duration,
+    /// A LiveAvatar sandbox session's limit. Default 1 minute, as documented.
+    pub liveavatar_sandbox_limit: Duration,
     /// Speaking rate at `voice.rate = 1`, in words per minute. Default 150.
     pub words_per_minute: f64,
     /// How long a session token from `create_token` is honoured. Default 1 h, as observed.
@@ -118,6 +123,8 @@ impl Default for ServerConfig {
             concurrency_limit: 3,
             session_duration_limit: Duration::from_secs(600),
             default_idle_timeout: Duration::from_secs(120),
+            liveavatar_idle_timeout: Duration::from_secs(300),
+            liveavatar_sandbox_limit: Duration::from_secs(60),
             words_per_minute: 150.0,
             token_ttl: Duration::from_secs(3600),
             allow_token_reuse: false,
@@ -202,6 +209,8 @@ impl ServerConfig {
         for (name, value) in [
             ("session duration limit", self.session_duration_limit),
             ("idle timeout", self.default_idle_timeout),
+            ("LiveAvatar idle timeout", self.liveavatar_idle_timeout),
+            ("LiveAvatar sandbox limit", self.liveavatar_sandbox_limit),
             ("token lifetime", self.token_ttl),
             ("silence prompt delay", self.silence_prompt_after),
             ("VAD hangover", self.vad.hangover),

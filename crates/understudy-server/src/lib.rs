@@ -31,6 +31,7 @@ fn proptest_cases(default: u32) -> u32 {
 mod ids;
 mod journal;
 pub mod latency;
+mod liveavatar;
 mod livekit;
 /// How to read the synthetic avatar's frames: state marker and frame counter.
 pub use livekit::picture;

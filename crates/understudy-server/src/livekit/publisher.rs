@@ -33,8 +33,8 @@ pub const FROM_CLIENT_CAPACITY: usize = 128;
 /// What the client sent.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FromClient {
-    /// The payload of a `UserPacket` (a channel's label is not trusted: both carry users).
-    UserPayload(Vec<u8>),
+    /// A `UserPacket` (a channel's label is not trusted: both carry users).
+    User(UserData),
     /// A packet of decoded microphone audio at [`MIC_SAMPLE_RATE`], mono.
     Microphone(Vec<i16>),
     /// The microphone's RTP timestamps jumped past its audio by this much: the sender's own
@@ -143,11 +143,27 @@ impl ClientPublisher {
     }
 }
 
+/// What a client's user packet carries: its payload, and the topic it was published on
+/// (LiveAvatar's commands come on `agent-control`; the Streaming API's SDK sets none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserData {
+    pub payload: Vec<u8>,
+    pub topic: Option<String>,
+}
+
 /// The payload of a client's data message if it is a LiveKit user packet (what `publishData`
 /// sends); anything else, garbage included, is `None`.
 pub fn user_payload(message: &[u8]) -> Option<Vec<u8>> {
+    user_data(message).map(|data| data.payload)
+}
+
+/// A client's data message if it is a LiveKit user packet, with its topic.
+pub fn user_data(message: &[u8]) -> Option<UserData> {
     match lk::DataPacket::decode(message).ok()?.value {
-        Some(lk::data_packet::Value::User(user)) => Some(user.payload),
+        Some(lk::data_packet::Value::User(user)) => Some(UserData {
+            payload: user.payload,
+            topic: user.topic,
+        }),
         _ => None,
     }
 }
@@ -158,15 +174,11 @@ async fn read_channel(channel: Arc<dyn DataChannel>, to_owner: mpsc::Sender<From
     while let Some(event) = channel.poll().await {
         match event {
             DataChannelEvent::OnMessage(message) => {
-                let Some(payload) = user_payload(message.data.as_ref()) else {
+                let Some(data) = user_data(message.data.as_ref()) else {
                     tracing::debug!("dropped a client data message that is not a user packet");
                     continue;
                 };
-                if to_owner
-                    .send(FromClient::UserPayload(payload))
-                    .await
-                    .is_err()
-                {
+                if to_owner.send(FromClient::User(data)).await.is_err() {
                     return;
                 }
             }

@@ -17,6 +17,7 @@ use super::peer::{
 use super::publisher::{ClientPublisher, FROM_CLIENT_CAPACITY, FromClient, MIC_SAMPLE_RATE};
 use super::stage::{self, EventWire};
 use crate::faults::ChannelFault;
+use crate::liveavatar::agent::{self, AgentNarration};
 use crate::livekit_token::{self, LiveKitClaims};
 use crate::session::{CloseReason, MAX_CLIENTS_PER_DOOR, RoomMember};
 use crate::state::AppState;
@@ -35,6 +36,9 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use understudy_proto::faults::{Quality, ROOM};
+use understudy_proto::liveavatar::{
+    AgentCommand, AgentEvent, AgentEventKind, COMMAND_TOPIC, SessionMode,
+};
 use understudy_proto::rest::session::VideoEncoding;
 
 /// What the server claims to be: livekit-server 1.8.x, protocol 15 (`livekit.md` §5).
@@ -68,14 +72,18 @@ pub async fn rtc(
     if query.get("reconnect").is_some_and(|r| r == "1") {
         return refuse("resuming a connection is not supported; join again");
     }
-    let (ended, encoding) = {
+    let room = {
         let registry = state.registry();
         let session = registry.session(&claims.video.room);
         if let Err(why) = super::may_join(session.map(|s| s.state)) {
             return refuse(why);
         }
         match session {
-            Some(s) => (s.ended.clone(), s.settings.video_encoding),
+            Some(s) => Room {
+                ended: s.ended.clone(),
+                encoding: s.settings.video_encoding,
+                liveavatar: s.liveavatar.as_ref().map(|la| la.mode),
+            },
             None => return refuse("requested room has ended"),
         }
     };
@@ -89,9 +97,39 @@ pub async fn rtc(
     match upgrade {
         Ok(upgrade) => upgrade
             .max_message_size(MAX_SIGNAL_BYTES)
-            .on_upgrade(move |socket| serve(socket, state, claims, ended, encoding))
+            .on_upgrade(move |socket| serve(socket, state, claims, room))
             .into_response(),
         Err(rejection) => (StatusCode::BAD_REQUEST, rejection.to_string()).into_response(),
+    }
+}
+
+/// What a joining client needs to know of its session's room.
+struct Room {
+    ended: CancellationToken,
+    encoding: VideoEncoding,
+    /// A LiveAvatar session's mode; `None` for the Streaming API's.
+    liveavatar: Option<SessionMode>,
+}
+
+impl Room {
+    /// FULL has LiveAvatar's agent in the room beside the avatar.
+    fn agent_identity(&self, session_id: &str) -> Option<String> {
+        (self.liveavatar == Some(SessionMode::Full))
+            .then(|| understudy_proto::liveavatar::agent_identity(session_id))
+    }
+
+    /// How this room's events are told.
+    fn event_wire(&self, session_id: &str, avatar_identity: &str) -> EventWire {
+        match self.liveavatar {
+            None => EventWire::LiveKit {
+                identity: avatar_identity.to_owned(),
+            },
+            Some(SessionMode::Full) => EventWire::LiveAvatar {
+                identity: understudy_proto::liveavatar::agent_identity(session_id),
+                narration: AgentNarration::new(session_id),
+            },
+            Some(SessionMode::Lite) => EventWire::Quiet,
+        }
     }
 }
 
@@ -184,13 +222,8 @@ fn join_response(
 }
 
 /// Owns the socket and the peer until the client leaves or the session ends.
-async fn serve(
-    mut socket: WebSocket,
-    state: AppState,
-    claims: LiveKitClaims,
-    ended: CancellationToken,
-    encoding: VideoEncoding,
-) {
+async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, room: Room) {
+    let (ended, encoding) = (room.ended.clone(), room.encoding);
     let session_id = claims.video.room.clone();
     // Counted while this task runs; a race past the check before the upgrade ends here.
     let Some(_admitted) = state.admit(&session_id, Door::Room) else {
@@ -224,6 +257,16 @@ async fn serve(
     // A member this join replaces is on its way out: the newcomer is not told of it.
     let same_identity = |m: &RoomMember| replaces && m.identity == my_identity;
     let mut join = join_response(&names, &claims, &client_sid, encoding);
+    let agent = room.agent_identity(&session_id);
+    if let Some(identity) = &agent {
+        join.other_participants.push(lk::ParticipantInfo {
+            sid: format!("PA_agent{}", &names.avatar_sid["PA_avatar".len()..]),
+            identity: identity.clone(),
+            name: identity.clone(),
+            state: lk::participant_info::State::Active as i32,
+            ..Default::default()
+        });
+    }
     join.other_participants.extend(
         others
             .iter()
@@ -282,6 +325,7 @@ async fn serve(
         publisher: None,
         from_client: from_client_tx,
         published_tracks: 0,
+        liveavatar: room.liveavatar.is_some(),
     };
     let stage_stop = ended.child_token();
     let mut faults = RoomFaults {
@@ -303,6 +347,10 @@ async fn serve(
                     && faults.take(&state, &session_id, &mut socket, &peer, &stage_stop).await;
             }
             () = ended.cancelled() => {
+                // LiveAvatar FULL says so on its channel first (`session.stopped`).
+                if let Some(identity) = &agent {
+                    stopped(&state, &session_id, identity, &peer).await;
+                }
                 // Stop and timeouts delete the room; a server going away says so.
                 let reason = match state.close_reason(&session_id) {
                     Some(CloseReason::Stopped | CloseReason::IdleTimeout | CloseReason::DurationLimit) => {
@@ -317,12 +365,16 @@ async fn serve(
             event = events.recv(), if !faults.media_killed => match event {
                 Some(PeerEvent::Connected) => {
                     state.mark_connected(&session_id);
-                    let wire = EventWire::LiveKit { identity: names.avatar_identity.clone() };
+                    let wire = room.event_wire(&session_id, &names.avatar_identity);
                     state.spawn(stage::run(Arc::clone(&peer), state.clone(), session_id.clone(), wire, speakers_tx.clone(), stage_stop.clone()));
                 }
                 Some(PeerEvent::Gone) | None => break,
             },
-            Some(sent) = from_client.recv() => client.receive(sent),
+            Some(sent) = from_client.recv() => {
+                if let (Some(ack), Some(identity)) = (client.receive(sent), &agent) {
+                    send_agent_event(&peer, identity, &ack).await;
+                }
+            }
             change = async {
                 match room_changes.as_mut() {
                     Some(changes) => changes.recv().await,
@@ -371,6 +423,38 @@ async fn serve(
     client.close().await;
     peer.close().await;
     tracing::debug!(%session_id, "viewer left the room");
+}
+
+/// Tells a LiveAvatar FULL client the session ended, and why (`session.stopped`).
+async fn stopped(state: &AppState, session_id: &str, identity: &str, peer: &AvatarPeer) {
+    let reason = {
+        let registry = state.registry();
+        registry.session(session_id).and_then(|s| {
+            let la = s.liveavatar.as_ref()?;
+            Some(la.end_reason(s.close_reason?))
+        })
+    };
+    let Some(reason) = reason else { return };
+    let event = agent::event_for(
+        session_id,
+        None,
+        AgentEventKind::SessionStopped {
+            stop_reason: reason,
+            end_reason: reason,
+        },
+    );
+    send_agent_event(peer, identity, &event).await;
+}
+
+async fn send_agent_event(peer: &AvatarPeer, identity: &str, event: &AgentEvent) {
+    if !peer.is_reliable_open() {
+        return;
+    }
+    if let Some(bytes) = stage::agent_packet(identity, event) {
+        if let Err(e) = peer.send_reliable(&bytes).await {
+            tracing::debug!(%e, "LiveAvatar event not delivered");
+        }
+    }
 }
 
 /// A client in the room, as a LiveKit server describes a participant to the others: active
@@ -485,6 +569,8 @@ struct ClientSide {
     from_client: mpsc::Sender<FromClient>,
     listener: Listener,
     published_tracks: u32,
+    /// A LiveAvatar session: its client's data are `agent-control` commands.
+    liveavatar: bool,
 }
 
 impl ClientSide {
@@ -582,10 +668,23 @@ impl ClientSide {
         answer
     }
 
-    /// Acts on what arrived over the publisher connection.
-    fn receive(&mut self, sent: FromClient) {
+    /// Acts on what arrived over the publisher connection; returns LiveAvatar's answer to a
+    /// command that has one.
+    fn receive(&mut self, sent: FromClient) -> Option<AgentEvent> {
         match sent {
-            FromClient::UserPayload(payload) => match ClientMessage::parse(&payload) {
+            FromClient::User(data) if self.liveavatar => {
+                if data.topic.as_deref() != Some(COMMAND_TOPIC) {
+                    tracing::debug!(topic = ?data.topic, "dropped a client packet off agent-control");
+                    return None;
+                }
+                match serde_json::from_slice::<AgentCommand>(&data.payload) {
+                    Ok(command) => return agent::apply(&self.state, &self.session_id, command),
+                    Err(e) => {
+                        tracing::debug!(%e, "dropped an agent-control packet that is not a command")
+                    }
+                }
+            }
+            FromClient::User(data) => match ClientMessage::parse(&data.payload) {
                 Some(message) => {
                     if !voice::apply_client_message(&self.state, &self.session_id, message) {
                         tracing::debug!(session_id = %self.session_id, "client data packet refused");
@@ -600,6 +699,7 @@ impl ClientSide {
             FromClient::MicrophoneQuiet(quiet) => self.listener.quiet_for(quiet),
             FromClient::MicrophoneEnded => self.listener.close(),
         }
+        None
     }
 
     async fn close(&mut self) {

@@ -6,6 +6,7 @@
 use super::media::{AUDIO_FRAME_SAMPLES, LOOP_FRAMES, VideoLoops};
 use super::narrator::Narrator;
 use super::peer::AvatarPeer;
+use crate::liveavatar::agent::AgentNarration;
 use crate::speech::SpokenAudio;
 use crate::state::AppState;
 use crate::voice::conversation::UserEvent;
@@ -19,6 +20,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use understudy_proto::events::DataChannelEvent;
+use understudy_proto::liveavatar::{self, AgentEvent};
 
 /// One Opus packet: the stage's tick.
 const AUDIO_INTERVAL: Duration =
@@ -61,32 +63,81 @@ pub enum EventWire {
     /// events SDK 1.x knows, `avatar_start_talking` and `avatar_stop_talking` (heygen-api.md
     /// §7.1, docs/fidelity.md).
     Raw,
+    /// LiveAvatar FULL: the events in LiveAvatar's words, on topic `agent-response`, from the
+    /// agent participant (`liveavatar.md` §3.2).
+    LiveAvatar {
+        identity: String,
+        narration: AgentNarration,
+    },
+    /// LiveAvatar LITE: no events in the room; the client's WebSocket has them.
+    Quiet,
 }
 
 impl EventWire {
-    /// The bytes of `event` on this wire, or `None` when this wire does not carry it.
-    fn encode(&self, event: &DataChannelEvent) -> Option<Vec<u8>> {
-        let payload = serde_json::to_vec(event).ok()?;
+    /// The bytes of `event` on this wire, or `None` when this wire does not carry it. `source`
+    /// names the client command a task answers (LiveAvatar's `source_event_id`).
+    fn encode(
+        &mut self,
+        event: &DataChannelEvent,
+        source: impl FnOnce(&str) -> Option<String>,
+    ) -> Option<Vec<u8>> {
         match self {
-            EventWire::LiveKit { identity } => Some(
-                lk::DataPacket {
-                    participant_identity: identity.clone(),
-                    value: Some(lk::data_packet::Value::User(lk::UserPacket {
-                        payload,
-                        ..Default::default()
-                    })),
-                    ..Default::default()
-                }
-                .encode_to_vec(),
-            ),
+            EventWire::LiveKit { identity } => {
+                let payload = serde_json::to_vec(event).ok()?;
+                Some(user_packet(identity, payload, None))
+            }
             EventWire::Raw => matches!(
                 event,
                 DataChannelEvent::AvatarStartTalking { .. }
                     | DataChannelEvent::AvatarStopTalking { .. }
             )
-            .then_some(payload),
+            .then(|| serde_json::to_vec(event).ok())
+            .flatten(),
+            EventWire::LiveAvatar {
+                identity,
+                narration,
+            } => {
+                let source = event_task(event).and_then(source);
+                let message = narration.translate(event, source.as_deref());
+                agent_packet(identity, &message)
+            }
+            EventWire::Quiet => None,
         }
     }
+}
+
+/// The avatar task an event is about, if any.
+fn event_task(event: &DataChannelEvent) -> Option<&str> {
+    match event {
+        DataChannelEvent::AvatarStartTalking { task_id }
+        | DataChannelEvent::AvatarStopTalking { task_id, .. }
+        | DataChannelEvent::AvatarTalkingMessage { task_id, .. }
+        | DataChannelEvent::AvatarEndMessage { task_id } => Some(task_id),
+        _ => None,
+    }
+}
+
+/// A LiveAvatar event as the user packet the web SDK reads: JSON on `agent-response`.
+pub fn agent_packet(identity: &str, event: &AgentEvent) -> Option<Vec<u8>> {
+    let payload = serde_json::to_vec(event).ok()?;
+    Some(user_packet(
+        identity,
+        payload,
+        Some(liveavatar::RESPONSE_TOPIC.to_owned()),
+    ))
+}
+
+fn user_packet(identity: &str, payload: Vec<u8>, topic: Option<String>) -> Vec<u8> {
+    lk::DataPacket {
+        participant_identity: identity.to_owned(),
+        value: Some(lk::data_packet::Value::User(lk::UserPacket {
+            payload,
+            topic,
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+    .encode_to_vec()
 }
 
 /// Narrates and streams from the moment the peer connects. Events wait in a bounded queue until
@@ -123,6 +174,8 @@ pub async fn run(
         .session_mut(&session_id)
         .map(|s| s.voice.subscribe());
     let mut stage = Stage {
+        state: state.clone(),
+        session_id: session_id.clone(),
         peer,
         wire,
         pending: VecDeque::new(),
@@ -242,6 +295,8 @@ pub async fn run(
 
 /// One viewer's narration and video position.
 struct Stage {
+    state: AppState,
+    session_id: String,
     peer: Arc<AvatarPeer>,
     wire: EventWire,
     pending: VecDeque<DataChannelEvent>,
@@ -333,7 +388,17 @@ impl Stage {
     /// [`MAX_PENDING_EVENTS`].
     async fn flush(&mut self) {
         if self.peer.is_reliable_open() {
-            send_events(&self.peer, &self.wire, self.pending.drain(..)).await;
+            let (state, session_id) = (&self.state, &self.session_id);
+            let source = |task_id: &str| {
+                let registry = state.registry();
+                let la = registry.session(session_id)?.liveavatar.as_ref()?;
+                la.source_of(task_id).map(str::to_owned)
+            };
+            let mut bytes = Vec::with_capacity(self.pending.len());
+            for event in self.pending.drain(..) {
+                bytes.extend(self.wire.encode(&event, source));
+            }
+            send_events(&self.peer, bytes).await;
         } else if self.pending.len() > MAX_PENDING_EVENTS {
             let excess = self.pending.len() - MAX_PENDING_EVENTS;
             self.pending.drain(..excess);
@@ -341,13 +406,9 @@ impl Stage {
     }
 }
 
-/// Sends events on the peer's events channel, each as `wire` frames it.
-async fn send_events(
-    peer: &AvatarPeer,
-    wire: &EventWire,
-    events: impl IntoIterator<Item = DataChannelEvent>,
-) {
-    for bytes in events.into_iter().filter_map(|event| wire.encode(&event)) {
+/// Sends encoded events on the peer's events channel.
+async fn send_events(peer: &AvatarPeer, events: Vec<Vec<u8>>) {
+    for bytes in events {
         if let Err(e) = peer.send_reliable(&bytes).await {
             tracing::debug!(%e, "event not delivered");
         }

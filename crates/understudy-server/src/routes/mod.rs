@@ -9,6 +9,7 @@ mod faults_admin;
 mod knowledge_base;
 mod latency_admin;
 mod list;
+mod liveavatar;
 mod livekit_http;
 mod playground;
 mod realtime_socket;
@@ -25,7 +26,7 @@ use axum::Router;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 pub use record::{ADMIN_PREFIX, MAX_BODY_BYTES};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -78,12 +79,33 @@ pub fn app(state: AppState) -> Router {
             get(realtime_socket::realtime_socket),
         );
 
+    // LiveAvatar (`liveavatar.md`): its own paths, no overlap with the Streaming API's.
+    let liveavatar = Router::new()
+        .route("/v1/sessions/token", post(liveavatar::create_token))
+        .route("/v1/sessions/start", post(liveavatar::start))
+        .route("/v1/sessions/stop", post(liveavatar::stop))
+        .route("/v1/sessions/keep-alive", post(liveavatar::keep_alive))
+        .route(
+            "/v1/sessions",
+            get(liveavatar::list).merge(delete(liveavatar::stop)),
+        )
+        .route("/v1/sessions/{session_id}", get(liveavatar::read))
+        .route(
+            "/v1/sessions/{session_id}/transcript",
+            get(liveavatar::transcript),
+        )
+        .route(
+            "/v1/sessions/{session_id}/ws",
+            get(realtime_socket::lite_socket),
+        );
+
     let livekit = Router::new()
         .route("/rtc/validate", get(livekit_http::validate))
         .route("/rtc", get(crate::livekit::rtc));
 
     Router::new()
         .merge(heygen)
+        .merge(liveavatar)
         .merge(livekit)
         .merge(playground::router())
         .nest(

@@ -74,6 +74,25 @@ pub async fn realtime_socket(
     }
 }
 
+/// `ws_url` of a LiveAvatar LITE session (`liveavatar.md` §4): the same socket, for LITE
+/// sessions only (a FULL session has no `ws_url`). The path is the capability, as with the
+/// realtime endpoint: every LITE client opens `ws_url` with no header.
+pub async fn lite_socket(
+    state: State<AppState>,
+    Path(session_id): Path<String>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let lite = state
+        .registry()
+        .session(&session_id)
+        .and_then(|s| s.liveavatar.as_ref().map(|la| la.mode))
+        == Some(understudy_proto::liveavatar::SessionMode::Lite);
+    if !lite {
+        return ApiError::new(ErrorKind::SessionNotFound).into_response();
+    }
+    realtime_socket(state, Path(session_id), upgrade).await
+}
+
 /// Owns the socket until the client leaves or the session ends.
 async fn serve(mut socket: WebSocket, state: AppState, owner: Caller, session_id: String) {
     let Some(_admitted) = state.admit(&session_id, Door::Realtime) else {

@@ -8,12 +8,16 @@
 //! chat-socket text, LiveKit text, a user's turn, a silence prompt, an opening line): one
 //! guard, and the speech model bound when the session was created.
 
+mod liveavatar;
 mod raw_peer;
 mod rules;
+mod transcript;
 mod turns;
 
+pub use liveavatar::LiveAvatarState;
 pub use raw_peer::{RawCommand, RawPeerHandle};
 pub use rules::Operation;
+pub use transcript::TranscriptLog;
 pub use turns::TurnOutcome;
 pub use understudy_proto::admin::CloseReason;
 pub use understudy_proto::rest::session::Protocol;
@@ -28,6 +32,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use understudy_proto::liveavatar::rest::Speaker;
 use understudy_proto::rest::session::{Quality, VideoEncoding};
 use understudy_proto::rest::task::TaskType;
 use understudy_proto::{ErrorKind, SessionState};
@@ -139,6 +144,10 @@ pub struct Session {
     room_changes: Option<broadcast::Sender<RoomChange>>,
     /// v1: the way to the session's raw peer connection, set once `streaming.new` made it.
     pub raw_peer: Option<RawPeerHandle>,
+    /// A LiveAvatar session's own state; `None` for the Streaming API's sessions.
+    pub liveavatar: Option<Box<LiveAvatarState>>,
+    /// What the avatar and the user said (LiveAvatar's `/transcript`).
+    pub transcript: TranscriptLog,
 }
 
 /// A client in a session's LiveKit room.
@@ -203,6 +212,8 @@ impl Session {
             room_members: Vec::new(),
             room_changes: None,
             raw_peer: None,
+            liveavatar: None,
+            transcript: TranscriptLog::default(),
         }
     }
 
@@ -302,6 +313,8 @@ impl Session {
             .speech
             .enqueue(now, ids::time_uuid(), spoken, task_type, lead, duration)
             .map_err(|speech::QueueFull| ErrorKind::RateLimited)?;
+        self.transcript
+            .push(Speaker::Avatar, &task.spoken_text, now - self.created_at);
         self.touch(now);
         self.schedule_changes.send_modify(|n| *n += 1);
         Ok(task)

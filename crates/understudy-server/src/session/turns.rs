@@ -12,6 +12,7 @@ use crate::voice::conversation::{UserEvent, placeholder_transcript};
 use std::time::Duration;
 use tokio::time::Instant;
 use understudy_proto::events::{ChatSocketEvent, DataChannelEvent};
+use understudy_proto::liveavatar::rest::Speaker;
 use understudy_proto::rest::task::TaskType;
 
 /// What the server does when a turn ends.
@@ -57,6 +58,8 @@ impl Session {
         let transcript = text
             .or_else(|| self.voice.script.pop_front())
             .unwrap_or_else(|| placeholder_transcript(heard));
+        self.transcript
+            .push(Speaker::User, &transcript, now - self.created_at);
         let user_task_id = crate::ids::time_uuid();
         self.voice
             .emit(UserEvent::Room(DataChannelEvent::UserTalkingMessage {
