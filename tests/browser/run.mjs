@@ -45,6 +45,11 @@ const TARGETS = [
   { name: 'livekit-client-2.23.0', entry: "import * as m from 'livekit-client'; window.LivekitClient = m;" },
 ];
 
+// LiveAvatar, the successor API: its web SDK from npm, unmodified, in FULL (with and without
+// push-to-talk) and LITE.
+const LIVEAVATAR_TARGET = { name: 'liveavatar-sdk-0.0.18', entry: "import * as m from 'liveavatar-sdk-0.0.18'; window.LiveAvatar = m;" };
+const LIVEAVATAR_CASES = ['full', 'push-to-talk', 'lite'];
+
 let passed = 0;
 let failed = 0;
 function check(name, ok, detail) {
@@ -58,7 +63,7 @@ function check(name, ok, detail) {
 }
 
 async function bundle(dist) {
-  for (const target of TARGETS) {
+  for (const target of [...TARGETS, LIVEAVATAR_TARGET]) {
     await build({
       stdin: { contents: target.entry, resolveDir: here, loader: 'js' },
       bundle: true,
@@ -98,7 +103,7 @@ function startServer(tlsDir) {
 function startPages(dist) {
   const server = createServer((req, res) => {
     const [, target, file] = new URL(req.url, 'http://x').pathname.split('/');
-    const path = { 'page.html': join(here, 'page.html'), 'scenario.js': join(here, 'scenario.js'), 'voice.js': join(here, 'voice.js'), 'faults.js': join(here, 'faults.js'), 'timing.js': join(here, 'timing.js'), 'v1.js': join(here, 'v1.js'), 'bundle.js': join(dist, `${target}.js`) }[file];
+    const path = { 'page.html': join(here, 'page.html'), 'scenario.js': join(here, 'scenario.js'), 'voice.js': join(here, 'voice.js'), 'faults.js': join(here, 'faults.js'), 'timing.js': join(here, 'timing.js'), 'v1.js': join(here, 'v1.js'), 'liveavatar.js': join(here, 'liveavatar.js'), 'bundle.js': join(dist, `${target}.js`) }[file];
     try {
       const body = readFileSync(path);
       res.writeHead(200, { 'content-type': file.endsWith('.html') ? 'text/html' : 'text/javascript' });
@@ -165,6 +170,48 @@ function assertSdk1(r) {
   check(`${name}: stopAvatar closes the peer connection`, r.pc_state_after_stop === 'closed', r.pc_state_after_stop);
   check(`${name}: a task after stop gets 10005 with HeyGen's body`, r.after_stop.status === 400 && r.after_stop.body && r.after_stop.body.code === 10005, r.after_stop);
   check(`${name}: a bad token gets 401`, r.bad_token.status === 401, r.bad_token);
+}
+
+function assertLiveAvatar(scenario, r) {
+  const name = `${LIVEAVATAR_TARGET.name} ${scenario}`;
+  if (scenario === 'full') {
+    check(`${name}: the token's payload makes the SDK a FULL session`, r.mode === 'FULL', r.mode);
+    check(`${name}: start resolves once the avatar and the agent are in the room`, r.state_after_start === 'CONNECTED' && typeof r.session_id === 'string', [r.state_after_start, r.session_id]);
+    check(`${name}: maxSessionDuration comes from start`, r.max_session_duration === 600, r.max_session_duration);
+    check(`${name}: session.stream_ready, and the video plays at the low quality's 640x360`, r.size[0] === 640 && r.size[1] === 360, r.size);
+    check(`${name}: idle frames show the idle marker, frames while it speaks the talking one`,
+      r.idle_frames.every((f) => !f.talking) && r.talking_frames.some((f) => f.talking), [r.idle_frames, r.talking_frames]);
+    const at = (n) => r.repeat_events.indexOf(n);
+    check(`${name}: repeat (avatar.speak_text): started, the whole text, ended, each naming the command`,
+      at('avatar.speak_started') >= 0 && at('avatar.transcription') >= 0 && at('avatar.speak_started') < at('avatar.speak_ended') && r.repeat_events[r.repeat_events.length - 1] === 'avatar.speak_ended', r.repeat_events);
+    check(`${name}: avatar.transcription holds the repeated text`, r.repeat_text === 'Hello from LiveAvatar in Chromium', r.repeat_text);
+    check(`${name}: message (avatar.speak_response): the answer's pieces make its whole text`, r.answer_pieces_make_whole === true);
+    check(`${name}: interrupt ends the speech within a second`, r.interrupt_ms < 1000, r.interrupt_ms);
+    const v = (n) => r.voice_turn.indexOf(n);
+    check(`${name}: voice chat: the fake microphone's sentence is a user turn (started, chunks, ended, transcription), then the avatar answers`,
+      v('user.speak_started') === 0 && v('user.transcription.chunk') > 0 && v('user.transcription.chunk') < v('user.speak_ended')
+        && v('user.speak_ended') < v('user.transcription') && r.voice_turn[r.voice_turn.length - 1] === 'avatar.speak_started', r.voice_turn);
+    check(`${name}: user.transcription carries words`, typeof r.user_transcript === 'string' && r.user_transcript.length > 0, r.user_transcript);
+    check(`${name}: stop disconnects (CLIENT_INITIATED) and the session is historic`,
+      r.state_after_stop === 'DISCONNECTED' && r.disconnect_reason === 'CLIENT_INITIATED' && r.historic_ids.includes(r.session_id), [r.state_after_stop, r.disconnect_reason]);
+  } else if (scenario === 'push-to-talk') {
+    check(`${name}: startPushToTalk resolves on the server's acknowledgement and unmutes`, r.unmuted_while_held === true);
+    const t = (n) => r.turn.indexOf(n);
+    check(`${name}: the held button is one user turn, then the avatar answers`,
+      t('user.speak_started') >= 0 && t('user.speak_started') < t('user.speak_ended') && t('user.speak_ended') < t('user.transcription') && t('user.transcription') < t('avatar.speak_started'), r.turn);
+    check(`${name}: a session the server ends sends session.stopped, and the SDK disconnects (SERVER_INITIATED)`,
+      r.admin_end === 200 && typeof r.stopped_reason === 'string' && r.disconnect_reason === 'SERVER_INITIATED', [r.admin_end, r.stopped_reason, r.disconnect_reason]);
+  } else {
+    check(`${name}: the token's payload makes the SDK a LITE session, and start resolves`, r.mode === 'LITE' && r.state_after_start === 'CONNECTED', [r.mode, r.state_after_start]);
+    check(`${name}: ws_url is a wss URL on the host the SDK called`, /^wss:\/\/localhost\/v1\/sessions\/[^/]+\/ws$/.test(r.ws_url), r.ws_url);
+    check(`${name}: the SDK's raw-PCM repeatAudio is refused without ending the session`, r.state_after_raw_audio === 'CONNECTED', r.state_after_raw_audio);
+    check(`${name}: a backend's 1500 Hz PCM is heard in the room's audio, the mouth moving`,
+      r.quiet_share < 0.2 && r.tone_share > 0.5 && r.talking_frames.some((f) => f.talking), [r.quiet_share, r.tone_share, r.talking_frames]);
+    check(`${name}: the agent socket gets appended, started and ended`,
+      ['agent.audio_buffer_appended', 'agent.speak_started', 'agent.speak_ended'].every((m) => r.agent_messages.includes(m)), r.agent_messages);
+    check(`${name}: stop ends the session: the agent socket hears closing, then closed`,
+      r.state_after_stop === 'DISCONNECTED' && JSON.stringify(r.closed_states.slice(-2)) === '["closing","closed"]', [r.state_after_stop, r.closed_states]);
+  }
 }
 
 function assertRawDemo(r) {
@@ -530,6 +577,26 @@ async function main() {
       } catch (e) {
         check(`${name}: scenario runs to the end`, false, String(e.message || e));
         await page.screenshot({ path: join(artifacts, `${voice.target}-voice-failure.png`) }).catch(() => {});
+      }
+      await page.close();
+    }
+    for (const scenario of LIVEAVATAR_CASES) {
+      const name = `${LIVEAVATAR_TARGET.name} ${scenario}`;
+      if (!name.includes(only)) continue;
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`${origin}/${LIVEAVATAR_TARGET.name}/page.html`);
+      try {
+        const result = await Promise.race([
+          page.evaluate((args) => window.runLiveAvatar(args), { base: BASE, apiKey: `liveavatar-${scenario}`, scenario }),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('scenario timed out')), SCENARIO_TIMEOUT_MS)),
+        ]);
+        check(`${name}: no uncaught page errors`, errors.length === 0, errors);
+        assertLiveAvatar(scenario, result);
+      } catch (e) {
+        check(`${name}: scenario runs to the end`, false, String(e.message || e));
+        await page.screenshot({ path: join(artifacts, `liveavatar-${scenario}-failure.png`) }).catch(() => {});
       }
       await page.close();
     }

@@ -5,7 +5,13 @@ receives the avatar's video and audio, makes the avatar say a tone through the r
 endpoint and hears that tone come back in the room, interrupts a longer one and hears it stop,
 waits past the session's idle timeout on pipecat's own keep-alives, and stops.
 
+With `--service liveavatar` the same client speaks LiveAvatar instead (pipecat's
+`ServiceType.LIVE_AVATAR`: a LITE session, `ws_url` for the audio, the room joined with
+`livekit_agent_token`); LiveAvatar's idle timeout is fixed at 5 minutes, so that run skips the
+idle wait (`--idle-timeout 0`).
+
 Usage: python heygen_client.py --base http://127.0.0.1:PORT [--idle-timeout SECONDS]
+                               [--service interactive|liveavatar]
 Exits non-zero, naming the check, on the first failure.
 """
 
@@ -22,6 +28,12 @@ import aiohttp
 from pipecat.clocks.system_clock import SystemClock
 from pipecat.processors.frame_processor import FrameProcessorSetup
 from pipecat.services.heygen.api_interactive_avatar import HeyGenApi, NewSessionRequest
+from pipecat.services.heygen.api_liveavatar import (
+    LiveAvatarApi,
+    LiveAvatarNewSessionRequest,
+    VideoEncoding,
+    VideoSettings,
+)
 from pipecat.services.heygen.client import HeyGenCallbacks, HeyGenClient, ServiceType
 from pipecat.transports.base_transport import TransportParams
 from pipecat.utils.asyncio.task_manager import TaskManager
@@ -32,8 +44,12 @@ LIVEKIT = version("livekit")
 TONE_HZ = 1500.0
 
 
+SERVICE = "interactive"
+
+
 def check(name, ok, detail=""):
-    print(f"{'ok  ' if ok else 'FAIL'} livekit {LIVEKIT}: {name}{'' if ok else f': {detail}'}", flush=True)
+    label = f"livekit {LIVEKIT}" + (", LiveAvatar" if SERVICE == "liveavatar" else "")
+    print(f"{'ok  ' if ok else 'FAIL'} {label}: {name}{'' if ok else f': {detail}'}", flush=True)
     if not ok:
         sys.exit(1)
 
@@ -100,10 +116,26 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", required=True)
     parser.add_argument("--idle-timeout", type=int, default=160)
+    parser.add_argument("--service", choices=["interactive", "liveavatar"], default="interactive")
     args = parser.parse_args()
+    global SERVICE
+    SERVICE = args.service
+    liveavatar = args.service == "liveavatar"
 
     # The one change an app makes to point pipecat at the mock.
     HeyGenApi.BASE_URL = f"{args.base}/v1"
+    LiveAvatarApi.BASE_URL = f"{args.base}/v1"
+    if liveavatar:
+        session_request = LiveAvatarNewSessionRequest(
+            avatar_id="dd73ea75-1218-4ef3-92ce-606d5f7fbc0a",
+            video_settings=VideoSettings(encoding=VideoEncoding.VP8),
+        )
+        service_type = ServiceType.LIVE_AVATAR
+    else:
+        session_request = NewSessionRequest(
+            avatar_id="default", version="v2", activity_idle_timeout=args.idle_timeout
+        )
+        service_type = ServiceType.INTERACTIVE_AVATAR
 
     connected = asyncio.Event()
     participants = []
@@ -123,10 +155,8 @@ async def main():
             api_key="pipecat-test",
             session=http,
             params=TransportParams(audio_in_sample_rate=RATE, audio_out_sample_rate=RATE),
-            session_request=NewSessionRequest(
-                avatar_id="default", version="v2", activity_idle_timeout=args.idle_timeout
-            ),
-            service_type=ServiceType.INTERACTIVE_AVATAR,
+            session_request=session_request,
+            service_type=service_type,
             callbacks=HeyGenCallbacks(
                 on_connected=on_connected,
                 on_participant_connected=on_participant_connected,
@@ -175,22 +205,29 @@ async def main():
         await asyncio.sleep(1.5)
         check("agent.interrupt stops the tone at once", heard.last_tone - cut < 0.5, f"heard {heard.last_tone - cut:.2f} s after")
 
-        # Past the idle timeout on pipecat's keep-alives (every 150 s) alone.
-        idle_deadline = time.monotonic() + args.idle_timeout
-        print(f"waiting {args.idle_timeout + 15} s past the idle timeout on pipecat's keep-alives", flush=True)
-        await asyncio.sleep(args.idle_timeout + 15)
-        live = admin_session(args.base, session_id)
-        check(
-            "the session is still connected past its idle timeout",
-            live["state"] == "connected" and time.monotonic() > idle_deadline,
-            live,
-        )
-        check("a keep-alive reset its idle timer", live["idle_ms"] < (args.idle_timeout - 100) * 1000, live["idle_ms"])
+        if args.idle_timeout > 0:
+            await outlive_idle_timeout(args, session_id)
 
         await client.stop()
         ended = admin_session(args.base, session_id)
         check("stop ends the session", ended is None or ended["state"] == "closed", ended)
-        print(f"pipecat with livekit {LIVEKIT}: passed in {time.monotonic() - started:.0f} s", flush=True)
+        if liveavatar:
+            check("the session is LiveAvatar LITE", ended is None or ended["liveavatar"] == "LITE", ended)
+        print(f"pipecat with livekit {LIVEKIT}{' (LiveAvatar)' if liveavatar else ''}: passed in {time.monotonic() - started:.0f} s", flush=True)
+
+
+async def outlive_idle_timeout(args, session_id):
+    """Waits past the session's idle timeout on pipecat's keep-alives (every 150 s) alone."""
+    idle_deadline = time.monotonic() + args.idle_timeout
+    print(f"waiting {args.idle_timeout + 15} s past the idle timeout on pipecat's keep-alives", flush=True)
+    await asyncio.sleep(args.idle_timeout + 15)
+    live = admin_session(args.base, session_id)
+    check(
+        "the session is still connected past its idle timeout",
+        live["state"] == "connected" and time.monotonic() > idle_deadline,
+        live,
+    )
+    check("a keep-alive reset its idle timer", live["idle_ms"] < (args.idle_timeout - 100) * 1000, live["idle_ms"])
 
 
 asyncio.run(main())

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pipecat's HeyGen client against `understudy serve`: one virtual environment per pinned
 # requirements file (the newest `livekit` Python SDK, and 1.0.17), made once and reused while
-# the file is unchanged, then heygen_client.py with each, side by side against one server.
+# the file is unchanged, then heygen_client.py with each, side by side against one server, and
+# once more with pipecat's LiveAvatar service on the newest.
 #
 # Usage: tests/pipecat/run.sh UNDERSTUDY_BINARY WORK_DIR
 set -euo pipefail
@@ -53,6 +54,10 @@ for venv in "${venvs[@]}"; do
   "$venv/bin/python" "$here/heygen_client.py" --base "$base" --idle-timeout 160 >"$log" 2>&1 &
   runs+=("$!:$log")
 done
+# pipecat's LiveAvatar service (LITE) with the newest livekit SDK (the last file), beside them.
+log="${venvs[-1]}.liveavatar.log"
+"${venvs[-1]}/bin/python" "$here/heygen_client.py" --base "$base" --service liveavatar --idle-timeout 0 >"$log" 2>&1 &
+runs+=("$!:$log")
 failed=0
 for run in "${runs[@]}"; do
   pid="${run%%:*}"

@@ -28,6 +28,9 @@ pub struct SessionDump {
     pub close_reason: Option<CloseReason>,
     /// v1 (raw WebRTC) or v2 (LiveKit).
     pub protocol: Protocol,
+    /// A LiveAvatar session's mode (`FULL`, `LITE`); absent for the Streaming API's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveavatar: Option<crate::liveavatar::SessionMode>,
     pub avatar_id: String,
     pub quality: Quality,
     pub video_encoding: VideoEncoding,

@@ -4,9 +4,9 @@
 //! Everything here is plain data: serde types for the REST bodies and envelopes
 //! (`heygen-api.md` §2-§3), the error catalogue (§5), the session states (§6), the event types
 //! (§7-§8), the `pipecat.Frame` protobuf spoken on the chat WebSocket (§8.2), the realtime endpoint's
-//! messages (§3.14), and the synthetic
-//! avatar's video marker that the mock draws and clients read back, and the admin API's
-//! session dump.
+//! messages (§3.14), the synthetic avatar's video marker that the mock draws and clients read
+//! back, the admin API's session dump, and LiveAvatar's REST bodies and FULL mode's messages
+//! (`liveavatar.md`).
 //!
 //! Invariant: this crate performs no I/O and depends on no runtime.
 

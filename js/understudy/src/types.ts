@@ -37,6 +37,8 @@ export interface SessionDump {
   close_reason: 'stopped' | 'idle_timeout' | 'duration_limit' | 'server_reset' | null;
   /** v1 (raw WebRTC) or v2 (LiveKit). */
   protocol: 'v1' | 'v2';
+  /** A LiveAvatar session's mode; absent for the Streaming API's sessions. */
+  liveavatar?: 'FULL' | 'LITE';
   avatar_id: string;
   quality: 'high' | 'medium' | 'low';
   video_encoding: 'H264' | 'VP8';

@@ -348,8 +348,12 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
             }
             () = ended.cancelled() => {
                 // LiveAvatar FULL says so on its channel first (`session.stopped`).
+                // The web SDK leaves when told; the room goes after a moment either way, so the
+                // client hears why before it is kicked.
                 if let Some(identity) = &agent {
-                    stopped(&state, &session_id, identity, &peer).await;
+                    if stopped(&state, &session_id, identity, &peer).await {
+                        let _ = tokio::time::timeout(STOPPED_GRACE, client_leaves(&mut socket)).await;
+                    }
                 }
                 // Stop and timeouts delete the room; a server going away says so.
                 let reason = match state.close_reason(&session_id) {
@@ -425,8 +429,32 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
     tracing::debug!(%session_id, "viewer left the room");
 }
 
-/// Tells a LiveAvatar FULL client the session ended, and why (`session.stopped`).
-async fn stopped(state: &AppState, session_id: &str, identity: &str, peer: &AvatarPeer) {
+/// How long a LiveAvatar FULL client has to leave after `session.stopped` before the room
+/// deletes it.
+const STOPPED_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Returns when the client leaves or its socket ends.
+async fn client_leaves(socket: &mut WebSocket) {
+    use lk::signal_request::Message as Req;
+    while let Some(Ok(message)) = socket.recv().await {
+        match message {
+            Message::Binary(bytes) => {
+                if let Ok(lk::SignalRequest {
+                    message: Some(Req::Leave(_)),
+                }) = lk::SignalRequest::decode(&bytes[..])
+                {
+                    return;
+                }
+            }
+            Message::Close(_) => return,
+            _ => {}
+        }
+    }
+}
+
+/// Tells a LiveAvatar FULL client the session ended, and why (`session.stopped`); whether it
+/// went out.
+async fn stopped(state: &AppState, session_id: &str, identity: &str, peer: &AvatarPeer) -> bool {
     let reason = {
         let registry = state.registry();
         registry.session(session_id).and_then(|s| {
@@ -434,7 +462,7 @@ async fn stopped(state: &AppState, session_id: &str, identity: &str, peer: &Avat
             Some(la.end_reason(s.close_reason?))
         })
     };
-    let Some(reason) = reason else { return };
+    let Some(reason) = reason else { return false };
     let event = agent::event_for(
         session_id,
         None,
@@ -443,16 +471,22 @@ async fn stopped(state: &AppState, session_id: &str, identity: &str, peer: &Avat
             end_reason: reason,
         },
     );
-    send_agent_event(peer, identity, &event).await;
+    send_agent_event(peer, identity, &event).await
 }
 
-async fn send_agent_event(peer: &AvatarPeer, identity: &str, event: &AgentEvent) {
+/// Sends a LiveAvatar event on the peer's `_reliable`; whether it went out.
+async fn send_agent_event(peer: &AvatarPeer, identity: &str, event: &AgentEvent) -> bool {
     if !peer.is_reliable_open() {
-        return;
+        return false;
     }
-    if let Some(bytes) = stage::agent_packet(identity, event) {
-        if let Err(e) = peer.send_reliable(&bytes).await {
+    let Some(bytes) = stage::agent_packet(identity, event) else {
+        return false;
+    };
+    match peer.send_reliable(&bytes).await {
+        Ok(_) => true,
+        Err(e) => {
             tracing::debug!(%e, "LiveAvatar event not delivered");
+            false
         }
     }
 }

@@ -143,6 +143,7 @@ fn dump(s: &Session, now: Instant) -> SessionDump {
         state: s.state,
         close_reason: s.close_reason,
         protocol: s.settings.protocol,
+        liveavatar: s.liveavatar.as_ref().map(|la| la.mode),
         avatar_id: s.settings.avatar_id.clone(),
         quality: s.settings.quality,
         video_encoding: s.settings.video_encoding,

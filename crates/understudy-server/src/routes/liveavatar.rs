@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::{ids, livekit_token};
 use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -215,6 +215,7 @@ pub async fn start(
     token: SessionToken,
     scheme: Option<Extension<Scheme>>,
     headers: HeaderMap,
+    uri: Uri,
 ) -> Result<(StatusCode, Json<LiveAvatarEnvelope<StartSessionData>>), LiveAvatarError> {
     let (mode, limit, delay) = {
         let mut registry = state.registry();
@@ -254,7 +255,7 @@ pub async fn start(
         )
         .map_err(|_| LiveAvatarError::Internal)
     };
-    let base = websocket_base(&headers, scheme.map(|Extension(s)| s));
+    let base = websocket_base(&headers, &uri, scheme.map(|Extension(s)| s));
     let lite = mode == SessionMode::Lite;
     let data = StartSessionData {
         session_id: token.session_id.clone(),

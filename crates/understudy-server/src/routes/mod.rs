@@ -158,12 +158,14 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     .into_response()
 }
 
-/// `ws://host` or `wss://host` for the host the client dialled.
-fn websocket_base(headers: &HeaderMap, scheme: Option<Scheme>) -> String {
+/// `ws://host` or `wss://host` for the host the client dialled: its `Host` header, or over
+/// HTTP/2 (which has none) the request's `:authority`.
+fn websocket_base(headers: &HeaderMap, uri: &Uri, scheme: Option<Scheme>) -> String {
     let host = headers
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
         .unwrap_or("127.0.0.1");
     match scheme.unwrap_or(Scheme::Http) {
         Scheme::Http => format!("ws://{host}"),

@@ -13,7 +13,7 @@ use crate::state::AppState;
 use crate::{ids, livekit_token};
 use axum::Json;
 use axum::extract::{Extension, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use std::time::Duration;
 use tokio::time::Instant;
 use understudy_proto::rest::SessionIdRequest;
@@ -35,6 +35,7 @@ pub async fn new_session(
     caller: Caller,
     scheme: Option<Extension<Scheme>>,
     headers: HeaderMap,
+    uri: Uri,
     HeyJson(request): HeyJson<NewSessionRequest>,
 ) -> Result<Json<ApiEnvelope<NewSessionData>>, ApiError> {
     let mut settings = settings_from(&state, &request)?;
@@ -125,7 +126,7 @@ pub async fn new_session(
             ice_servers,
         ))));
     }
-    let base = websocket_base(&headers, scheme.map(|Extension(s)| s));
+    let base = websocket_base(&headers, &uri, scheme.map(|Extension(s)| s));
     Ok(Json(ApiEnvelope::success(NewSessionData {
         realtime_endpoint: Some(format!(
             "{base}/v2-alpha/interactive-avatar/session/{session_id}"
