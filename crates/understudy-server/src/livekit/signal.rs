@@ -9,6 +9,11 @@
 //! connection, which gets `leave{DUPLICATE_IDENTITY}`, as on a LiveKit server (unless
 //! `allow_duplicate_identity`). When the session ends: `leave{ROOM_DELETED}`. Resumes (`reconnect=1`) are refused, so an ended session ends the
 //! client at once instead of after 45 s of retries.
+//!
+//! A LiveAvatar session's room differs where `liveavatar.md` §3 says: FULL adds the agent
+//! participant, reads the client's packets as `agent-control` commands (answering push-to-talk
+//! on `agent-response`) and says `session.stopped` before the room goes; LITE's room carries no
+//! events.
 
 use super::RoomNames;
 use super::peer::{
