@@ -573,3 +573,75 @@ async fn lite_mode_takes_audio_on_its_websocket_and_survives_bad_messages() {
     }
     assert_eq!(states, ["closing", "closed"]);
 }
+
+/// The Rust SDK's LiveAvatar client against the mock: the account's calls, a FULL session's
+/// commands and their events, push-to-talk refused, media, keep-alive and stop.
+#[tokio::test]
+async fn the_rust_sdk_runs_a_full_session() {
+    use streaming_avatar::StreamingEvent;
+    use streaming_avatar::liveavatar::LiveAvatar;
+    use understudy_proto::liveavatar::AgentEventKind;
+    use understudy_proto::liveavatar::rest::SessionTokenRequest;
+
+    let env = TestEnv::with_config(config()).await;
+    let account = LiveAvatar::builder()
+        .base_path(env.url(""))
+        .api_key(KEY)
+        .build()
+        .unwrap();
+    let token = account
+        .create_session_token(&SessionTokenRequest {
+            avatar_id: "a".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let session = account.start(&token.session_token).await.unwrap();
+    assert_eq!(session.session_id(), token.session_id);
+    assert_eq!(session.max_session_duration(), 600);
+    assert!(session.start_data().ws_url.is_none());
+    let mut events = session.events();
+    let mut video = session.video();
+
+    let said = session.repeat("Hello from the Rust SDK.").await.unwrap();
+    let wait = Duration::from_secs(10);
+    let started = events
+        .wait_for(wait, |e| matches!(e, StreamingEvent::LiveAvatar(a) if a.kind == AgentEventKind::AvatarSpeakStarted))
+        .await
+        .unwrap();
+    let StreamingEvent::LiveAvatar(started) = started.event else {
+        unreachable!()
+    };
+    assert_eq!(started.source_event_id.as_deref(), Some(said.as_str()));
+    assert_eq!(started.kind.name(), "avatar.speak_started");
+    events
+        .wait_for(wait, |e| e.name() == "avatar.speak_ended")
+        .await
+        .unwrap();
+    let frame = tokio::time::timeout(wait, video.next())
+        .await
+        .expect("video flows")
+        .expect("video");
+    assert!(frame.is_ok());
+
+    // A conversational session refuses push-to-talk, and says so.
+    assert!(matches!(
+        session.push_to_talk_start().await,
+        Err(streaming_avatar::Error::NotReady(_))
+    ));
+    session.keep_alive().await.unwrap();
+    let transcript = account.transcript(&token.session_id).await.unwrap();
+    assert_eq!(
+        transcript.transcript_data[0].transcript,
+        "Hello from the Rust SDK."
+    );
+    assert_eq!(account.list_sessions(true).await.unwrap().count, 1);
+
+    session.stop().await.unwrap();
+    let ended = account.session(&token.session_id).await.unwrap();
+    assert!(ended.end_at.is_some());
+    // The token's session has ended: starting it again is an error with LiveAvatar's body.
+    let again = account.start(&token.session_token).await.unwrap_err();
+    assert_eq!(again.status(), Some(400));
+    assert_eq!(again.code(), Some(4000));
+}

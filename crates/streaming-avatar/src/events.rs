@@ -165,6 +165,8 @@ pub enum StreamingEvent {
     ConnectionQualityChanged {
         quality: ConnectionQuality,
     },
+    /// A LiveAvatar FULL event (topic `agent-response`), named by its `event_type`.
+    LiveAvatar(Box<understudy_proto::liveavatar::AgentEvent>),
     /// A room event whose `type` the SDK does not know; the official SDK emits these too,
     /// named by their `type`.
     Other {
@@ -189,6 +191,7 @@ impl StreamingEvent {
             Self::StreamReady => "stream_ready",
             Self::StreamDisconnected { .. } => "stream_disconnected",
             Self::ConnectionQualityChanged { .. } => "connection_quality_changed",
+            Self::LiveAvatar(event) => event.kind.name(),
             Self::Other { name, .. } => name,
         }
     }
@@ -204,6 +207,14 @@ impl StreamingEvent {
             | Self::UserEndMessage { task_id } => Some(task_id),
             _ => None,
         }
+    }
+
+    /// Reads a LiveAvatar `agent-response` payload; `None` for anything that is not one of its
+    /// events (the web SDK drops those).
+    pub fn from_agent_response(payload: &[u8]) -> Option<Self> {
+        serde_json::from_slice(payload)
+            .ok()
+            .map(|event| Self::LiveAvatar(Box::new(event)))
     }
 
     /// Reads a room data packet's JSON payload: a known `type` becomes its variant, another

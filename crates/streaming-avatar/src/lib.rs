@@ -11,6 +11,8 @@
 //! - [`media`]: the avatar's video as whole encoded frames (H264, VP8) and its Opus audio, with
 //!   decoding to RGB (feature `h264`, default) and PCM, and the synthetic avatar's marker.
 //! - [`voice`]: voice chat from any PCM source (WAV, samples, a channel) over either transport.
+//! - [`liveavatar`]: HeyGen's successor API, LiveAvatar, with its web SDK's surface: session
+//!   tokens, FULL sessions' commands and events, LITE's `ws_url`, the account's sessions.
 //!
 //! It talks to `https://api.heygen.com` by default, or to any base path, such as an
 //! `understudy serve` mock. Bodies are `understudy-proto`'s, so client and mock share one wire
@@ -68,6 +70,7 @@ mod chat_socket;
 mod client;
 mod error;
 pub mod events;
+pub mod liveavatar;
 pub mod media;
 mod rest;
 mod room;

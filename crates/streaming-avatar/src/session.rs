@@ -532,6 +532,15 @@ impl Session {
         room.publish_data(&payload).await
     }
 
+    /// Sends `payload` as a reliable user packet on `topic` (LiveAvatar's `agent-control`).
+    pub(crate) async fn publish_on(&self, topic: &str, payload: &[u8]) -> Result<(), Error> {
+        let room = self
+            .room
+            .as_ref()
+            .ok_or(Error::NotReady("the room is not joined"))?;
+        room.publish_data_on(Some(topic), payload).await
+    }
+
     /// `POST /v1/streaming.interrupt`.
     ///
     /// # Errors

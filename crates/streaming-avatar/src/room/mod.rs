@@ -305,11 +305,21 @@ impl Room {
     /// `localParticipant.publishData(payload, {reliable: true})` does; the first call opens the
     /// publisher connection.
     pub(crate) async fn publish_data(&self, payload: &[u8]) -> Result<(), Error> {
+        self.publish_data_on(None, payload).await
+    }
+
+    /// As [`Room::publish_data`], on `topic` (`publishData(payload, {reliable, topic})`).
+    pub(crate) async fn publish_data_on(
+        &self,
+        topic: Option<&str>,
+        payload: &[u8],
+    ) -> Result<(), Error> {
         let publisher = self.publisher().await?;
         let packet = lk::DataPacket {
             participant_identity: self.join.participant_identity.clone(),
             value: Some(lk::data_packet::Value::User(lk::UserPacket {
                 payload: payload.to_vec(),
+                topic: topic.map(str::to_owned),
                 ..Default::default()
             })),
             ..Default::default()

@@ -189,13 +189,19 @@ async fn read_server_channel(channel: Arc<dyn DataChannel>, shared: Arc<RoomShar
 
 /// A server data message as an event; `None` for text frames (livekit-client drops them too),
 /// bytes that are not a `DataPacket`, packets that are not user packets, and payloads that are
-/// not an event's JSON.
+/// not an event's JSON. On LiveAvatar's `agent-response` topic the payload is one of its
+/// events.
 fn decode_event(data: &[u8], is_string: bool) -> Option<StreamingEvent> {
     if is_string {
         return None;
     }
     let packet = lk::DataPacket::decode(data).ok()?;
     match packet.value? {
+        lk::data_packet::Value::User(user)
+            if user.topic.as_deref() == Some(understudy_proto::liveavatar::RESPONSE_TOPIC) =>
+        {
+            StreamingEvent::from_agent_response(&user.payload)
+        }
         lk::data_packet::Value::User(user) => StreamingEvent::from_room_payload(&user.payload),
         _ => None,
     }
