@@ -94,10 +94,7 @@ fn main() {
 
         // The runner.
         let scenario = load::parse("overhead.yaml", &scenario(n)).expect("scenario");
-        let target = Target {
-            base_url: server.uri(),
-            api_key: "bench".into(),
-        };
+        let target = Target::new(server.uri(), "bench");
         let report = run(&scenario, "overhead.yaml", &target).await;
         assert!(
             report.passed,

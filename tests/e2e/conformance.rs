@@ -16,10 +16,7 @@ async fn run_builtin(
         .start()
         .await
         .expect("mock");
-    let target = Target {
-        base_url: server.uri(),
-        api_key: "conformance-test".into(),
-    };
+    let target = Target::new(server.uri(), "conformance-test");
     let corpus = load::builtin().expect("the corpus parses");
     let mut reports = Vec::new();
     for file in files {
@@ -104,6 +101,7 @@ async fn an_unreachable_target_is_reported_as_such() {
             format!("http://{}", listener.local_addr().unwrap())
         },
         api_key: "k".into(),
+        liveavatar: None,
     };
     let corpus = load::builtin().unwrap();
     let report = run(&corpus[0].scenario, &corpus[0].file, &target).await;
@@ -213,10 +211,63 @@ async fn a_session_recorded_through_the_proxy_replays_against_the_mock() {
     ] {
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}\n{yaml}");
     }
-    let target = Target {
-        base_url: env.server.uri(),
-        api_key: "replay-key".into(),
-    };
+    let target = Target::new(env.server.uri(), "replay-key");
     let report = run(&scenario, "recorded.yaml", &target).await;
     assert!(report.passed, "{:#?}\n{yaml}", report.steps);
+}
+
+#[tokio::test]
+async fn liveavatar_scenarios_pass_against_the_mock() {
+    let reports = run_builtin(
+        ServerConfig::default(),
+        &[
+            "liveavatar/full-speak-text.yaml",
+            "liveavatar/rest-errors.yaml",
+            "liveavatar/lite-start.yaml",
+        ],
+    )
+    .await;
+    for report in &reports {
+        assert!(report.passed, "{}: {:?}", report.name, report.steps);
+        assert!(report.events.iter().any(|e| e.name.starts_with("rest:")));
+    }
+    let speak = &reports[0];
+    assert!(
+        speak
+            .events
+            .iter()
+            .any(|e| e.name == "avatar.speak_started" && e.fields["source_event_id"].is_string()),
+        "{:?}",
+        speak.events
+    );
+}
+
+#[tokio::test]
+async fn liveavatar_scenarios_run_at_their_own_target() {
+    let server = MockServer::builder()
+        .config(ServerConfig::default())
+        .start()
+        .await
+        .expect("mock");
+    // The Streaming API's target is nowhere; LiveAvatar's is the mock.
+    let nowhere = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let mut target = Target::new(nowhere, "streaming-key");
+    target.liveavatar = Some((server.uri(), "liveavatar-key".into()));
+    let corpus = load::builtin().unwrap();
+    let pick = |file: &str| {
+        corpus
+            .iter()
+            .find(|l| l.file.ends_with(file))
+            .unwrap_or_else(|| panic!("{file}"))
+    };
+    let liveavatar = pick("liveavatar/rest-errors.yaml");
+    let report = run(&liveavatar.scenario, &liveavatar.file, &target).await;
+    assert!(report.passed, "{:?}", report.steps);
+    let streaming = pick("errors/unknown-session.yaml");
+    let report = run(&streaming.scenario, &streaming.file, &target).await;
+    assert!(report.unreachable, "{:?}", report.steps);
+    server.shutdown().await;
 }

@@ -32,6 +32,7 @@ use crate::media::frames::{AudioPacket, VideoFrame};
 use crate::rest::{Rest, decode};
 use crate::room::JoinInfo;
 use crate::session::{Session, SessionOptions};
+use crate::voice::PcmSource;
 use crate::{StreamingAvatar, StreamingAvatarBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -152,6 +153,18 @@ impl LiveAvatar {
     /// The API's errors (401 for a bad token, 400 for a session already started), or the
     /// room's.
     pub async fn start(&self, session_token: &str) -> Result<LiveAvatarSession, Error> {
+        let mut session = self.start_session(session_token).await?;
+        session.connect().await?;
+        Ok(session)
+    }
+
+    /// `POST /v1/sessions/start` alone: the session, not yet in its room
+    /// ([`LiveAvatarSession::connect`] joins it), so events can be listened to from before the
+    /// join.
+    ///
+    /// # Errors
+    /// The API's errors (401 for a bad token, 400 for a session already started).
+    pub async fn start_session(&self, session_token: &str) -> Result<LiveAvatarSession, Error> {
         let client = self.inner.with_token(session_token);
         let data: StartSessionData = call(
             client.rest(),
@@ -172,29 +185,16 @@ impl LiveAvatar {
             ice_servers: None,
             ice_servers2: None,
         };
+        // The user's voice is a microphone track in the room (`liveavatar.md` §3.1).
         let options = SessionOptions::default()
             .chat_socket(None)
-            .keep_alive_every(None);
-        let mut session = client.attach_session(info, options);
-        session.connect().await?;
-        let mode = mode_of(session_token);
-        if mode == SessionMode::Full {
-            let agent = understudy_proto::liveavatar::agent_identity(&data.session_id);
-            let present = session
-                .join_info()
-                .is_some_and(|j| j.others.iter().any(|p| p.identity == agent));
-            if !present {
-                session.leave().await;
-                return Err(Error::Room(format!(
-                    "the room has no LiveAvatar agent ({agent}) for this FULL session"
-                )));
-            }
-        }
+            .keep_alive_every(None)
+            .voice_chat_transport(crate::VoiceChatTransport::LiveKit);
         Ok(LiveAvatarSession {
-            session,
+            session: client.attach_session(info, options),
             data,
             rest: client.rest().clone(),
-            mode,
+            mode: mode_of(session_token),
         })
     }
 
@@ -290,6 +290,28 @@ impl LiveAvatarSession {
 
     pub fn join_info(&self) -> Option<&JoinInfo> {
         self.session.join_info()
+    }
+
+    /// Joins the session's room (after [`LiveAvatar::start_session`]). In FULL the room must
+    /// have LiveAvatar's agent, as the web SDK waits for it.
+    ///
+    /// # Errors
+    /// The room's errors; [`Error::Room`] for a FULL room without the agent.
+    pub async fn connect(&mut self) -> Result<(), Error> {
+        self.session.connect().await?;
+        if self.mode == SessionMode::Full {
+            let agent = understudy_proto::liveavatar::agent_identity(&self.data.session_id);
+            let present = self
+                .session
+                .join_info()
+                .is_some_and(|j| j.others.iter().any(|p| p.identity == agent));
+            if !present {
+                return Err(Error::Room(format!(
+                    "the room has no LiveAvatar agent ({agent}) for this FULL session"
+                )));
+            }
+        }
+        Ok(())
     }
 
     pub fn is_stream_ready(&self) -> bool {
@@ -432,6 +454,28 @@ impl LiveAvatarSession {
     async fn command(&self, command: &AgentCommand) -> Result<(), Error> {
         let payload = serde_json::to_vec(command).map_err(|e| Error::Voice(e.to_string()))?;
         self.session.publish_on(COMMAND_TOPIC, &payload).await
+    }
+
+    /// Starts voice chat, as the web SDK's `voiceChat.start()`: `source` becomes a microphone
+    /// track in the room, which LiveAvatar listens to (FULL). `muted` starts it muted.
+    ///
+    /// # Errors
+    /// The room's errors publishing the track.
+    pub async fn start_voice_chat(&mut self, source: PcmSource, muted: bool) -> Result<(), Error> {
+        self.session.start_voice_chat(source, muted).await
+    }
+
+    /// Stops voice chat: the microphone track ends.
+    pub async fn close_voice_chat(&mut self) {
+        self.session.close_voice_chat().await;
+    }
+
+    pub fn mute_input_audio(&self) {
+        self.session.mute_input_audio();
+    }
+
+    pub fn unmute_input_audio(&self) {
+        self.session.unmute_input_audio();
     }
 
     /// `POST /v1/sessions/keep-alive` with the session token.

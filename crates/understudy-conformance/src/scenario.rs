@@ -37,12 +37,36 @@ pub struct Scenario {
     /// Values for `${name}` before any capture.
     #[serde(default)]
     pub vars: BTreeMap<String, Value>,
+    /// Which API the steps speak: `streaming` (HeyGen's Streaming API, the default) or
+    /// `liveavatar` (its successor; see [`Dialect`]).
+    #[serde(default)]
+    pub dialect: Dialect,
     /// Settings for the embedded mock when it is the target: the scenario then gets a mock of
     /// its own, so it can check a limit in seconds that the real service holds for minutes.
     /// Ignored against any other target.
     #[serde(default)]
     pub embedded_mock: Option<EmbeddedMock>,
     pub steps: Vec<Step>,
+}
+
+/// The API a scenario's steps speak.
+///
+/// Under `liveavatar` (`liveavatar.md`) the same steps mean LiveAvatar's calls:
+/// `create_token` is `POST /v1/sessions/token` with the API key (body default `{mode: FULL,
+/// avatar_id: default}`; captures `token`, the session token, and `session_id`), `start` is
+/// `POST /v1/sessions/start` and the room through the Rust SDK, `start_session` the REST call
+/// alone, `speak` (`repeat` or `talk`), `interrupt`, `start_listening` and `stop_listening`
+/// are commands on `agent-control` with no reply to check (each captures `event_id`, which
+/// the events it causes carry as `source_event_id`), `keep_alive` and `stop` are
+/// `POST /v1/sessions/keep-alive` and `/stop`, push-to-talk and voice chat are the SDK's.
+/// `new` and `connect` do not exist there. Events are named as LiveAvatar names them
+/// (`avatar.speak_started`), with their fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    #[default]
+    Streaming,
+    Liveavatar,
 }
 
 /// What a scenario asks of the embedded mock.

@@ -123,6 +123,7 @@ pub fn fields(event: &StreamingEvent) -> Value {
             json!({ "quality": quality.as_str() })
         }
         StreamingEvent::Other { payload, .. } => payload.clone(),
+        StreamingEvent::LiveAvatar(event) => serde_json::to_value(event).unwrap_or_default(),
         _ => json!({}),
     }
 }

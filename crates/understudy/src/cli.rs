@@ -164,6 +164,13 @@ pub struct ConformanceArgs {
     /// The API key for the second --compare target (default: --api-key).
     #[arg(long, env = "HEYGEN_API_KEY_B", hide_env_values = true)]
     pub api_key_b: Option<String>,
+    /// Where LiveAvatar scenarios (`dialect: liveavatar`) run, when not at --target: the real
+    /// service is https://api.liveavatar.com, with keys of its own.
+    #[arg(long, value_name = "URL", requires = "target")]
+    pub liveavatar_target: Option<String>,
+    /// The API key for --liveavatar-target.
+    #[arg(long, env = "LIVEAVATAR_API_KEY", hide_env_values = true)]
+    pub liveavatar_api_key: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -23,23 +23,14 @@ async fn open_target(
         let Some(api_key) = api_key else {
             bail!("target {spec} needs an API key (--api-key or HEYGEN_API_KEY)");
         };
-        return Ok((
-            Target {
-                base_url: spec.to_owned(),
-                api_key,
-            },
-            None,
-        ));
+        return Ok((Target::new(spec.to_owned(), api_key), None));
     }
     let server = MockServer::builder()
         .config(ServerConfig::default())
         .start()
         .await
         .context("could not start the embedded mock")?;
-    let target = Target {
-        base_url: server.uri(),
-        api_key: EMBEDDED_KEY.to_owned(),
-    };
+    let target = Target::new(server.uri(), EMBEDDED_KEY);
     Ok((target, Some(server)))
 }
 
@@ -82,10 +73,7 @@ async fn own_mock(
         .start()
         .await
         .context("could not start the scenario's embedded mock")?;
-    let target = Target {
-        base_url: server.uri(),
-        api_key: EMBEDDED_KEY.to_owned(),
-    };
+    let target = Target::new(server.uri(), EMBEDDED_KEY);
     Ok((target, server))
 }
 
@@ -170,10 +158,18 @@ pub async fn run_all(args: ConformanceArgs) -> anyhow::Result<ExitCode> {
         )
         .await;
     }
-    let (target, embedded) = match &args.target {
+    let (mut target, embedded) = match &args.target {
         Some(url) => open_target(url, args.api_key.clone()).await?,
         None => open_target("mock", None).await?,
     };
+    if let Some(url) = &args.liveavatar_target {
+        let Some(key) = args.liveavatar_api_key.clone() else {
+            bail!(
+                "--liveavatar-target needs an API key (--liveavatar-api-key or LIVEAVATAR_API_KEY)"
+            );
+        };
+        target.liveavatar = Some((url.clone(), key));
+    }
     println!(
         "understudy conformance: {} scenarios against {}",
         scenarios.len(),

@@ -2,8 +2,10 @@
 //! checked), the session's real-time half through the Rust SDK (room, chat socket, events), and
 //! every reply and event on one timeline that the event expectations read.
 
+mod liveavatar;
+
 use crate::matchers::{self, Mismatch};
-use crate::scenario::{self, Call, Expect, Scenario, Step};
+use crate::scenario::{self, Call, Dialect, Expect, Scenario, Step};
 use crate::speech_clips;
 use crate::timeline::{TimedEvent, Timeline};
 use serde::Serialize;
@@ -30,6 +32,28 @@ pub struct Target {
     /// The API's base URL (`https://api.heygen.com`, or the mock's).
     pub base_url: String,
     pub api_key: String,
+    /// Where `liveavatar` scenarios run, and with which key, when not at `base_url` (the real
+    /// services are two: `https://api.liveavatar.com` with its own keys).
+    pub liveavatar: Option<(String, String)>,
+}
+
+impl Target {
+    /// Both dialects at `base_url` (a mock serves both).
+    pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key: api_key.into(),
+            liveavatar: None,
+        }
+    }
+
+    /// Where a scenario of `dialect` runs.
+    fn for_dialect(&self, dialect: Dialect) -> Target {
+        match (&self.liveavatar, dialect) {
+            (Some((url, key)), Dialect::Liveavatar) => Target::new(url.clone(), key.clone()),
+            _ => self.clone(),
+        }
+    }
 }
 
 /// How a step ended.
@@ -98,6 +122,9 @@ struct Run<'a> {
     timeline: Timeline,
     info: Option<NewSessionData>,
     session: Option<Session>,
+    dialect: Dialect,
+    /// Under the `liveavatar` dialect: the started session.
+    liveavatar: Option<streaming_avatar::liveavatar::LiveAvatarSession>,
     events: Option<streaming_avatar::EventStream>,
     step_starts: HashMap<String, Instant>,
     previous_start: Instant,
@@ -109,6 +136,7 @@ struct Run<'a> {
 pub async fn run(scenario: &Scenario, file: &str, target: &Target) -> ScenarioReport {
     let began = Instant::now();
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let target = &target.for_dialect(scenario.dialect);
     let mut run = Run {
         target,
         http: reqwest::Client::builder()
@@ -119,6 +147,8 @@ pub async fn run(scenario: &Scenario, file: &str, target: &Target) -> ScenarioRe
         timeline: Timeline::new(began),
         info: None,
         session: None,
+        dialect: scenario.dialect,
+        liveavatar: None,
         events: None,
         step_starts: HashMap::new(),
         previous_start: began,
@@ -182,6 +212,9 @@ pub async fn run(scenario: &Scenario, file: &str, target: &Target) -> ScenarioRe
 
 impl Run<'_> {
     async fn step(&mut self, step: &Step, started: Instant) -> Result<(), Stop> {
+        if self.dialect == Dialect::Liveavatar {
+            return self.liveavatar_step(step, started).await;
+        }
         match step {
             Step::CreateToken(call) => {
                 let reply = self
@@ -565,8 +598,9 @@ impl Run<'_> {
             .ok_or_else(|| Stop::Error("no SDK session: run start first".into()))
     }
 
-    async fn start_voice_chat(&mut self, voice: &scenario::VoiceChat) -> Result<(), Stop> {
-        let source = match (&voice.wav, &voice.speech, voice.tone_ms) {
+    /// The microphone a voice-chat step names.
+    fn microphone(&self, voice: &scenario::VoiceChat) -> Result<PcmSource, Stop> {
+        Ok(match (&voice.wav, &voice.speech, voice.tone_ms) {
             (Some(wav), _, _) => {
                 let path = self.dir.join(self.text(wav)?);
                 PcmSource::from_wav(&path)
@@ -583,7 +617,11 @@ impl Run<'_> {
                 SOCKET_SAMPLE_RATE,
             ),
             (None, None, None) => PcmSource::silence(),
-        };
+        })
+    }
+
+    async fn start_voice_chat(&mut self, voice: &scenario::VoiceChat) -> Result<(), Stop> {
+        let source = self.microphone(voice)?;
         let muted = voice.muted;
         self.sdk_session()?
             .start_voice_chat(source, muted)
@@ -856,6 +894,10 @@ impl Run<'_> {
     /// Ends the run: the session (if any) is stopped, so nothing outlives the scenario.
     async fn finish(&mut self) {
         self.collect();
+        if self.dialect == Dialect::Liveavatar {
+            self.finish_liveavatar().await;
+            return;
+        }
         if let Some(mut session) = self.session.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), session.stop()).await;
         } else if self.info.is_some() {
