@@ -6,7 +6,7 @@
 //! (coordinated omission corrected, as wrk2 does). Closed loop sends the next speak when the
 //! last one has stopped talking.
 //!
-//! - [`plan`]: what to run.
+//! - [`plan`]: what to run, in which dialect (the Streaming API, or LiveAvatar).
 //! - [`phases`]: the phases and their histograms.
 //! - [`output`]: NDJSON, `.hgrm`, Markdown and HTML.
 //! - [`threshold`]: `start_talking.p99<4s` gates.
@@ -17,9 +17,10 @@ pub mod phases;
 pub mod plan;
 pub mod resources;
 pub mod run;
+mod speaker;
 pub mod threshold;
 
 pub use phases::{Phase, Results};
-pub use plan::{Plan, SpeakPathChoice};
+pub use plan::{Dialect, Plan, SpeakPathChoice};
 pub use run::run;
 pub use threshold::Threshold;

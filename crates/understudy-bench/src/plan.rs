@@ -36,6 +36,38 @@ impl std::str::FromStr for SpeakPathChoice {
     }
 }
 
+/// Which API the bench speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// HeyGen's Streaming API: `create_token`, `new`, `start`, a speak on the plan's path.
+    #[default]
+    Streaming,
+    /// LiveAvatar (FULL): `/v1/sessions/token`, `start`, and each speak an
+    /// `avatar.speak_text` command on `agent-control`, timed to its `avatar.speak_started`.
+    LiveAvatar,
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Streaming => "streaming",
+            Self::LiveAvatar => "liveavatar",
+        })
+    }
+}
+
+impl std::str::FromStr for Dialect {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "streaming" => Ok(Self::Streaming),
+            "liveavatar" => Ok(Self::LiveAvatar),
+            other => Err(format!("`{other}`: streaming or liveavatar")),
+        }
+    }
+}
+
 /// The level at which the avatar's audio counts as talking: well above the mock's digital
 /// silence and a real service's noise floor, well below speech.
 pub const DEFAULT_AUDIO_THRESHOLD_DBFS: f64 = -45.0;
@@ -55,6 +87,9 @@ pub struct Plan {
     /// Speaks each session makes first, not counted.
     pub warmup: usize,
     pub path: SpeakPathChoice,
+    /// The API spoken; under LiveAvatar `path` does not apply (a speak is a command in the
+    /// room).
+    pub dialect: Dialect,
     /// Open loop: speaks per second per session, on a schedule. `None`: closed loop.
     pub rate: Option<f64>,
     /// What each speak says (short: the avatar's talking time is not what is measured).
@@ -86,6 +121,7 @@ impl Default for Plan {
             duration: None,
             warmup: 2,
             path: SpeakPathChoice::Http,
+            dialect: Dialect::Streaming,
             rate: None,
             text: "hi".into(),
             timeout: Duration::from_secs(30),

@@ -4,18 +4,18 @@ use crate::phases::AudioTally;
 use crate::phases::{Phase, Results};
 use crate::plan::{Plan, SpeakPathChoice};
 use crate::resources::{Resources, StatsProbe, Usage};
+use crate::speaker::{self, Backend, Speaker};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use streaming_avatar::media::MediaStream;
 use streaming_avatar::media::decode::VideoDecoder;
 use streaming_avatar::media::decode::{AudioDecoder, level_dbfs};
+use streaming_avatar::media::frames::{AudioPacket, VideoFrame};
 use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality, VideoEncoding};
 use streaming_avatar::proto::stats::ProcessStats as Reading;
-use streaming_avatar::{
-    ChatSocketUrl, Error, Session, SessionOptions, SpeakPath, SpeakRequest, StreamingAvatar,
-    StreamingEvent, VoiceChatTransport,
-};
+use streaming_avatar::{ChatSocketUrl, Error, SessionOptions, StreamingEvent, VoiceChatTransport};
 use tokio::sync::{Barrier, Semaphore, mpsc};
 use tokio::time::Instant;
 
@@ -27,12 +27,7 @@ use tokio::time::Instant;
 pub async fn run(plan: &Plan, progress: impl Fn(usize) + Send + Sync + 'static) -> Results {
     // One client with the API key, as an app's server holds it; sessions' clients share its
     // connections.
-    let backend = match StreamingAvatar::builder()
-        .base_path(&plan.target)
-        .api_key(&plan.api_key)
-        .timeout(plan.timeout)
-        .build()
-    {
+    let backend = match Backend::new(plan) {
         Ok(backend) => backend,
         Err(e) => {
             let mut results = Results::default();
@@ -165,7 +160,7 @@ impl Recorder {
 async fn session(
     plan: &Plan,
     out: &mut Recorder,
-    backend: &StreamingAvatar,
+    backend: &Backend,
     gates: &Gates,
     setups: &Semaphore,
     finished_one: &(dyn Fn() + Send + Sync),
@@ -178,22 +173,26 @@ async fn session(
         return;
     };
     if plan.rest_only {
-        let started = session.start_session().await;
+        // LiveAvatar's REST start was its set-up's last call.
+        let started = match &session {
+            Speaker::Streaming(s) => s.start_session().await,
+            Speaker::LiveAvatar(_) => Ok(()),
+        };
         match &started {
             Ok(()) => out.record(Phase::Start, began.elapsed()),
             Err(e) => out.error(Phase::Start, Some(e)),
         }
         drop(turn);
         gates.pass(started.is_ok()).await;
-        let _ = session.stop().await;
+        session.stop().await;
         finished_one();
         return;
     }
     let mut events = session.events();
     let mut video = session.video();
-    let (mut onsets, tally) = listen(&session, plan.audio_threshold_dbfs);
-    let mut talking_frames = plan.video_marker.then(|| watch_marker(&session));
-    if let Err(e) = session.start().await {
+    let (mut onsets, tally) = listen(session.audio(), plan.audio_threshold_dbfs);
+    let mut talking_frames = plan.video_marker.then(|| watch_marker(session.video()));
+    if let Err(e) = session.connect().await {
         out.error(Phase::Start, Some(&e));
         drop(turn);
         gates.pass(false).await;
@@ -217,15 +216,6 @@ async fn session(
     drop(turn);
     gates.pass(true).await;
 
-    let path = match plan.path {
-        SpeakPathChoice::Http => SpeakPath::Http,
-        SpeakPathChoice::Socket => SpeakPath::ChatSocket,
-        SpeakPathChoice::Livekit => SpeakPath::LiveKit,
-    };
-    let speak = match plan.path {
-        SpeakPathChoice::Http => SpeakRequest::repeat(plan.text.clone()),
-        _ => SpeakRequest::talk(plan.text.clone()),
-    };
     let interval = plan
         .rate
         .map(|r| Duration::from_secs_f64(1.0 / r.max(1e-6)));
@@ -253,13 +243,12 @@ async fn session(
             }
             None => Instant::now(),
         };
-        let answered = session.speak_via(path, &speak).await;
-        let task_id = match answered {
-            Ok(answer) => {
-                if timed && path == SpeakPath::Http {
+        let spoken = match session.speak(plan).await {
+            Ok((spoken, answered_over_http)) => {
+                if timed && answered_over_http {
                     out.record(Phase::Answer, intended.elapsed());
                 }
-                answer.map(|a| a.task_id)
+                spoken
             }
             Err(e) => {
                 if timed {
@@ -268,11 +257,10 @@ async fn session(
                 continue;
             }
         };
-        let mine = |e: &StreamingEvent, name: &str| {
-            e.name() == name && task_id.as_deref().is_none_or(|t| e.task_id() == Some(t))
-        };
         let started = events
-            .wait_for(plan.timeout, |e| mine(e, "avatar_start_talking"))
+            .wait_for(plan.timeout, |e| {
+                session.is_own(e, spoken.id.as_deref(), true)
+            })
             .await;
         let Ok(started) = started else {
             if timed {
@@ -280,7 +268,7 @@ async fn session(
             }
             continue;
         };
-        let task = started.event.task_id().map(str::to_owned);
+        let task = session.own_id(&started.event, &spoken);
         if timed {
             out.record(Phase::StartTalking, started.at.duration_since(intended));
         }
@@ -301,10 +289,7 @@ async fn session(
             }
         }
         let stopped = events
-            .wait_for(plan.timeout, |e| {
-                e.name() == "avatar_stop_talking"
-                    && (task.is_none() || e.task_id() == task.as_deref())
-            })
+            .wait_for(plan.timeout, |e| session.is_own(e, task.as_deref(), false))
             .await;
         match stopped {
             Ok(stopped) if timed => {
@@ -317,7 +302,7 @@ async fn session(
             finished_one();
         }
     }
-    let _ = session.stop().await;
+    session.stop().await;
     drop(onsets);
     drop(talking_frames);
     out.results
@@ -326,33 +311,52 @@ async fn session(
 }
 
 /// One session through set-up (with its room unless REST-only), then stopped; nothing timed.
-async fn prime(plan: &Plan, backend: &StreamingAvatar) {
+async fn prime(plan: &Plan, backend: &Backend) {
     let mut out = Recorder {
         results: Results::default(),
         session: 0,
         run_began: Instant::now(),
     };
     if let Some(mut session) = set_up(plan, backend, &mut out, Instant::now()).await {
-        let started = if plan.rest_only {
-            session.start_session().await
-        } else {
-            session.start().await
+        let started = match (&session, plan.rest_only) {
+            (Speaker::Streaming(s), true) => s.start_session().await,
+            (Speaker::LiveAvatar(_), true) => Ok(()),
+            (_, false) => session.connect().await,
         };
         if started.is_ok() && !plan.rest_only {
             let mut video = session.video();
             let _ = tokio::time::timeout(plan.timeout, video.next()).await;
         }
-        let _ = session.stop().await;
+        session.stop().await;
     }
 }
 
-/// `create_token` with the API key, then `streaming.new` with the token.
+/// `create_token` with the API key, then `streaming.new` with the token; or LiveAvatar's
+/// token and REST start.
 async fn set_up(
     plan: &Plan,
-    backend: &StreamingAvatar,
+    backend: &Backend,
     out: &mut Recorder,
     began: Instant,
-) -> Option<Session> {
+) -> Option<Speaker> {
+    let backend = match backend {
+        Backend::Streaming(backend) => backend,
+        Backend::LiveAvatar(backend) => {
+            let token_done = || out.record(Phase::CreateToken, began.elapsed());
+            return match speaker::liveavatar_set_up(backend, token_done).await {
+                Ok(speaker) => Some(speaker),
+                Err((at_token, e)) => {
+                    let phase = if at_token {
+                        Phase::CreateToken
+                    } else {
+                        Phase::Start
+                    };
+                    out.error(phase, Some(&e));
+                    None
+                }
+            };
+        }
+    };
     let token = match backend.create_token().await {
         Ok(token) => token,
         Err(e) => {
@@ -382,7 +386,7 @@ async fn set_up(
     match avatar.new_session_with(&request, options).await {
         Ok(session) => {
             out.record(Phase::New, began.elapsed());
-            Some(session)
+            Some(Speaker::Streaming(session))
         }
         Err(e) => {
             out.error(Phase::New, Some(&e));
@@ -396,7 +400,7 @@ async fn set_up(
 /// sends when the audio turns audible (a packet at or above `threshold_dbfs` after one below
 /// it). The task ends with the session's audio or when the receiver is dropped.
 fn listen(
-    session: &Session,
+    mut audio: MediaStream<AudioPacket>,
     threshold_dbfs: Option<f64>,
 ) -> (
     Option<mpsc::UnboundedReceiver<Instant>>,
@@ -405,7 +409,6 @@ fn listen(
     let (tx, rx) = mpsc::unbounded_channel();
     let tally = Arc::new(Mutex::new(AudioTally::default()));
     let counted = tally.clone();
-    let mut audio = session.audio();
     tokio::spawn(async move {
         let mut decoder = threshold_dbfs.and_then(|_| AudioDecoder::new().ok());
         let mut audible = false;
@@ -438,9 +441,8 @@ fn listen(
 /// Decodes the avatar's video on a task of its own and sends when a frame first shows the
 /// talking marker after frames that did not. Ends with the session's video or when the
 /// receiver is dropped.
-fn watch_marker(session: &Session) -> mpsc::UnboundedReceiver<Instant> {
+fn watch_marker(mut video: MediaStream<VideoFrame>) -> mpsc::UnboundedReceiver<Instant> {
     let (tx, rx) = mpsc::unbounded_channel();
-    let mut video = session.video();
     tokio::spawn(async move {
         let Ok(mut decoder) = VideoDecoder::new() else {
             return;

@@ -64,12 +64,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         video_marker: args.video_marker,
         setup_concurrency: args.setup_concurrency,
         path: args.path,
+        dialect: args.dialect,
         rate: args.rate,
         text: args.text,
         ..Plan::default()
     };
     let work = if plan.rest_only {
-        "REST only (create_token, new, start, stop)".to_owned()
+        match plan.dialect {
+            understudy_bench::Dialect::Streaming => {
+                "REST only (create_token, new, start, stop)".to_owned()
+            }
+            understudy_bench::Dialect::LiveAvatar => {
+                "REST only (LiveAvatar's token, start, stop)".to_owned()
+            }
+        }
     } else {
         let amount = plan
             .duration
@@ -79,7 +87,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let pacing = plan.rate.map_or("closed loop".to_owned(), |r| {
             format!("open loop at {r}/s per session")
         });
-        format!("{amount} over {}, {pacing}", plan.path)
+        match plan.dialect {
+            understudy_bench::Dialect::Streaming => {
+                format!("{amount} over {}, {pacing}", plan.path)
+            }
+            understudy_bench::Dialect::LiveAvatar => {
+                format!("{amount} as LiveAvatar's avatar.speak_text, {pacing}")
+            }
+        }
     };
     let against = match &embedded {
         Some(_) => format!(

@@ -53,6 +53,12 @@ pub struct BenchArgs {
     /// The speak path: http (repeat, async), socket or livekit (talk).
     #[arg(long, default_value = "http")]
     pub path: understudy_bench::SpeakPathChoice,
+    /// The API spoken: `streaming` (HeyGen's Streaming API) or `liveavatar` (its successor,
+    /// FULL mode: each speak an `avatar.speak_text` command, timed to `avatar.speak_started`;
+    /// --path does not apply). Against a real LiveAvatar, --target https://api.liveavatar.com
+    /// with its API key.
+    #[arg(long, default_value = "streaming")]
+    pub dialect: understudy_bench::Dialect,
     /// Open loop: speaks per second per session, each timed from its scheduled start
     /// (coordinated omission corrected). Default: closed loop.
     #[arg(long, value_name = "PER_SECOND")]
