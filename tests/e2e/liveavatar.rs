@@ -645,3 +645,82 @@ async fn the_rust_sdk_runs_a_full_session() {
     assert_eq!(again.status(), Some(400));
     assert_eq!(again.code(), Some(4000));
 }
+
+/// The Rust SDK in LITE: the `ws_url` socket opened on connect, a backend's PCM said in the
+/// room (a 1500 Hz tone heard in the avatar's audio), its speech reported as events.
+#[tokio::test]
+async fn the_rust_sdk_speaks_pcm_in_a_lite_session() {
+    use streaming_avatar::StreamingEvent;
+    use streaming_avatar::liveavatar::LiveAvatar;
+    use streaming_avatar::media::decode::AudioDecoder;
+    use understudy_proto::liveavatar::rest::SessionTokenRequest;
+    use understudy_proto::liveavatar::{AgentEventKind, SessionMode};
+
+    let env = TestEnv::with_config(config()).await;
+    let account = LiveAvatar::builder()
+        .base_path(env.url(""))
+        .api_key(KEY)
+        .build()
+        .unwrap();
+    let token = account
+        .create_session_token(&SessionTokenRequest {
+            mode: SessionMode::Lite,
+            avatar_id: "a".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let session = account.start(&token.session_token).await.unwrap();
+    assert_eq!(session.mode(), SessionMode::Lite);
+    assert!(matches!(
+        session.repeat("text is FULL's").await,
+        Err(streaming_avatar::Error::NotReady(_))
+    ));
+    let mut events = session.events();
+    let mut audio = session.audio();
+    let pcm: Vec<u8> = (0..24_000)
+        .flat_map(|i| {
+            let t = f64::from(i) / 24_000.0;
+            (((t * 1500.0 * std::f64::consts::TAU).sin() * 0.5 * 32767.0) as i16).to_le_bytes()
+        })
+        .collect();
+    let said = session.repeat_audio(&pcm).await.unwrap();
+    let wait = Duration::from_secs(10);
+    events
+        .wait_for(wait, |e| {
+            matches!(e, StreamingEvent::LiveAvatar(a)
+                if a.kind == AgentEventKind::AvatarSpeakStarted && a.source_event_id.as_deref() == Some(said.as_str()))
+        })
+        .await
+        .unwrap();
+    // What the room plays while it talks is the tone.
+    let mut decoder = AudioDecoder::new().unwrap();
+    let mut heard = 0;
+    for _ in 0..40 {
+        let packet = tokio::time::timeout(wait, audio.next())
+            .await
+            .expect("audio flows")
+            .expect("audio")
+            .expect("the test keeps up");
+        if crate::realtime_endpoint::is_tone(&decoder.decode(&packet).unwrap(), 1500.0) {
+            heard += 1;
+        }
+    }
+    assert!(heard >= 10, "the tone in {heard} of 40 packets");
+    events
+        .wait_for(wait, |e| {
+            matches!(e, StreamingEvent::LiveAvatar(a) if a.kind == AgentEventKind::AvatarSpeakEnded)
+        })
+        .await
+        .unwrap();
+    session.interrupt().await.unwrap();
+    session.stop().await.unwrap();
+    assert!(
+        account
+            .session(&token.session_id)
+            .await
+            .unwrap()
+            .end_at
+            .is_some()
+    );
+}

@@ -87,6 +87,18 @@ fn power_at(samples: &[f64], hz: f64) -> f64 {
     s1 * s1 + s2 * s2 - k * s1 * s2
 }
 
+/// Whether a decoded 48 kHz stereo packet is a tone at `hz` (its power well above the
+/// synthetic voice's fundamental's).
+pub(crate) fn is_tone(stereo: &[i16], hz: f64) -> bool {
+    let left: Vec<f64> = stereo
+        .iter()
+        .step_by(2)
+        .map(|&s| f64::from(s) / 32768.0)
+        .collect();
+    let tone = power_at(&left, hz);
+    tone > 1.0 && tone > 20.0 * power_at(&left, 140.0)
+}
+
 fn fast() -> ServerConfig {
     ServerConfig {
         words_per_minute: 600.0,
@@ -179,14 +191,7 @@ async fn a_backends_audio_is_what_the_room_hears_while_the_avatar_talks() {
         if packet.received_at > stop.at + Duration::from_millis(100) {
             break;
         }
-        let stereo = decoder.decode(&packet).unwrap();
-        let left: Vec<f64> = stereo
-            .iter()
-            .step_by(2)
-            .map(|&s| f64::from(s) / 32768.0)
-            .collect();
-        let tone = power_at(&left, TONE_HZ);
-        if tone > 1.0 && tone > 20.0 * power_at(&left, 140.0) {
+        if is_tone(&decoder.decode(&packet).unwrap(), TONE_HZ) {
             toned += 1;
         }
     }

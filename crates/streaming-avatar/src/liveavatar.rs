@@ -8,7 +8,9 @@
 //!   `message` (`avatar.speak_response`), `interrupt`, listening and push-to-talk commands on
 //!   the `agent-control` topic, each returning the `event_id` its events carry back as
 //!   `source_event_id`; events as [`StreamingEvent::LiveAvatar`]; media as for the Streaming
-//!   API. LITE: `ws_url` for the audio, the room for the media.
+//!   API. LITE: the `ws_url` socket, opened on `connect` as the web SDK opens it, takes
+//!   [`LiveAvatarSession::repeat_audio`] (PCM16 at 24 kHz, sent base64 in the web SDK's
+//!   chunks) and reports its speech as events; the room has the media.
 //!
 //! ```no_run
 //! use streaming_avatar::liveavatar::LiveAvatar;
@@ -26,6 +28,7 @@
 //! ```
 
 use crate::error::{ApiFailure, Error};
+use crate::events::EventSource;
 use crate::events::{EventStream, StreamingEvent};
 use crate::media::MediaStream;
 use crate::media::frames::{AudioPacket, VideoFrame};
@@ -36,13 +39,16 @@ use crate::voice::PcmSource;
 use crate::{StreamingAvatar, StreamingAvatarBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
 use understudy_proto::liveavatar::rest::{
     KeepAliveRequest, Page, SessionEndReason, SessionEntry, SessionTokenData, SessionTokenRequest,
     StartSessionData, StopSessionRequest, Transcript,
 };
 use understudy_proto::liveavatar::{
-    AgentCommand, AgentEventKind, COMMAND_TOPIC, LiveAvatarEnvelope, SUCCESS_CODE, SessionMode,
+    AgentCommand, AgentEvent, AgentEventKind, COMMAND_TOPIC, LiveAvatarEnvelope, SUCCESS_CODE,
+    SessionMode,
 };
 use understudy_proto::rest::session::NewSessionData;
 
@@ -195,6 +201,7 @@ impl LiveAvatar {
             data,
             rest: client.rest().clone(),
             mode: mode_of(session_token),
+            lite: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -267,7 +274,18 @@ pub struct LiveAvatarSession {
     /// Carries the session token.
     rest: Rest,
     mode: SessionMode,
+    /// LITE: the sending half of the `ws_url` socket, opened by `connect` as the web SDK opens
+    /// it; its reader turns `agent.speak_started`/`ended` into events.
+    lite: tokio::sync::Mutex<Option<LiteSink>>,
 }
+
+type LiteSink = futures_util::stream::SplitSink<crate::websocket::Socket, Message>;
+
+/// The largest message the LITE socket reads: its events are small.
+const LITE_MAX_MESSAGE: usize = 1 << 20;
+/// The web SDK's chunks of PCM16 at 24 kHz: 400 ms first, then a second each.
+const FIRST_CHUNK_BYTES: usize = 19_200;
+const CHUNK_BYTES: usize = 48_000;
 
 impl LiveAvatarSession {
     pub fn session_id(&self) -> &str {
@@ -299,6 +317,9 @@ impl LiveAvatarSession {
     /// The room's errors; [`Error::Room`] for a FULL room without the agent.
     pub async fn connect(&mut self) -> Result<(), Error> {
         self.session.connect().await?;
+        if let Some(url) = self.data.ws_url.clone() {
+            self.open_lite_socket(&url).await?;
+        }
         if self.mode == SessionMode::Full {
             let agent = understudy_proto::liveavatar::agent_identity(&self.data.session_id);
             let present = self
@@ -451,9 +472,96 @@ impl LiveAvatarSession {
         }
     }
 
+    /// A command on `agent-control`, or in LITE its equivalent on the socket (the web SDK
+    /// sends them there whenever it has one).
     async fn command(&self, command: &AgentCommand) -> Result<(), Error> {
+        if self.mode == SessionMode::Lite {
+            let kind = match command {
+                AgentCommand::Interrupt { .. } => "agent.interrupt",
+                AgentCommand::StartListening { .. } => "agent.start_listening",
+                AgentCommand::StopListening { .. } => "agent.stop_listening",
+                _ => return Err(Error::NotReady("not permitted in LITE mode")),
+            };
+            let event_id = command
+                .event_id()
+                .map_or_else(random_event_id, str::to_owned);
+            return self
+                .send_lite(&[json!({"type": kind, "event_id": event_id})])
+                .await;
+        }
         let payload = serde_json::to_vec(command).map_err(|e| Error::Voice(e.to_string()))?;
         self.session.publish_on(COMMAND_TOPIC, &payload).await
+    }
+
+    /// LITE: says `pcm` (16-bit little-endian mono at 24 kHz), as the web SDK's `repeatAudio`
+    /// but base64-encoded as the service wants: `agent.speak` chunks of 400 ms, then a second
+    /// each, and `agent.speak_end`, all with one `event_id`, which is returned; the socket's
+    /// `agent.speak_started`/`ended` for it arrive as [`StreamingEvent::LiveAvatar`] events
+    /// with it as `source_event_id`.
+    ///
+    /// # Errors
+    /// [`Error::NotReady`] in FULL or before `connect`; the socket's errors.
+    pub async fn repeat_audio(&self, pcm: &[u8]) -> Result<String, Error> {
+        use base64::Engine as _;
+        if self.mode != SessionMode::Lite {
+            return Err(Error::NotReady("repeat_audio is LITE's: FULL speaks text"));
+        }
+        let event_id = random_event_id();
+        let first = pcm.len().min(FIRST_CHUNK_BYTES);
+        let chunks = std::iter::once(&pcm[..first]).chain(pcm[first..].chunks(CHUNK_BYTES));
+        let mut messages: Vec<Value> = chunks
+            .filter(|c| !c.is_empty())
+            .map(|chunk| {
+                let audio = base64::engine::general_purpose::STANDARD.encode(chunk);
+                json!({"type": "agent.speak", "event_id": event_id, "audio": audio})
+            })
+            .collect();
+        messages.push(json!({"type": "agent.speak_end", "event_id": event_id}));
+        self.send_lite(&messages).await?;
+        Ok(event_id)
+    }
+
+    async fn send_lite(&self, messages: &[Value]) -> Result<(), Error> {
+        use futures_util::SinkExt as _;
+        let mut sink = self.lite.lock().await;
+        let sink = sink.as_mut().ok_or(Error::NotReady(
+            "the LITE socket is not open: connect first",
+        ))?;
+        for message in messages {
+            sink.send(Message::Text(message.to_string().into()))
+                .await
+                .map_err(|e| Error::Room(format!("LITE socket: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Opens LITE's `ws_url` and reads it on the session's tasks until the session ends.
+    async fn open_lite_socket(&mut self, url: &str) -> Result<(), Error> {
+        use futures_util::StreamExt as _;
+        let tls = url.starts_with("wss").then(|| self.session.socket_tls());
+        let socket = crate::websocket::dial(url, LITE_MAX_MESSAGE, tls)
+            .await
+            .map_err(|e| Error::Room(format!("LITE socket {url}: {e}")))?;
+        let (sink, mut stream) = socket.split();
+        *self.lite.get_mut() = Some(sink);
+        let (events, tasks, stop) = self.session.hooks();
+        let session_id = self.data.session_id.clone();
+        tasks.spawn(async move {
+            loop {
+                let message = tokio::select! {
+                    () = stop.cancelled() => return,
+                    message = stream.next() => message,
+                };
+                let Some(Ok(message)) = message else { return };
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                if let Some(event) = lite_event(&session_id, &text) {
+                    events.emit(EventSource::Room, event);
+                }
+            }
+        });
+        Ok(())
     }
 
     /// Starts voice chat, as the web SDK's `voiceChat.start()`: `source` becomes a microphone
@@ -500,6 +608,25 @@ impl LiveAvatarSession {
         session.leave().await;
         call_empty(&rest, "/v1/sessions/stop", &StopSessionRequest::default()).await
     }
+}
+
+/// A LITE socket message as the web SDK reports it: `agent.speak_started`/`ended` become
+/// `avatar.speak_started`/`ended`, naming the `agent.speak` that began the speech; the rest
+/// (acknowledgements, state, errors) the web SDK drops, and so does this.
+fn lite_event(session_id: &str, text: &str) -> Option<StreamingEvent> {
+    let message: Value = serde_json::from_str(text).ok()?;
+    let kind = match message.get("type")?.as_str()? {
+        "agent.speak_started" => AgentEventKind::AvatarSpeakStarted,
+        "agent.speak_ended" => AgentEventKind::AvatarSpeakEnded,
+        _ => return None,
+    };
+    let event_id = message.get("event_id")?.as_str()?.to_owned();
+    Some(StreamingEvent::LiveAvatar(Box::new(AgentEvent {
+        event_id: event_id.clone(),
+        session_id: session_id.to_owned(),
+        source_event_id: Some(event_id),
+        kind,
+    })))
 }
 
 /// A UUID v4 string, as `crypto.randomUUID()` makes the web SDK's event ids.
@@ -577,6 +704,26 @@ mod tests {
         assert_eq!(mode_of(&full), SessionMode::Full);
         assert_eq!(mode_of("not a jwt"), SessionMode::Full);
         assert_eq!(mode_of(&token(serde_json::json!({}))), SessionMode::Full);
+    }
+
+    #[test]
+    fn lite_messages_become_the_web_sdks_events() {
+        let started = lite_event(
+            "s",
+            r#"{"type":"agent.speak_started","event_id":"e","task":{"id":"t"}}"#,
+        );
+        let Some(StreamingEvent::LiveAvatar(event)) = started else {
+            panic!("{started:?}")
+        };
+        assert_eq!(event.kind, AgentEventKind::AvatarSpeakStarted);
+        assert_eq!(event.source_event_id.as_deref(), Some("e"));
+        for ignored in [
+            r#"{"type":"agent.audio_buffer_appended","event_id":"e"}"#,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"x"}}"#,
+            "not json",
+        ] {
+            assert!(lite_event("s", ignored).is_none(), "{ignored}");
+        }
     }
 
     #[test]

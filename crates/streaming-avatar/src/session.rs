@@ -532,6 +532,16 @@ impl Session {
         room.publish_data(&payload).await
     }
 
+    /// Where a socket of the session's own (LiveAvatar LITE's) puts its events, runs its
+    /// reader, and learns that the session is over.
+    pub(crate) fn hooks(&self) -> (EventHub, TaskTracker, CancellationToken) {
+        (self.events.clone(), self.tasks.clone(), self.stop.clone())
+    }
+
+    pub(crate) fn socket_tls(&self) -> Arc<rustls::ClientConfig> {
+        self.client.socket_tls()
+    }
+
     /// Sends `payload` as a reliable user packet on `topic` (LiveAvatar's `agent-control`).
     pub(crate) async fn publish_on(&self, topic: &str, payload: &[u8]) -> Result<(), Error> {
         let room = self

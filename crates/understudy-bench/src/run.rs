@@ -386,7 +386,7 @@ async fn set_up(
     match avatar.new_session_with(&request, options).await {
         Ok(session) => {
             out.record(Phase::New, began.elapsed());
-            Some(Speaker::Streaming(session))
+            Some(Speaker::Streaming(Box::new(session)))
         }
         Err(e) => {
             out.error(Phase::New, Some(&e));

@@ -44,8 +44,8 @@ impl Backend {
 /// A session that exists but has not joined its room yet.
 #[derive(Debug)]
 pub enum Speaker {
-    Streaming(Session),
-    LiveAvatar(LiveAvatarSession),
+    Streaming(Box<Session>),
+    LiveAvatar(Box<LiveAvatarSession>),
 }
 
 /// What a speak said to look for: the id its events carry, if the path gives one.
@@ -155,7 +155,7 @@ impl Speaker {
     pub async fn stop(self) {
         match self {
             Speaker::Streaming(mut s) => drop(s.stop().await),
-            Speaker::LiveAvatar(s) => drop(s.stop().await),
+            Speaker::LiveAvatar(s) => drop((*s).stop().await),
         }
     }
 }
@@ -188,5 +188,5 @@ pub async fn liveavatar_set_up(
         .start_session(&token.session_token)
         .await
         .map_err(|e| (false, e))?;
-    Ok(Speaker::LiveAvatar(session))
+    Ok(Speaker::LiveAvatar(Box::new(session)))
 }
