@@ -574,29 +574,40 @@ async fn lite_mode_takes_audio_on_its_websocket_and_survives_bad_messages() {
     assert_eq!(states, ["closing", "closed"]);
 }
 
+/// A session of `mode` started through the Rust SDK's LiveAvatar client, with the client and
+/// its token.
+async fn sdk_session(
+    env: &TestEnv,
+    mode: understudy_proto::liveavatar::SessionMode,
+) -> (
+    streaming_avatar::liveavatar::LiveAvatar,
+    understudy_proto::liveavatar::rest::SessionTokenData,
+    streaming_avatar::liveavatar::LiveAvatarSession,
+) {
+    let account = streaming_avatar::liveavatar::LiveAvatar::builder()
+        .base_path(env.url(""))
+        .api_key(KEY)
+        .build()
+        .unwrap();
+    let request = understudy_proto::liveavatar::rest::SessionTokenRequest {
+        mode,
+        avatar_id: "a".into(),
+        ..Default::default()
+    };
+    let token = account.create_session_token(&request).await.unwrap();
+    let session = account.start(&token.session_token).await.unwrap();
+    (account, token, session)
+}
+
 /// The Rust SDK's LiveAvatar client against the mock: the account's calls, a FULL session's
 /// commands and their events, push-to-talk refused, media, keep-alive and stop.
 #[tokio::test]
 async fn the_rust_sdk_runs_a_full_session() {
     use streaming_avatar::StreamingEvent;
-    use streaming_avatar::liveavatar::LiveAvatar;
-    use understudy_proto::liveavatar::AgentEventKind;
-    use understudy_proto::liveavatar::rest::SessionTokenRequest;
+    use understudy_proto::liveavatar::{AgentEventKind, SessionMode};
 
     let env = TestEnv::with_config(config()).await;
-    let account = LiveAvatar::builder()
-        .base_path(env.url(""))
-        .api_key(KEY)
-        .build()
-        .unwrap();
-    let token = account
-        .create_session_token(&SessionTokenRequest {
-            avatar_id: "a".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let session = account.start(&token.session_token).await.unwrap();
+    let (account, token, session) = sdk_session(&env, SessionMode::Full).await;
     assert_eq!(session.session_id(), token.session_id);
     assert_eq!(session.max_session_duration(), 600);
     assert!(session.start_data().ws_url.is_none());
@@ -651,26 +662,11 @@ async fn the_rust_sdk_runs_a_full_session() {
 #[tokio::test]
 async fn the_rust_sdk_speaks_pcm_in_a_lite_session() {
     use streaming_avatar::StreamingEvent;
-    use streaming_avatar::liveavatar::LiveAvatar;
     use streaming_avatar::media::decode::AudioDecoder;
-    use understudy_proto::liveavatar::rest::SessionTokenRequest;
     use understudy_proto::liveavatar::{AgentEventKind, SessionMode};
 
     let env = TestEnv::with_config(config()).await;
-    let account = LiveAvatar::builder()
-        .base_path(env.url(""))
-        .api_key(KEY)
-        .build()
-        .unwrap();
-    let token = account
-        .create_session_token(&SessionTokenRequest {
-            mode: SessionMode::Lite,
-            avatar_id: "a".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let session = account.start(&token.session_token).await.unwrap();
+    let (account, token, session) = sdk_session(&env, SessionMode::Lite).await;
     assert_eq!(session.mode(), SessionMode::Lite);
     assert!(matches!(
         session.repeat("text is FULL's").await,

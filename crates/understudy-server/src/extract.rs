@@ -90,7 +90,8 @@ impl FromRequestParts<AppState> for ApiKey {
     }
 }
 
-fn bearer_token(parts: &Parts) -> Option<&str> {
+/// The token of `Authorization: Bearer <token>`, if the request carries one.
+pub(crate) fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts
         .headers
         .get(http::header::AUTHORIZATION)?
@@ -103,7 +104,8 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-fn api_key(parts: &Parts, state: &AppState) -> Option<Caller> {
+/// The caller of an `X-Api-Key` the configured policy accepts.
+pub(crate) fn api_key(parts: &Parts, state: &AppState) -> Option<Caller> {
     let key = parts.headers.get("x-api-key")?.to_str().ok()?.trim();
     state.config().auth.accepts(key).then(|| Caller {
         api_key: key.to_owned(),

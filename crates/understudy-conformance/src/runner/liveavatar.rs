@@ -76,15 +76,7 @@ impl Run<'_> {
             Step::Stop(call) => {
                 self.call("stop", "/v1/sessions/stop", call, None, false)
                     .await?;
-                // The room ends: let the SDK see it, so its disconnect is on the timeline.
-                if let Some(events) = self.events.as_mut() {
-                    let _ = events
-                        .wait_for(Duration::from_secs(2), |e| {
-                            e.name() == "stream_disconnected"
-                        })
-                        .await
-                        .map(|e| self.timeline.sdk_event(&e));
-                }
+                self.await_room_end().await;
                 Ok(())
             }
             Step::PushToTalkStart(_) | Step::PushToTalkStop(_) => {

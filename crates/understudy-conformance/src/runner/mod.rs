@@ -306,15 +306,7 @@ impl Run<'_> {
             Step::Stop(call) => {
                 self.session_call("stop", "/v1/streaming.stop", call)
                     .await?;
-                // The room ends: let the SDK see it, so its disconnect is on the timeline.
-                if let Some(events) = self.events.as_mut() {
-                    let _ = events
-                        .wait_for(Duration::from_secs(2), |e| {
-                            e.name() == "stream_disconnected"
-                        })
-                        .await
-                        .map(|e| self.timeline.sdk_event(&e));
-                }
+                self.await_room_end().await;
                 Ok(())
             }
             Step::Http(http) => self.http(http).await,
@@ -688,6 +680,18 @@ impl Run<'_> {
         self.timeline.reply(Instant::now(), "http", status, &reply);
         check_reply(http.expect.as_ref(), status, &reply)?;
         self.capture(&http.capture, &reply)
+    }
+
+    /// After a stop the room ends: lets the SDK see it, so its disconnect is on the timeline.
+    async fn await_room_end(&mut self) {
+        if let Some(events) = self.events.as_mut() {
+            let _ = events
+                .wait_for(Duration::from_secs(2), |e| {
+                    e.name() == "stream_disconnected"
+                })
+                .await
+                .map(|e| self.timeline.sdk_event(&e));
+        }
     }
 
     /// Moves every event the SDK has received onto the timeline.

@@ -9,7 +9,7 @@
 
 use crate::session::Session;
 use crate::state::AppState;
-use crate::voice::turns;
+use crate::voice::{self, turns};
 use std::collections::HashMap;
 use tokio::time::Instant;
 use understudy_proto::events::DataChannelEvent;
@@ -121,8 +121,8 @@ pub fn apply(state: &AppState, session_id: &str, command: AgentCommand) -> Optio
             None
         }
         AgentCommand::StartPushToTalk { .. } => {
-            let started =
-                push_to_talk(state, session_id) && turns::start_turn(state, session_id).is_ok();
+            let started = voice::push_to_talk_enabled(state, session_id)
+                && turns::start_turn(state, session_id).is_ok();
             ack(if started {
                 AgentEventKind::PushToTalkStarted
             } else {
@@ -130,7 +130,7 @@ pub fn apply(state: &AppState, session_id: &str, command: AgentCommand) -> Optio
             })
         }
         AgentCommand::StopPushToTalk { .. } => {
-            let stopped = push_to_talk(state, session_id)
+            let stopped = voice::push_to_talk_enabled(state, session_id)
                 && turns::finish_turn(state, session_id, None, None).is_ok_and(|t| t.is_some());
             ack(if stopped {
                 AgentEventKind::PushToTalkStopped
@@ -175,13 +175,6 @@ fn with_connected(state: &AppState, session_id: &str, f: impl FnOnce(&mut Sessio
         Some(s) if s.state == understudy_proto::SessionState::Connected => f(s, Instant::now()),
         _ => tracing::debug!(session_id, "LiveAvatar command for a session not connected"),
     }
-}
-
-fn push_to_talk(state: &AppState, session_id: &str) -> bool {
-    state
-        .registry()
-        .session(session_id)
-        .is_some_and(|s| s.voice.push_to_talk)
 }
 
 #[cfg(test)]

@@ -119,23 +119,13 @@ impl FromRequestParts<AppState> for EitherCredential {
 }
 
 fn api_key(parts: &Parts, state: &AppState) -> Option<String> {
-    let key = parts.headers.get("x-api-key")?.to_str().ok()?.trim();
-    state.config().auth.accepts(key).then(|| key.to_owned())
+    crate::extract::api_key(parts, state).map(|caller| caller.api_key)
 }
 
 /// A Bearer token minted by `/v1/sessions/token` (a Streaming API token does not count), not
 /// past its lifetime.
 fn session_token(parts: &Parts, state: &AppState) -> Option<SessionToken> {
-    let value = parts
-        .headers
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-        return None;
-    }
+    let token = crate::extract::bearer_token(parts)?;
     state.caller_for_token(token)?;
     let registry = state.registry();
     let session_id = registry.token(token)?.used_by.clone()?;

@@ -86,7 +86,8 @@ pub fn speak_for_client(
         .is_ok()
 }
 
-fn push_to_talk_enabled(state: &AppState, session_id: &str) -> bool {
+/// Whether session `session_id` takes push-to-talk.
+pub(crate) fn push_to_talk_enabled(state: &AppState, session_id: &str) -> bool {
     state
         .registry()
         .session(session_id)
