@@ -12,9 +12,11 @@ use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::Registry;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
+use rtc::rtcp::payload_feedbacks::full_intra_request::{FirEntry, FullIntraRequest};
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
@@ -29,13 +31,34 @@ use webrtc::peer_connection::{
 /// How long any single wait in a viewer may take.
 pub const VIEWER_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Counts of RTP packets received per kind.
+/// Counts of RTP packets received per kind, and the video's key frames.
 #[derive(Debug, Default)]
 pub struct MediaCounts {
     pub video_packets: AtomicU64,
     pub audio_packets: AtomicU64,
     pub video_tracks: AtomicU64,
     pub audio_tracks: AtomicU64,
+    /// The RTP timestamps (90 kHz) of the key frames received, in order.
+    pub key_frames: Mutex<Vec<u32>>,
+    /// The video's SSRC, once a packet came.
+    video_ssrc: AtomicU32,
+}
+
+impl MediaCounts {
+    /// How many key frames have arrived, and the timestamp of the last.
+    pub fn key_frames(&self) -> (usize, Option<u32>) {
+        let frames = self.key_frames.lock().unwrap();
+        (frames.len(), frames.last().copied())
+    }
+}
+
+/// How a receiver asks the sender for a key frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFrameRequest {
+    /// Picture Loss Indication (RFC 4585 §6.3.1), what Chromium sends.
+    Pli,
+    /// Full Intra Request (RFC 5104 §4.3.1).
+    Fir,
 }
 
 /// When each step of [`Viewer::join`] finished, from the signalling socket being open.
@@ -53,6 +76,8 @@ pub struct JoinTimings {
 
 pub struct Viewer {
     pub join: lk::JoinResponse,
+    /// The subscriber offer as it arrived.
+    pub offer: lk::SessionDescription,
     pub timings: JoinTimings,
     pub media: Arc<MediaCounts>,
     events: mpsc::Receiver<DataChannelEvent>,
@@ -65,6 +90,8 @@ pub struct Viewer {
     requests: mpsc::Sender<Vec<u8>>,
     /// Responses other than `leave` (answers, `trackPublished`, pongs).
     responses: mpsc::Receiver<lk::signal_response::Message>,
+    /// The avatar's video track, once it arrived.
+    video: Arc<std::sync::OnceLock<Arc<dyn TrackRemote>>>,
     _pc: Arc<dyn PeerConnection>,
 }
 
@@ -136,6 +163,7 @@ struct Handler {
     events: mpsc::Sender<DataChannelEvent>,
     packets: mpsc::Sender<UserData>,
     media: Arc<MediaCounts>,
+    video: Arc<std::sync::OnceLock<Arc<dyn TrackRemote>>>,
     connected: watch::Sender<bool>,
     gathered: watch::Sender<bool>,
 }
@@ -185,8 +213,13 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
         let media = Arc::clone(&self.media);
+        let video_slot = Arc::clone(&self.video);
         tokio::spawn(async move {
+            let mut vp8 = None;
             let video = track.kind().await == RtpCodecKind::Video;
+            if video {
+                let _ = video_slot.set(Arc::clone(&track));
+            }
             let (tracks, packets) = if video {
                 (&media.video_tracks, &media.video_packets)
             } else {
@@ -194,8 +227,26 @@ impl PeerConnectionEventHandler for Handler {
             };
             tracks.fetch_add(1, Ordering::Relaxed);
             while let Some(event) = track.poll().await {
-                if let TrackRemoteEvent::OnRtpPacket(_) = event {
+                if let TrackRemoteEvent::OnRtpPacket(packet) = event {
                     packets.fetch_add(1, Ordering::Relaxed);
+                    if video {
+                        media
+                            .video_ssrc
+                            .store(packet.header.ssrc, Ordering::Relaxed);
+                        if vp8.is_none() {
+                            let codec = track.codec(packet.header.ssrc).await;
+                            vp8 =
+                                Some(codec.is_some_and(|c| {
+                                    c.mime_type.eq_ignore_ascii_case("video/vp8")
+                                }));
+                        }
+                        if starts_key_frame(&packet.payload, vp8 == Some(true)) {
+                            let mut frames = media.key_frames.lock().unwrap();
+                            if frames.last() != Some(&packet.header.timestamp) {
+                                frames.push(packet.header.timestamp);
+                            }
+                        }
+                    }
                 }
             }
         });
@@ -235,17 +286,21 @@ impl Viewer {
         let (connected_tx, connected) = watch::channel(false);
         let (gathered_tx, mut gathered) = watch::channel(false);
         let media = Arc::new(MediaCounts::default());
+        let video = Arc::new(std::sync::OnceLock::new());
         let pc = loopback_peer(Arc::new(Handler {
             events: events_tx,
             packets: packets_tx,
             media: Arc::clone(&media),
+            video: Arc::clone(&video),
             connected: connected_tx,
             gathered: gathered_tx,
         }))
         .await;
-        pc.set_remote_description(RTCSessionDescription::offer(offer.sdp).expect("offer SDP"))
-            .await
-            .expect("apply offer");
+        pc.set_remote_description(
+            RTCSessionDescription::offer(offer.sdp.clone()).expect("offer SDP"),
+        )
+        .await
+        .expect("apply offer");
         let answer = pc.create_answer(None).await.expect("answer");
         pc.set_local_description(answer)
             .await
@@ -264,7 +319,13 @@ impl Viewer {
         let (leave_tx, leave) = watch::channel(None);
         let (requests, requests_rx) = mpsc::channel(16);
         let (responses_tx, responses) = mpsc::channel(64);
-        tokio::spawn(signal_loop(socket, leave_tx, requests_rx, responses_tx));
+        tokio::spawn(signal_loop(
+            socket,
+            Arc::clone(&pc),
+            leave_tx,
+            requests_rx,
+            responses_tx,
+        ));
 
         let mut up = connected.clone();
         tokio::time::timeout(VIEWER_TIMEOUT, up.wait_for(|c| *c))
@@ -273,6 +334,7 @@ impl Viewer {
             .expect("peer");
         Viewer {
             join,
+            offer,
             timings: JoinTimings {
                 join: join_at,
                 offer: offer_at,
@@ -286,8 +348,33 @@ impl Viewer {
             connected,
             requests,
             responses,
+            video,
             _pc: pc,
         }
+    }
+
+    /// Asks the avatar's side for a key frame, as a decoder that lost its reference does.
+    ///
+    /// # Panics
+    /// Before any video has arrived, or when the request cannot be sent.
+    pub async fn request_key_frame(&self, how: KeyFrameRequest) {
+        let track = self.video.get().expect("the video track arrived");
+        let media_ssrc = self.media.video_ssrc.load(Ordering::Relaxed);
+        let packet: Box<dyn rtc::rtcp::Packet> = match how {
+            KeyFrameRequest::Pli => Box::new(PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc,
+            }),
+            KeyFrameRequest::Fir => Box::new(FullIntraRequest {
+                sender_ssrc: 0,
+                media_ssrc,
+                fir: vec![FirEntry {
+                    ssrc: media_ssrc,
+                    sequence_number: 1,
+                }],
+            }),
+        };
+        track.write_rtcp(vec![packet]).await.expect("RTCP sent");
     }
 
     /// Sends one signalling request.
@@ -337,6 +424,7 @@ impl Viewer {
             events: events_tx,
             packets: packets_tx,
             media: Arc::new(MediaCounts::default()),
+            video: Arc::default(),
             connected: connected_tx,
             gathered: gathered_tx,
         }))
@@ -453,10 +541,59 @@ async fn next_response(socket: &mut Socket) -> Option<lk::signal_response::Messa
     }
 }
 
+/// Whether an RTP payload holds the start of a key frame: for H264 (RFC 6184) an IDR slice or
+/// an SPS, alone, in a STAP-A or at the start of an FU-A; for VP8 (RFC 7741) the first
+/// partition's start with the frame tag's key-frame bit (0).
+fn starts_key_frame(payload: &[u8], vp8: bool) -> bool {
+    if vp8 {
+        return vp8_key_frame(payload).unwrap_or(false);
+    }
+    let is_key = |nal_type: u8| nal_type == 5 || nal_type == 7;
+    match payload.first().map(|b| b & 0x1f) {
+        Some(24) => {
+            let mut rest = &payload[1..];
+            while rest.len() > 2 {
+                let size = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+                if rest.get(2).is_some_and(|h| is_key(h & 0x1f)) {
+                    return true;
+                }
+                rest = rest.get(2 + size..).unwrap_or_default();
+            }
+            false
+        }
+        Some(28) => payload
+            .get(1)
+            .is_some_and(|fu| fu & 0x80 != 0 && is_key(fu & 0x1f)),
+        Some(nal_type) => is_key(nal_type),
+        None => false,
+    }
+}
+
+fn vp8_key_frame(payload: &[u8]) -> Option<bool> {
+    let first = *payload.first()?;
+    let (start, partition) = (first & 0x10 != 0, first & 0x07);
+    let mut at = 1;
+    if first & 0x80 != 0 {
+        let flags = *payload.get(at)?;
+        at += 1;
+        if flags & 0x80 != 0 {
+            at += if payload.get(at)? & 0x80 != 0 { 2 } else { 1 };
+        }
+        if flags & 0x40 != 0 {
+            at += 1;
+        }
+        if flags & 0x30 != 0 {
+            at += 1;
+        }
+    }
+    Some(start && partition == 0 && payload.get(at)? & 0x01 == 0)
+}
+
 /// Records `leave`, hands other responses to the viewer, sends the viewer's requests; pings
 /// keep the server's view of the client alive.
 async fn signal_loop(
     mut socket: Socket,
+    subscriber: Arc<dyn PeerConnection>,
     leave: watch::Sender<Option<i32>>,
     mut requests: mpsc::Receiver<Vec<u8>>,
     responses: mpsc::Sender<lk::signal_response::Message>,
@@ -476,6 +613,16 @@ async fn signal_loop(
                         leave.send_replace(Some(l.reason));
                     }
                     Ok(lk::SignalResponse { message: Some(lk::signal_response::Message::Pong(_)) }) => {}
+                    // The server's candidates for the subscriber connection, as livekit-client
+                    // applies them; handed on too, for tests that look at them.
+                    Ok(lk::SignalResponse { message: Some(lk::signal_response::Message::Trickle(trickle)) }) => {
+                        if trickle.target == 1 {
+                            if let Ok(init) = serde_json::from_str(&trickle.candidate_init) {
+                                let _ = subscriber.add_ice_candidate(init).await;
+                            }
+                        }
+                        let _ = responses.try_send(lk::signal_response::Message::Trickle(trickle));
+                    }
                     Ok(lk::SignalResponse { message: Some(other) }) => {
                         let _ = responses.try_send(other);
                     }

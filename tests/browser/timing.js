@@ -32,6 +32,9 @@
     }
   };
 
+  const NativeAC = window.AudioContext;
+  window.AudioContext = class extends NativeAC { constructor(o) { mark('audio_context_new'); super(o); mark('audio_context_made'); } };
+
   const NativePC = window.RTCPeerConnection;
   let count = 0;
   window.RTCPeerConnection = class extends NativePC {

@@ -572,3 +572,131 @@ async fn clients_are_told_when_another_joins_and_leaves() {
         lk::participant_info::State::Disconnected as i32
     );
 }
+
+#[tokio::test]
+async fn the_server_trickles_its_candidates_as_a_livekit_server_does() {
+    // A LiveKit server sends its offer at once and its candidates after it, as `trickle`
+    // for the subscriber connection (`livekit.md` §2.2); the client's join connects on them.
+    let env = TestEnv::start().await;
+    let (_, _, url, access) = started(&env).await;
+    let mut viewer = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
+    assert!(
+        !viewer.offer.sdp.contains("a=candidate"),
+        "no candidate inline: {}",
+        viewer.offer.sdp
+    );
+    let trickle = loop {
+        if let lk::signal_response::Message::Trickle(trickle) = viewer.next_response().await {
+            break trickle;
+        }
+    };
+    assert_eq!(trickle.target, 1, "for the subscriber connection");
+    let init: serde_json::Value = serde_json::from_str(&trickle.candidate_init).unwrap();
+    let candidate = init["candidate"].as_str().unwrap();
+    assert!(
+        candidate.starts_with("candidate:") && candidate.contains("127.0.0.1"),
+        "{init}"
+    );
+    assert_eq!(
+        init["sdpMid"], "0",
+        "named by the first m-line's mid, as pion does"
+    );
+    assert_eq!(init["sdpMLineIndex"], 0);
+}
+
+/// Waits until more than `seen` key frames have arrived; the timestamp of the newest.
+async fn key_frame_after(viewer: &understudy_e2e::livekit_viewer::Viewer, seen: usize) -> u32 {
+    tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            if let (count, Some(last)) = viewer.media.key_frames()
+                && count > seen
+            {
+                return last;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("a key frame in time")
+}
+
+#[tokio::test]
+async fn a_key_frame_request_is_answered_with_a_key_frame() {
+    // Unasked, a key frame starts each one-second loop: every 90,000 ticks of the 90 kHz clock
+    // while the avatar idles. A receiver that lost its reference asks with PLI (Chromium) or
+    // FIR, and the next frame is a key frame, long before the loop's own. Each request is made
+    // just after a loop's key frame, so the next loop's is a second away.
+    use understudy_e2e::livekit_viewer::KeyFrameRequest;
+    const LOOP_TICKS: u32 = 90_000;
+    let env = TestEnv::start().await;
+    let (_, _, url, access) = started(&env).await;
+    let viewer = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
+    let first = key_frame_after(&viewer, 0).await;
+    let (seen, _) = viewer.media.key_frames();
+    let second = key_frame_after(&viewer, seen).await;
+    assert_eq!(
+        second.wrapping_sub(first),
+        LOOP_TICKS,
+        "unasked: one a loop"
+    );
+    for how in [KeyFrameRequest::Pli, KeyFrameRequest::Fir] {
+        let (seen, Some(before)) = viewer.media.key_frames() else {
+            unreachable!("key frames arrived")
+        };
+        viewer.request_key_frame(how).await;
+        let answered = key_frame_after(&viewer, seen).await;
+        let gap = answered.wrapping_sub(before);
+        assert!(
+            gap < LOOP_TICKS / 2,
+            "{how:?}: the key frame came {gap} ticks after the previous one"
+        );
+    }
+}
+
+/// The `a=setup` line of the subscriber offer a client joining as `sdk` gets.
+async fn offered_setup(env: &TestEnv, sdk: &str) -> String {
+    use futures_util::StreamExt;
+    use prost::Message as _;
+    let (_, _, url, access) = started(env).await;
+    let ws = url.replace("http", "ws");
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!(
+        "{ws}/rtc?access_token={access}&auto_subscribe=1&sdk={sdk}&protocol=15"
+    ))
+    .await
+    .unwrap();
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(15), socket.next())
+            .await
+            .expect("signalling in time")
+            .expect("signalling open")
+            .unwrap();
+        let tokio_tungstenite::tungstenite::Message::Binary(bytes) = frame else {
+            continue;
+        };
+        if let Some(lk::signal_response::Message::Offer(offer)) =
+            lk::SignalResponse::decode(&bytes[..]).unwrap().message
+        {
+            let setup = offer.sdp.lines().find(|l| l.starts_with("a=setup:"));
+            return setup.expect("a setup line").to_owned();
+        }
+    }
+}
+
+#[tokio::test]
+async fn browsers_are_offered_to_be_dialled_and_other_clients_choose() {
+    // A browser answering `actpass` dials DTLS at once, and webrtc-rs drops a ClientHello that
+    // beats its own ICE pair, so the handshake waited for Chromium's retransmission: browsers
+    // (`sdk=js`) are asked to be dialled. Other clients choose, as on a LiveKit server (a
+    // webrtc-rs answerer would answer `active` whatever the offer said); `actpass` for all on
+    // demand.
+    let env = TestEnv::start().await;
+    assert_eq!(offered_setup(&env, "js").await, "a=setup:active");
+    assert_eq!(offered_setup(&env, "rust").await, "a=setup:actpass");
+    assert_eq!(offered_setup(&env, "python").await, "a=setup:actpass");
+    let as_livekit = TestEnv::with_config(ServerConfig {
+        offer_dtls_role: understudy_server::OfferDtlsRole::Actpass,
+        ..ServerConfig::default()
+    })
+    .await;
+    assert_eq!(offered_setup(&as_livekit, "js").await, "a=setup:actpass");
+}

@@ -39,6 +39,20 @@ pub enum EventTimeline {
     Progressive,
 }
 
+/// Which DTLS role the avatar's offer asks the client to take (`a=setup`, RFC 5763 §5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OfferDtlsRole {
+    /// `active` (the mock dials DTLS) for browsers (`sdk=js` on `/rtc`), `actpass` for every
+    /// other client. A browser answering `actpass` dials, and its first ClientHello often
+    /// arrives before webrtc-rs has chosen its ICE pair, which drops it: the handshake then
+    /// waits out Chromium's 50 ms retransmission. Dialling ourselves cannot race.
+    #[default]
+    Auto,
+    /// `actpass`, as a LiveKit server offers, to every client (webrtc-rs answerers need it:
+    /// they answer `active` whatever the offer says).
+    Actpass,
+}
+
 /// Everything that shapes the mock's behaviour. `Default` is what `understudy serve` uses with no
 /// flags, and each default is the real service's figure where one is known (`heygen-api.md` §4).
 #[derive(Debug, Clone)]
@@ -110,6 +124,8 @@ pub struct ServerConfig {
     pub latency: Arc<LatencyProfile>,
     /// When a task's text goes out. Default observed.
     pub event_timeline: EventTimeline,
+    /// The DTLS role the avatar's LiveKit offer asks for. Default auto.
+    pub offer_dtls_role: OfferDtlsRole,
     /// How many times faster than real time the mock's timers run (see `clock`): speech,
     /// idle timeout, duration limit, token lifetime, silence prompts, latency profiles, user
     /// turns injected through the admin API. Default 1.
@@ -145,6 +161,7 @@ impl Default for ServerConfig {
             latency: Arc::new(LatencyProfile::instant()),
             time_scale: 1.0,
             event_timeline: EventTimeline::Observed,
+            offer_dtls_role: OfferDtlsRole::Auto,
         }
     }
 }

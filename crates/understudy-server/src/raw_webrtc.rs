@@ -15,7 +15,7 @@
 use crate::faults::ChannelFault;
 use crate::livekit::RoomNames;
 use crate::livekit::peer::{
-    AvatarChannels, AvatarPeer, PEER_EVENT_CAPACITY, PeerError, PeerEvent, TrackNames,
+    AvatarChannels, AvatarPeer, DtlsSetup, PEER_EVENT_CAPACITY, PeerError, PeerEvent, TrackNames,
 };
 use crate::livekit::stage::{self, EventWire};
 use crate::session::{RawCommand, RawPeerHandle};
@@ -61,12 +61,13 @@ pub async fn open(
     let peer = AvatarPeer::new(
         &tracks,
         AvatarChannels::Raw,
+        None,
         events_tx,
         on_connected,
         &state.tracker(),
     )
     .await?;
-    let offer = match peer.offer().await {
+    let offer = match peer.offer(DtlsSetup::Actpass).await {
         Ok(offer) => offer,
         Err(e) => {
             peer.close().await;

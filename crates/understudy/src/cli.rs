@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 use understudy_server::{
-    AuthPolicy, EventTimeline, MockServerBuilder, ServerConfig, TlsSource, VadConfig,
+    AuthPolicy, EventTimeline, MockServerBuilder, OfferDtlsRole, ServerConfig, TlsSource, VadConfig,
 };
 
 #[derive(Debug, Parser)]
@@ -306,6 +306,11 @@ pub struct ServeArgs {
     /// (after avatar_start_talking, in chunks as it is said).
     #[arg(long, value_name = "TIMELINE", default_value = "observed", value_parser = parse_timeline)]
     pub event_timeline: EventTimeline,
+    /// The DTLS role the avatar's LiveKit offer asks for: `auto` (`active` for browsers, so
+    /// the mock dials DTLS and a browser's early ClientHello cannot be lost; `actpass` for other
+    /// clients) or `actpass` (to every client, as a LiveKit server offers).
+    #[arg(long, value_name = "ROLE", default_value = "auto", value_parser = parse_dtls_role)]
+    pub offer_dtls_role: OfferDtlsRole,
     /// Requests kept in the journal (`/__understudy/requests`), the oldest dropped first; 0
     /// keeps none.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
@@ -327,6 +332,14 @@ fn parse_timeline(text: &str) -> Result<EventTimeline, String> {
         "observed" => Ok(EventTimeline::Observed),
         "progressive" => Ok(EventTimeline::Progressive),
         other => Err(format!("`{other}`: observed or progressive")),
+    }
+}
+
+fn parse_dtls_role(text: &str) -> Result<OfferDtlsRole, String> {
+    match text {
+        "auto" => Ok(OfferDtlsRole::Auto),
+        "actpass" => Ok(OfferDtlsRole::Actpass),
+        other => Err(format!("`{other}`: auto or actpass")),
     }
 }
 
@@ -376,6 +389,7 @@ impl ServeArgs {
             journal_capacity: self.journal_capacity,
             admin_token: self.admin_token.filter(|t| !t.is_empty()),
             event_timeline: self.event_timeline,
+            offer_dtls_role: self.offer_dtls_role,
             auth,
             concurrency_limit: self.concurrency_limit,
             session_duration_limit: Duration::from_secs(self.session_duration_limit),

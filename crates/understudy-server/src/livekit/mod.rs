@@ -2,6 +2,7 @@
 //! avatar participant's peer connection, and the stage that turns the speech schedule into
 //! avatar events and talking media.
 
+mod key_frames;
 pub(crate) mod media;
 pub(crate) mod narrator;
 pub(crate) mod peer;

@@ -3,14 +3,16 @@
 //! connection (`livekit.md` §2.1-§2.4), or the one events channel of a v1 session's raw
 //! connection (heygen-api.md §0, §7.1).
 //!
-//! Invariant: this module and [`super::publisher`] (the client's side) are the only ones in the
-//! server that import webrtc-rs (`webrtc`, `rtc`); nothing webrtc-shaped crosses their APIs.
+//! Invariant: this module, [`super::publisher`] (the client's side) and [`super::key_frames`]
+//! (an RTCP interceptor) are the only ones in the server that import webrtc-rs (`webrtc`,
+//! `rtc`); nothing webrtc-shaped crosses their APIs.
 
+use super::key_frames::{KeyFrameRequests, asks_for_key_frame};
 use super::shaper::{Impairment, Shaper, Verdict};
 use bytes::{Bytes, BytesMut};
 use rtc::data_channel::RTCDataChannelInit;
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::Registry;
+use rtc::interceptor::{Registry, Slot};
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
@@ -19,8 +21,8 @@ use rtc::peer_connection::configuration::media_engine::{
 };
 use rtc::peer_connection::transport::RTCDtlsRole;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RtpCodecKind,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,12 +31,12 @@ use tokio::sync::{mpsc, watch};
 use understudy_proto::rest::session::VideoEncoding;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::Track;
-use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
-    RTCIceCandidateInit, RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription,
-    SettingEngineBuilder,
+    RTCIceCandidateInit, RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription, SettingEngineBuilder,
 };
 
 /// How long gathering may take before the offer goes out with what it has. Loopback host
@@ -45,6 +47,11 @@ const GATHER_TIMEOUT: Duration = Duration::from_secs(2);
 /// and nominates a working pair only on its next check, which added 200 ms to every join; on
 /// loopback a check costs microseconds.
 const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Where [`KeyFrameRequests`] sits in the interceptor chain: application-ward of every slot
+/// webrtc-rs's default interceptors use (the highest is 13,000), so they have seen a packet
+/// before it is marked for the application.
+const KEY_FRAME_REQUESTS_SLOT: usize = 14_000;
 
 /// What the peer reports to its owner. The channel holds a few events; a full channel drops
 /// the newest, which only ever repeats a state the owner already knows.
@@ -66,6 +73,16 @@ pub enum AvatarChannels {
     /// v1: one reliable channel the client finds through `ondatachannel`. The real label is not
     /// on record; the SDK and the demo never read it (docs/fidelity.md).
     Raw,
+}
+
+/// The DTLS role the offer asks the client to take (`a=setup`, RFC 5763 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DtlsSetup {
+    /// `actpass`: the client chooses; browsers choose to dial.
+    Actpass,
+    /// `active`: this side dials. webrtc-rs derives its role from the answer's `passive`, so
+    /// only the offer's text changes.
+    Active,
 }
 
 /// The label of a v1 session's events channel.
@@ -116,6 +133,13 @@ pub struct AvatarPeer {
     reliable: Arc<dyn DataChannel>,
     reliable_open: watch::Receiver<bool>,
     gathered: watch::Receiver<bool>,
+    /// Whether candidates are trickled rather than inline in the offer.
+    trickles: bool,
+    /// Set when the client asks for a key frame (PLI or FIR); the stage takes it.
+    key_frame_wanted: Arc<AtomicBool>,
+    /// Whether the task watching the video track's RTCP has started (once, at the answer).
+    watching_rtcp: AtomicBool,
+    tasks: tokio_util::task::TaskTracker,
     /// Fault rules: no more video frames (a frozen avatar), no more audio packets.
     video_frozen: AtomicBool,
     audio_muted: AtomicBool,
@@ -133,6 +157,8 @@ pub type OnConnected = Box<dyn Fn() + Send + Sync>;
 pub(super) struct Handler {
     pub(super) events: mpsc::Sender<PeerEvent>,
     pub(super) gathered: watch::Sender<bool>,
+    /// Where local candidates go as `RTCIceCandidate.toJSON()` JSON when they are trickled.
+    pub(super) trickle: Option<mpsc::Sender<String>>,
     /// Runs inside the connection-state callback, so it is done before the data channels can
     /// open: a client that sees `_reliable` open can rely on it.
     pub(super) on_connected: Option<OnConnected>,
@@ -143,6 +169,23 @@ impl PeerConnectionEventHandler for Handler {
     async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
         if state == RTCIceGatheringState::Complete {
             self.gathered.send_replace(true);
+        }
+    }
+
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        let Some(trickle) = &self.trickle else { return };
+        let Ok(mut init) = event.candidate.to_json() else {
+            return;
+        };
+        // webrtc-rs leaves the mid empty; pion, a LiveKit server's stack, names the first
+        // m-line's ("0", as webrtc-rs numbers them), and some clients look candidates up by mid.
+        if init.sdp_mid.as_deref().is_none_or(str::is_empty) {
+            init.sdp_mid = Some("0".to_owned());
+            init.sdp_mline_index = Some(0);
+        }
+        if let Ok(json) = serde_json::to_string(&init) {
+            // A full channel means the signalling is gone; the candidates die with it.
+            let _ = trickle.try_send(json);
         }
     }
 
@@ -235,12 +278,17 @@ async fn outgoing(
 }
 
 /// A peer connection on 127.0.0.1 only: mDNS off, loopback candidates on, DTLS server when
-/// answering, the default interceptors (NACK, reports) over `media`'s codecs.
+/// answering, the default interceptors (NACK, reports) over `media`'s codecs, and key-frame
+/// requests let through to the application.
 pub(super) async fn loopback_peer_connection(
     mut media: MediaEngine,
     handler: Arc<dyn PeerConnectionEventHandler>,
 ) -> Result<Arc<dyn PeerConnection>, PeerError> {
-    let registry = register_default_interceptors(Registry::new(), &mut media).map_err(err)?;
+    let registry = Registry::new().with(
+        Slot::from(KEY_FRAME_REQUESTS_SLOT),
+        KeyFrameRequests::default(),
+    );
+    let registry = register_default_interceptors(registry, &mut media).map_err(err)?;
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         .with_include_loopback_candidate(true)
@@ -289,13 +337,16 @@ pub(super) async fn local_sdp_when_gathered(
 
 impl AvatarPeer {
     /// Builds the peer on 127.0.0.1 (mDNS off, loopback candidates on) with both tracks and
-    /// `channels`, ready to offer.
+    /// `channels`, ready to offer. With `trickle`, its candidates go there as they are
+    /// gathered (a LiveKit server trickles them) and the offer does not wait for them;
+    /// without, they are inline in the offer (v1's server did that).
     ///
     /// # Errors
     /// When webrtc-rs cannot bind a UDP port or refuses the configuration.
     pub async fn new(
         names: &TrackNames,
         channels: AvatarChannels,
+        trickle: Option<mpsc::Sender<String>>,
         events: mpsc::Sender<PeerEvent>,
         on_connected: OnConnected,
         tasks: &tokio_util::task::TaskTracker,
@@ -319,10 +370,20 @@ impl AvatarPeer {
         media
             .register_codec(audio_codec, RtpCodecKind::Audio)
             .map_err(err)?;
+        // `nack` and `nack pli` come with the default interceptors; FIR is the older request.
+        media.register_feedback(
+            RTCPFeedback {
+                typ: "ccm".to_owned(),
+                parameter: "fir".to_owned(),
+            },
+            RtpCodecKind::Video,
+        );
         let (gathered_tx, gathered) = watch::channel(false);
+        let trickles = trickle.is_some();
         let handler = Arc::new(Handler {
             events,
             gathered: gathered_tx,
+            trickle,
             on_connected: Some(on_connected),
         });
         let pc = loopback_peer_connection(media, handler).await?;
@@ -366,9 +427,19 @@ impl AvatarPeer {
             reliable,
             reliable_open,
             gathered,
+            trickles,
+            key_frame_wanted: Arc::new(AtomicBool::new(false)),
+            watching_rtcp: AtomicBool::new(false),
+            tasks: tasks.clone(),
             video_frozen: AtomicBool::new(false),
             audio_muted: AtomicBool::new(false),
         })
+    }
+
+    /// Whether the client has asked for a key frame since the last call: the next video frame
+    /// should then be one.
+    pub fn take_key_frame_request(&self) -> bool {
+        self.key_frame_wanted.swap(false, Ordering::Relaxed)
     }
 
     /// From now on no video frame goes out (a fault: the avatar freezes on its last frame).
@@ -390,14 +461,24 @@ impl AvatarPeer {
         self.audio_muted.store(true, Ordering::Relaxed);
     }
 
-    /// Creates the offer and returns its SDP once gathering is done, so every candidate is
-    /// inline and nothing needs trickling to the client.
+    /// Creates the offer and returns its SDP asking for `setup`: at once when candidates are
+    /// trickled, else once gathering is done, with every candidate inline.
     ///
     /// # Errors
     /// When webrtc-rs cannot create or apply the offer.
-    pub async fn offer(&self) -> Result<String, PeerError> {
+    pub async fn offer(&self, setup: DtlsSetup) -> Result<String, PeerError> {
         let offer = self.pc.create_offer(None).await.map_err(err)?;
-        local_sdp_when_gathered(&self.pc, offer, &self.gathered).await
+        let sdp = if self.trickles {
+            let sdp = offer.sdp.clone();
+            self.pc.set_local_description(offer).await.map_err(err)?;
+            sdp
+        } else {
+            local_sdp_when_gathered(&self.pc, offer, &self.gathered).await?
+        };
+        Ok(match setup {
+            DtlsSetup::Actpass => sdp,
+            DtlsSetup::Active => sdp.replace("a=setup:actpass", "a=setup:active"),
+        })
     }
 
     /// Applies the client's answer and fixes the negotiated payload types.
@@ -414,6 +495,13 @@ impl AvatarPeer {
             if let (Some(pt), Some(ssrc)) = (pt, ssrc) {
                 let _ = out.writer.set((ssrc, pt));
             }
+        }
+        // The track's RTCP only flows once it is bound, which applying the answer does.
+        if !self.watching_rtcp.swap(true, Ordering::Relaxed) {
+            self.tasks.spawn(watch_key_frame_requests(
+                Arc::clone(&self.video.track),
+                Arc::clone(&self.key_frame_wanted),
+            ));
         }
         Ok(())
     }
@@ -497,6 +585,19 @@ async fn write(out: &Outgoing, data: Bytes, duration: Duration) -> Result<(), Pe
         })
         .await
         .map_err(err)
+}
+
+/// Raises `wanted` whenever the client's RTCP for `track` asks for a key frame; ends with the
+/// connection.
+async fn watch_key_frame_requests(track: Arc<TrackLocalStaticSample>, wanted: Arc<AtomicBool>) {
+    while let Some(event) = track.poll().await {
+        let TrackLocalEvent::OnRtcpPacket(packets) = event else {
+            continue;
+        };
+        if packets.iter().any(|p| asks_for_key_frame(p.as_ref())) {
+            wanted.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Keeps a channel's event queue moving and reports when it opens. Messages arriving on the

@@ -17,10 +17,11 @@
 
 use super::RoomNames;
 use super::peer::{
-    AvatarChannels, AvatarPeer, PEER_EVENT_CAPACITY, PeerError, PeerEvent, TrackNames,
+    AvatarChannels, AvatarPeer, DtlsSetup, PEER_EVENT_CAPACITY, PeerError, PeerEvent, TrackNames,
 };
 use super::publisher::{ClientPublisher, FROM_CLIENT_CAPACITY, FromClient, MIC_SAMPLE_RATE};
 use super::stage::{self, EventWire};
+use crate::config::OfferDtlsRole;
 use crate::faults::ChannelFault;
 use crate::liveavatar::agent::{self, AgentNarration};
 use crate::livekit_token::{self, LiveKitClaims};
@@ -57,6 +58,9 @@ const MAX_SIGNAL_BYTES: usize = 256 * 1024;
 /// `SignalTarget.SUBSCRIBER`.
 const TARGET_SUBSCRIBER: i32 = 1;
 
+/// Local candidates waiting to be trickled: one per local address (on loopback, one).
+const LOCAL_CANDIDATES: usize = 16;
+
 /// `GET /rtc?access_token=…` (or with `Authorization: Bearer`): checks the token and the
 /// session, then upgrades.
 pub async fn rtc(
@@ -88,6 +92,7 @@ pub async fn rtc(
                 ended: s.ended.clone(),
                 encoding: s.settings.video_encoding,
                 liveavatar: s.liveavatar.as_ref().map(|la| la.mode),
+                dtls: offer_dtls_setup(state.config().offer_dtls_role, &query),
             },
             None => return refuse("requested room has ended"),
         }
@@ -114,6 +119,17 @@ struct Room {
     encoding: VideoEncoding,
     /// A LiveAvatar session's mode; `None` for the Streaming API's.
     liveavatar: Option<SessionMode>,
+    /// The DTLS role the offer asks this client for.
+    dtls: DtlsSetup,
+}
+
+/// The DTLS role to offer a client that joined with `query`: see [`OfferDtlsRole`].
+fn offer_dtls_setup(role: OfferDtlsRole, query: &HashMap<String, String>) -> DtlsSetup {
+    let browser = query.get("sdk").is_some_and(|sdk| sdk == "js");
+    match role {
+        OfferDtlsRole::Auto if browser => DtlsSetup::Active,
+        OfferDtlsRole::Auto | OfferDtlsRole::Actpass => DtlsSetup::Actpass,
+    }
 }
 
 impl Room {
@@ -282,6 +298,7 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
         return;
     }
     let (events_tx, mut events) = mpsc::channel(PEER_EVENT_CAPACITY);
+    let (candidates_tx, mut candidates) = mpsc::channel(LOCAL_CANDIDATES);
     let tracks = TrackNames {
         stream_id: names.stream_id(),
         video_sid: names.video_sid.clone(),
@@ -297,6 +314,7 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
     let peer = match AvatarPeer::new(
         &tracks,
         AvatarChannels::LiveKit,
+        Some(candidates_tx),
         events_tx,
         on_connected,
         &state.tracker(),
@@ -310,7 +328,7 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
             return;
         }
     };
-    match peer.offer().await {
+    match peer.offer(room.dtls).await {
         Ok(sdp) => {
             let offer = lk::SessionDescription {
                 r#type: "offer".into(),
@@ -407,6 +425,10 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
                 // The session is gone; its end arrives through `ended`.
                 Err(broadcast::error::RecvError::Closed) => room_changes = None,
             },
+            Some(candidate_init) = candidates.recv() => {
+                let trickle = lk::TrickleRequest { candidate_init, target: TARGET_SUBSCRIBER, r#final: false };
+                go_on = send(&mut socket, lk::signal_response::Message::Trickle(trickle)).await;
+            }
             Some(talking) = speakers.recv() => {
                 let update = lk::SpeakersChanged {
                     speakers: vec![lk::SpeakerInfo {

@@ -42,9 +42,15 @@ struct VideoCursor {
 }
 
 impl VideoCursor {
-    /// The next frame to send; jumps to the other loop's IDR when the state changes.
-    fn next<'a>(&mut self, loops: &'a VideoLoops, talking: bool) -> &'a bytes::Bytes {
-        if talking != self.talking {
+    /// The next frame to send; jumps to the other loop's IDR when the state changes, and to
+    /// this loop's when the client asked for a key frame.
+    fn next<'a>(
+        &mut self,
+        loops: &'a VideoLoops,
+        talking: bool,
+        key_frame: bool,
+    ) -> &'a bytes::Bytes {
+        if talking != self.talking || key_frame {
             *self = VideoCursor { talking, index: 0 };
         }
         let frames = if talking { &loops.talking } else { &loops.idle };
@@ -377,7 +383,11 @@ impl Stage {
 
     async fn send_frame(&mut self, video: Option<&VideoLoops>) {
         if let Some(video) = video {
-            let frame = self.cursor.next(video, self.narrator.is_talking()).clone();
+            let key_frame = self.peer.take_key_frame_request();
+            let frame = self
+                .cursor
+                .next(video, self.narrator.is_talking(), key_frame)
+                .clone();
             if let Err(e) = self.peer.write_video(frame, FRAME_INTERVAL).await {
                 tracing::debug!(%e, "video frame not sent");
             }
