@@ -63,7 +63,7 @@ async function recordingAvatar(base, apiKey) {
     avatar.on(name, (e) => events.push({ name, detail: e.detail, at: performance.now() }));
   }
   let stream = null;
-  avatar.on(StreamingEvents.STREAM_READY, (e) => { stream = e.detail; });
+  avatar.on(StreamingEvents.STREAM_READY, (e) => { window.mark('stream_ready'); stream = e.detail; });
   return { avatar, events, streamReady: () => waitFor(() => stream, 20000, 'STREAM_READY') };
 }
 
@@ -79,7 +79,6 @@ async function runSdk({ base, apiKey }) {
   window.mark('create_start_avatar_returned');
   result.session_id = session && session.session_id;
   const stream = await streamReady();
-  window.mark('stream_ready');
   result.tracks = { video: stream.getVideoTracks().length, audio: stream.getAudioTracks().length };
   const video = await attach(stream);
   result.start_marks = window.startMarks();
