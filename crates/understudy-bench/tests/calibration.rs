@@ -121,10 +121,18 @@ async fn fixed_delay_is_recovered() -> Results {
     panic!("the fixed delay was not recovered in {ATTEMPTS} attempts: {misses:#?}");
 }
 
-/// Log-normal: the mock's draws are seeded per session, so the exact delays it drew can be
-/// drawn again here; the bench's quantiles must match theirs plus the path's own, which must be
-/// the instant profile's (`instant_median`). A speak timed below its own delay fails at once:
-/// that is a harness timing from the wrong instant, never noise.
+/// Log-normal: the mock's draws are seeded per session, so the exact delay it held each speak
+/// can be drawn again here, and each of the bench's samples split into that delay and what the
+/// path cost on top. Checked: no sample below its delay (a harness timing from the wrong
+/// instant, never noise); the path's cost the instant profile's (`instant_median`), at the
+/// median; and the bench's reported quantiles its samples' exact ones, to the histogram's
+/// precision. So each sample is the mock's delay plus the path's cost, and the report is the
+/// samples.
+///
+/// Why not the draws' quantiles plus the median cost: on a loaded machine the path's cost is
+/// skewed (most speaks cost a few ms, some tens), and the quantile of a sum is not the sum of
+/// the quantiles; with 100 samples that moved p50 by 6-8 ms on clean CI runs, while every
+/// sample was its delay plus a cost the instant profile also shows.
 async fn lognormal_is_recovered(instant_median: Duration) -> Result<(), Vec<String>> {
     let lognormal = profile(
         7,
@@ -187,21 +195,19 @@ async fn lognormal_is_recovered(instant_median: Duration) -> Result<(), Vec<Stri
             "log-normal: the path cost {median_cost:?} at the median, {instant_median:?} without delays"
         ));
     }
-    // And so the bench's quantiles are the model's (the mock's own draws) plus that cost.
-    let mut all: Vec<Duration> = drawn.concat();
-    all.sort();
-    let model = |q: f64| all[((q * all.len() as f64).ceil() as usize).clamp(1, all.len()) - 1];
-    for q in [0.1, 0.5, 0.9] {
-        let expected = model(q) + median_cost;
-        off.extend(
-            within(
-                quantile(&measured, q),
-                expected,
-                expected,
-                &format!("log-normal q{q}"),
-            )
-            .err(),
-        );
+    // And the bench's quantiles are its samples', to HdrHistogram's 3 significant figures.
+    let mut samples: Vec<Duration> = timed.concat();
+    samples.sort();
+    let exact =
+        |q: f64| samples[((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
+    for q in [0.1, 0.5, 0.9, 0.99] {
+        let (reported, expected) = (quantile(&measured, q), exact(q));
+        let slack = expected.mul_f64(0.001) + Duration::from_micros(1);
+        if reported.abs_diff(expected) > slack {
+            off.push(format!(
+                "log-normal q{q}: the bench reported {reported:?}, its samples' is {expected:?} (allowed {slack:?})"
+            ));
+        }
     }
     if off.is_empty() { Ok(()) } else { Err(off) }
 }
