@@ -1,7 +1,8 @@
 //! The stage: one task per viewer that, every frame, reads what the avatar is saying and sends
 //! the matching video frame, audio packet and events. Frames come from the shared loops of
 //! [`super::media`]; a change between idle and talking jumps to frame 0 of the other loop,
-//! which is an IDR, so the switch (and an interrupt) takes effect on the next frame.
+//! which is an IDR, so the switch (and an interrupt) takes effect on the next frame; a client's
+//! key-frame request (PLI, FIR) restarts the current loop on its IDR the same way.
 
 use super::media::{AUDIO_FRAME_SAMPLES, LOOP_FRAMES, VideoLoops};
 use super::narrator::Narrator;
