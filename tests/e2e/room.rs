@@ -700,3 +700,37 @@ async fn browsers_are_offered_to_be_dialled_and_other_clients_choose() {
     .await;
     assert_eq!(offered_setup(&as_livekit, "js").await, "a=setup:actpass");
 }
+
+#[tokio::test]
+async fn connection_quality_is_reported_for_the_client_and_the_avatar() {
+    // A LiveKit server scores connection quality every 5 s and tells each client of the
+    // participants it has not reported yet (livekit-client starts them at UNKNOWN): on loopback
+    // both the client and the avatar are excellent.
+    let env = TestEnv::start().await;
+    let (_, _, url, access) = started(&env).await;
+    let mut viewer = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
+    let update = loop {
+        if let lk::signal_response::Message::ConnectionQuality(update) =
+            viewer.next_response().await
+        {
+            break update;
+        }
+    };
+    let me = viewer.join.participant.as_ref().unwrap().sid.clone();
+    let avatar = viewer
+        .join
+        .other_participants
+        .iter()
+        .find(|p| p.identity == "heygen")
+        .unwrap()
+        .sid
+        .clone();
+    let reported: Vec<(String, i32)> = update
+        .updates
+        .iter()
+        .map(|u| (u.participant_sid.clone(), u.quality))
+        .collect();
+    let excellent = lk::ConnectionQuality::Excellent as i32;
+    assert_eq!(reported, vec![(me, excellent), (avatar, excellent)]);
+    assert!(update.updates.iter().all(|u| u.score == 5.0));
+}

@@ -355,11 +355,19 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
         seen: HashSet::new(),
         client_sid,
         media_killed: false,
+        client_quality: Quality::Excellent,
     };
     let mut fault_changes = state.faults().changes();
     // The stage says when the avatar starts and stops talking; the client hears it as a
     // LiveKit server would say it, `SpeakersChanged` (livekit-client's ActiveSpeakersChanged).
     let (speakers_tx, mut speakers) = mpsc::channel(SPEAKER_UPDATES);
+    // A LiveKit server scores connection quality every few seconds and tells each client of
+    // the new participants' and the changed ones': here, the first tick reports the client and
+    // the avatar, and nothing changes after that but by a fault rule, which says so itself.
+    let mut quality_tick = Some(tokio::time::interval_at(
+        tokio::time::Instant::now() + QUALITY_INTERVAL,
+        QUALITY_INTERVAL,
+    ));
     let mut go_on = faults
         .take(&state, &session_id, &mut socket, &peer, &stage_stop)
         .await;
@@ -428,6 +436,21 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
             Some(candidate_init) = candidates.recv() => {
                 let trickle = lk::TrickleRequest { candidate_init, target: TARGET_SUBSCRIBER, r#final: false };
                 go_on = send(&mut socket, lk::signal_response::Message::Trickle(trickle)).await;
+            }
+            _ = async {
+                match quality_tick.as_mut() {
+                    Some(tick) => tick.tick().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                quality_tick = None;
+                let update = lk::ConnectionQualityUpdate {
+                    updates: vec![
+                        quality_info(&faults.client_sid, faults.client_quality),
+                        quality_info(&names.avatar_sid, Quality::Excellent),
+                    ],
+                };
+                go_on = send(&mut socket, lk::signal_response::Message::ConnectionQuality(update)).await;
             }
             Some(talking) = speakers.recv() => {
                 let update = lk::SpeakersChanged {
@@ -554,6 +577,25 @@ const SPEAKER_UPDATES: usize = 16;
 /// The audio level a talking avatar is reported at (0 to 1).
 const SPEAKING_LEVEL: f32 = 0.6;
 
+/// How often a LiveKit server scores connection quality (`connectionquality.UpdateInterval`).
+const QUALITY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A participant's connection quality as LiveKit reports it, with its score (a MOS, 1 to 5;
+/// 0 when lost).
+fn quality_info(participant_sid: &str, quality: Quality) -> lk::ConnectionQualityInfo {
+    let (quality, score) = match quality {
+        Quality::Excellent => (lk::ConnectionQuality::Excellent, 5.0),
+        Quality::Good => (lk::ConnectionQuality::Good, 3.5),
+        Quality::Poor => (lk::ConnectionQuality::Poor, 2.0),
+        Quality::Lost => (lk::ConnectionQuality::Lost, 0.0),
+    };
+    lk::ConnectionQualityInfo {
+        participant_sid: participant_sid.to_owned(),
+        quality: quality as i32,
+        score,
+    }
+}
+
 /// The path a room fault is journaled on.
 const RTC_PATH: &str = "/rtc";
 
@@ -562,6 +604,8 @@ struct RoomFaults {
     seen: HashSet<u64>,
     client_sid: String,
     media_killed: bool,
+    /// The client's connection quality: excellent, unless a rule said otherwise.
+    client_quality: Quality,
 }
 
 impl RoomFaults {
@@ -591,18 +635,9 @@ impl RoomFaults {
                 ChannelFault::Impair(impairment, seed) => peer.impair(impairment, seed),
                 ChannelFault::MuteAudio => peer.mute_audio(),
                 ChannelFault::ConnectionQuality(quality) => {
-                    let (quality, score) = match quality {
-                        Quality::Excellent => (lk::ConnectionQuality::Excellent, 5.0),
-                        Quality::Good => (lk::ConnectionQuality::Good, 3.5),
-                        Quality::Poor => (lk::ConnectionQuality::Poor, 2.0),
-                        Quality::Lost => (lk::ConnectionQuality::Lost, 0.0),
-                    };
+                    self.client_quality = quality;
                     let update = lk::ConnectionQualityUpdate {
-                        updates: vec![lk::ConnectionQualityInfo {
-                            participant_sid: self.client_sid.clone(),
-                            quality: quality as i32,
-                            score,
-                        }],
+                        updates: vec![quality_info(&self.client_sid, quality)],
                     };
                     if !send(
                         socket,
