@@ -20,19 +20,28 @@ fn low() -> NewSessionRequest {
 
 /// A started session whose client has not joined yet: `(token, session id, url, access token)`.
 async fn started(env: &TestEnv) -> (String, String, String, String) {
-    let (token, data) = started_data(env).await;
+    started_coded(env, "VP8").await
+}
+
+/// [`started`] with the video in `encoding` (`VP8`, the default, or `H264`).
+async fn started_coded(env: &TestEnv, encoding: &str) -> (String, String, String, String) {
+    let (token, data) = started_data_coded(env, encoding).await;
     let text = |field: &str| data[field].as_str().unwrap().to_owned();
     (token, text("session_id"), text("url"), text("access_token"))
 }
 
 /// A started session whose client has not joined yet: its token and `streaming.new`'s data.
 async fn started_data(env: &TestEnv) -> (String, serde_json::Value) {
+    started_data_coded(env, "VP8").await
+}
+
+async fn started_data_coded(env: &TestEnv, encoding: &str) -> (String, serde_json::Value) {
     let token = env.token().await;
     let (_, body) = env
         .post(
             "/v1/streaming.new",
             &token,
-            json!({"version": "v2", "quality": "low"}),
+            json!({"version": "v2", "quality": "low", "video_encoding": encoding}),
         )
         .await;
     let data = body["data"].clone();
@@ -625,11 +634,18 @@ async fn a_key_frame_request_is_answered_with_a_key_frame() {
     // Unasked, a key frame starts each one-second loop: every 90,000 ticks of the 90 kHz clock
     // while the avatar idles. A receiver that lost its reference asks with PLI (Chromium) or
     // FIR, and the next frame is a key frame, long before the loop's own. Each request is made
-    // just after a loop's key frame, so the next loop's is a second away.
+    // just after a loop's key frame, so the next loop's is a second away. Both codecs.
+    let env = TestEnv::start().await;
+    for encoding in ["VP8", "H264"] {
+        key_frames_answered(&env, encoding).await;
+    }
+}
+
+/// One session in `encoding`: the loops' own key frames, then a PLI and a FIR each answered.
+async fn key_frames_answered(env: &TestEnv, encoding: &str) {
     use understudy_e2e::livekit_viewer::KeyFrameRequest;
     const LOOP_TICKS: u32 = 90_000;
-    let env = TestEnv::start().await;
-    let (_, _, url, access) = started(&env).await;
+    let (_, _, url, access) = started_coded(env, encoding).await;
     let viewer = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
     let first = key_frame_after(&viewer, 0).await;
     let (seen, _) = viewer.media.key_frames();
@@ -637,7 +653,7 @@ async fn a_key_frame_request_is_answered_with_a_key_frame() {
     assert_eq!(
         second.wrapping_sub(first),
         LOOP_TICKS,
-        "unasked: one a loop"
+        "{encoding} unasked: one a loop"
     );
     for how in [KeyFrameRequest::Pli, KeyFrameRequest::Fir] {
         let (seen, Some(before)) = viewer.media.key_frames() else {
@@ -648,7 +664,7 @@ async fn a_key_frame_request_is_answered_with_a_key_frame() {
         let gap = answered.wrapping_sub(before);
         assert!(
             gap < LOOP_TICKS / 2,
-            "{how:?}: the key frame came {gap} ticks after the previous one"
+            "{encoding} {how:?}: the key frame came {gap} ticks after the previous one"
         );
     }
 }

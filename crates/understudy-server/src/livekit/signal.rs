@@ -364,10 +364,9 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
     // A LiveKit server scores connection quality every few seconds and tells each client of
     // the new participants' and the changed ones': here, the first tick reports the client and
     // the avatar, and nothing changes after that but by a fault rule, which says so itself.
-    let mut quality_tick = Some(tokio::time::interval_at(
-        tokio::time::Instant::now() + QUALITY_INTERVAL,
-        QUALITY_INTERVAL,
-    ));
+    let quality_due = tokio::time::sleep(QUALITY_INTERVAL);
+    tokio::pin!(quality_due);
+    let mut quality_told = false;
     let mut go_on = faults
         .take(&state, &session_id, &mut socket, &peer, &stage_stop)
         .await;
@@ -437,13 +436,8 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
                 let trickle = lk::TrickleRequest { candidate_init, target: TARGET_SUBSCRIBER, r#final: false };
                 go_on = send(&mut socket, lk::signal_response::Message::Trickle(trickle)).await;
             }
-            _ = async {
-                match quality_tick.as_mut() {
-                    Some(tick) => tick.tick().await,
-                    None => std::future::pending().await,
-                }
-            } => {
-                quality_tick = None;
+            () = &mut quality_due, if !quality_told => {
+                quality_told = true;
                 let update = lk::ConnectionQualityUpdate {
                     updates: vec![
                         quality_info(&faults.client_sid, faults.client_quality),
