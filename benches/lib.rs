@@ -2,6 +2,7 @@
 //! timeout is off, and requests for the routes under measurement.
 
 pub mod bare_channel;
+pub mod hops;
 pub mod load;
 
 use axum::body::Body;

@@ -28,6 +28,7 @@ use streaming_avatar::{
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 use understudy_benches::bare_channel::BareChannel;
+use understudy_benches::hops::HopTrace;
 use understudy_benches::{
     IDLE_PAUSE, bench_bare_channel, new_samples, record, report, sdk_client, settle,
 };
@@ -56,6 +57,14 @@ impl Room {
     /// Speaks on `path`, returns the time to `avatar_start_talking` as the SDK received it,
     /// then interrupts and waits for the avatar to stop.
     async fn sample(&mut self, path: SpeakPath) -> Duration {
+        let (_, took) = self.speak(path).await;
+        self.quiet().await;
+        took
+    }
+
+    /// Speaks on `path` until the SDK's event stream holds `avatar_start_talking`; returns when
+    /// the speak began and how long that took, as the SDK stamped the event.
+    async fn speak(&mut self, path: SpeakPath) -> (std::time::Instant, Duration) {
         let request = match path {
             SpeakPath::Http => SpeakRequest::repeat("hello there"),
             _ => SpeakRequest::talk("hello there"),
@@ -69,7 +78,11 @@ impl Room {
             })
             .await
             .expect("avatar_start_talking");
-        let took = event.at.duration_since(started);
+        (started.into_std(), event.at.duration_since(started))
+    }
+
+    /// Interrupts and waits for the avatar to stop talking.
+    async fn quiet(&mut self) {
         self.session.interrupt().await.expect("interrupt");
         self.events
             .wait_for(WAIT, |e| {
@@ -77,11 +90,20 @@ impl Room {
             })
             .await
             .expect("avatar_stop_talking");
-        took
+    }
+}
+
+/// Samples per path and mode in the hop-tracing pass.
+fn hop_samples() -> usize {
+    if understudy_benches::measuring() {
+        300
+    } else {
+        3
     }
 }
 
 fn latency(c: &mut Criterion) {
+    let hop_trace = HopTrace::install();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     // Speech 20 times shorter: `understudy bench` waits for each utterance to end, which no
     // latency here depends on. The limits scale too, so they are set far beyond the run.
@@ -174,6 +196,25 @@ fn latency(c: &mut Criterion) {
     );
     let idle_paths: Vec<_> = idle_paths.iter().map(|(name, h)| (*name, h)).collect();
     report(&idle_bare, &idle_paths);
+
+    // Where the time goes: each path again, with the hop events recorded (a pass of its own,
+    // so the figures above were taken with recording off).
+    runtime.block_on(async {
+        let mut room = room.lock().await;
+        for (name, path, _) in &paths {
+            for idle in [false, true] {
+                for _ in 0..hop_samples() {
+                    if idle {
+                        settle().await;
+                    }
+                    hop_trace.sample(room.speak(*path)).await;
+                    room.quiet().await;
+                }
+                let mode = if idle { "from idle" } else { "back to back" };
+                hop_trace.report(&format!("hops of {name}, {mode}"));
+            }
+        }
+    });
     runtime.block_on(async {
         let _ = room.lock().await.session.stop().await;
     });

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use understudy_proto::hops;
 use understudy_proto::pipecat::{Frame, FrameKind, TextFrame};
 
 /// Frames queued for the socket: about two seconds of the SDK's audio (31 frames a second).
@@ -229,6 +230,7 @@ async fn run(
                 if let Err(e) = sink.send(Message::Binary(frame.into())).await {
                     break format!("could not send: {e}");
                 }
+                tracing::trace!(target: hops::TARGET, hop = hops::SDK_SOCKET_WRITTEN);
             }
         }
     };

@@ -12,6 +12,7 @@ use crate::events::{
 };
 use crate::media::frames::{AudioPacket, VideoFrame};
 use crate::media::{MediaHub, MediaStream};
+use crate::proto::hops;
 use crate::rest::Credentials;
 use crate::room::{JoinInfo, JoinTimings, Room, RoomOptions, RoomShared, quality};
 use crate::voice::{self, FramePump, OpusFrames, PcmSource, VoiceChatTransport, VoiceControl};
@@ -504,11 +505,9 @@ impl Session {
                     task_mode: Some(request.task_mode),
                     interrupt: None,
                 };
-                self.client
-                    .rest()
-                    .call("/v1/streaming.task", &body)
-                    .await
-                    .map(Some)
+                let answer = self.client.rest().call("/v1/streaming.task", &body).await;
+                tracing::trace!(target: hops::TARGET, hop = hops::SDK_HTTP_ANSWERED);
+                answer.map(Some)
             }
             SpeakPath::ChatSocket => {
                 let chat = self
@@ -529,7 +528,9 @@ impl Session {
             .as_ref()
             .ok_or(Error::NotReady("the room is not joined"))?;
         let payload = serde_json::to_vec(text).map_err(|e| Error::Voice(e.to_string()))?;
-        room.publish_data(&payload).await
+        room.publish_data(&payload).await?;
+        tracing::trace!(target: hops::TARGET, hop = hops::SDK_DATA_QUEUED);
+        Ok(())
     }
 
     /// Where a socket of the session's own (LiveAvatar LITE's) puts its events, runs its

@@ -15,6 +15,7 @@ pub mod envelope;
 pub mod errors;
 pub mod events;
 pub mod faults;
+pub mod hops;
 pub mod liveavatar;
 pub mod marker;
 pub mod pipecat;

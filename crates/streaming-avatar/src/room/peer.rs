@@ -10,6 +10,7 @@ use super::{PeerSignal, RoomShared, TARGET_PUBLISHER, TARGET_SUBSCRIBER};
 use crate::Error;
 use crate::events::{EventSource, StreamingEvent};
 use crate::media::frames::{AudioPacket, FrameAssembler, RtpPiece, VideoCodec};
+use crate::proto::hops;
 use bytes::{Bytes, BytesMut};
 use livekit_protocol as lk;
 use prost::Message as _;
@@ -174,8 +175,12 @@ async fn read_server_channel(channel: Arc<dyn DataChannel>, shared: Arc<RoomShar
         match event {
             DataChannelEvent::OnMessage(message) if label == "_reliable" || label == "_lossy" => {
                 let at = Instant::now();
+                tracing::trace!(target: hops::TARGET, hop = hops::SDK_EVENT_RECEIVED);
                 match decode_event(&message.data, message.is_string) {
-                    Some(event) => shared.events.emit_at(at, EventSource::Room, event),
+                    Some(event) => {
+                        shared.events.emit_at(at, EventSource::Room, event);
+                        tracing::trace!(target: hops::TARGET, hop = hops::SDK_EVENT_EMITTED);
+                    }
                     None => {
                         shared.stats.garbage_data.fetch_add(1, Ordering::Relaxed);
                     }

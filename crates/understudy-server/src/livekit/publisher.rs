@@ -14,6 +14,7 @@ use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCo
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
+use understudy_proto::hops;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState};
@@ -178,6 +179,7 @@ async fn read_channel(channel: Arc<dyn DataChannel>, to_owner: mpsc::Sender<From
                     tracing::debug!("dropped a client data message that is not a user packet");
                     continue;
                 };
+                tracing::trace!(target: hops::TARGET, hop = hops::SERVER_SPEAK_READ);
                 if to_owner.send(FromClient::User(data)).await.is_err() {
                     return;
                 }

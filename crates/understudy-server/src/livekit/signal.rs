@@ -42,6 +42,7 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use understudy_proto::faults::{Quality, ROOM};
+use understudy_proto::hops;
 use understudy_proto::liveavatar::{
     AgentCommand, AgentEvent, AgentEventKind, COMMAND_TOPIC, SessionMode,
 };
@@ -776,6 +777,7 @@ impl ClientSide {
             }
             FromClient::User(data) => match ClientMessage::parse(&data.payload) {
                 Some(message) => {
+                    tracing::trace!(target: hops::TARGET, hop = hops::SERVER_SPEAK_AT_OWNER);
                     if !voice::apply_client_message(&self.state, &self.session_id, message) {
                         tracing::debug!(session_id = %self.session_id, "client data packet refused");
                     }

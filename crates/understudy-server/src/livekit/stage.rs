@@ -21,6 +21,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use understudy_proto::events::DataChannelEvent;
+use understudy_proto::hops;
 use understudy_proto::liveavatar::{self, AgentEvent};
 
 /// One Opus packet: the stage's tick.
@@ -254,6 +255,7 @@ pub async fn run(
                 if video.is_none() {
                     video = video_rx.try_recv().ok();
                 }
+                tracing::trace!(target: hops::TARGET, hop = hops::STAGE_WOKEN);
                 let was_talking = stage.narrator.is_talking();
                 let now = Instant::now();
                 next_change = stage.narrate(&state, &session_id, now, &mut user_events);
@@ -408,6 +410,7 @@ impl Stage {
             let mut bytes = Vec::with_capacity(self.pending.len());
             for event in self.pending.drain(..) {
                 bytes.extend(self.wire.encode(&event, source));
+                tracing::trace!(target: hops::TARGET, hop = hops::STAGE_EVENT_ENCODED);
             }
             send_events(&self.peer, bytes).await;
         } else if self.pending.len() > MAX_PENDING_EVENTS {
@@ -423,5 +426,6 @@ async fn send_events(peer: &AvatarPeer, events: Vec<Vec<u8>>) {
         if let Err(e) = peer.send_reliable(&bytes).await {
             tracing::debug!(%e, "event not delivered");
         }
+        tracing::trace!(target: hops::TARGET, hop = hops::STAGE_EVENT_QUEUED);
     }
 }

@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use understudy_proto::ErrorKind;
 use understudy_proto::events::ChatSocketEvent;
 use understudy_proto::faults::CHAT_SOCKET;
+use understudy_proto::hops;
 use understudy_proto::rest::task::TaskType;
 
 /// Close code sent when the session ends: a normal closure.
@@ -241,12 +242,15 @@ fn handle_frame(
     last_audio: &mut Instant,
 ) -> Result<bool, String> {
     match read_frame(bytes) {
-        ClientFrame::Talk(text) => Ok(voice::speak_for_client(
-            state,
-            session_id,
-            &text,
-            TaskType::Talk,
-        )),
+        ClientFrame::Talk(text) => {
+            tracing::trace!(target: hops::TARGET, hop = hops::SERVER_SPEAK_READ);
+            Ok(voice::speak_for_client(
+                state,
+                session_id,
+                &text,
+                TaskType::Talk,
+            ))
+        }
         ClientFrame::Audio { mono, sample_rate } => {
             *last_audio = Instant::now();
             if let Some(session) = state.registry().session_mut(session_id) {

@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use tokio::time::Instant;
 use understudy_proto::ApiEnvelope;
+use understudy_proto::hops;
 use understudy_proto::rest::SessionIdRequest;
 use understudy_proto::rest::task::{TaskData, TaskMode, TaskRequest};
 
@@ -27,6 +28,7 @@ pub async fn task(
         return Err(ApiError::invalid_params("text: must not be empty"));
     }
     let task_type = request.task_type.unwrap_or_default();
+    tracing::trace!(target: hops::TARGET, hop = hops::SERVER_SPEAK_READ);
     let (task, mut interrupts, ended, delay, clock) = {
         let mut registry = state.registry();
         let session = registry.session_for(&caller, &request.session_id)?;

@@ -32,6 +32,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use understudy_proto::hops;
 use understudy_proto::liveavatar::rest::Speaker;
 use understudy_proto::rest::session::{Quality, VideoEncoding};
 use understudy_proto::rest::task::TaskType;
@@ -317,6 +318,7 @@ impl Session {
             .push(Speaker::Avatar, &task.spoken_text, now - self.created_at);
         self.touch(now);
         self.schedule_changes.send_modify(|n| *n += 1);
+        tracing::trace!(target: hops::TARGET, hop = hops::SERVER_SPEECH_QUEUED);
         Ok(task)
     }
 
