@@ -78,7 +78,7 @@ async function bundle(dist) {
 
 /// Starts the mock and reads its banner for the HTTP address and the certificate's SPKI hash.
 function startServer(tlsDir) {
-  const child = spawn(binary, ['serve', '--port', '0', '--https-port', '443', '--tls-dir', tlsDir, '--words-per-minute', '300', '--concurrency-limit', '0'], {
+  const child = spawn(binary, ['serve', '--port', '0', '--https-port', '443', '--tls-dir', tlsDir, '--words-per-minute', '300', '--concurrency-limit', '0', ...(process.env.EXTRA_SERVE_ARGS ? process.env.EXTRA_SERVE_ARGS.split(' ') : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   process.on('exit', () => child.kill());

@@ -21,6 +21,48 @@ fn sdk_1_body() -> serde_json::Value {
     json!({"quality": "low", "avatar_name": "default", "voice": {"voice_id": "v"}})
 }
 
+/// The `a=setup` line of a v1 offer made for a `streaming.new` sent with `user_agent`.
+async fn v1_offered_setup(env: &TestEnv, user_agent: Option<&str>) -> String {
+    let token = env.token().await;
+    let bearer = format!("Bearer {token}");
+    let mut headers = vec![("authorization", bearer.as_str())];
+    headers.extend(user_agent.map(|ua| ("user-agent", ua)));
+    let (status, body) = env
+        .send("POST", "/v1/streaming.new", &headers, Some(sdk_1_body()))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let sdp = body["data"]["sdp"]["sdp"].as_str().unwrap();
+    let setup = sdp.lines().find(|l| l.starts_with("a=setup:"));
+    setup.expect("a setup line").to_owned()
+}
+
+#[tokio::test]
+async fn a_browser_is_offered_to_be_dialled_on_v1_too() {
+    // SDK 1.x calls `streaming.new` from the page, so its User-Agent is the browser's: the
+    // offer asks the browser's peer to be dialled, as on `/rtc` with `sdk=js` (a browser
+    // answering `actpass` dials at once and webrtc-rs may drop that first ClientHello).
+    let env = TestEnv::with_config(fast()).await;
+    let chromium = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36";
+    assert_eq!(
+        v1_offered_setup(&env, Some(chromium)).await,
+        "a=setup:active"
+    );
+    assert_eq!(v1_offered_setup(&env, None).await, "a=setup:actpass");
+    assert_eq!(
+        v1_offered_setup(&env, Some("python-requests/2.31")).await,
+        "a=setup:actpass"
+    );
+    let as_livekit = TestEnv::with_config(ServerConfig {
+        offer_dtls_role: understudy_server::OfferDtlsRole::Actpass,
+        ..fast()
+    })
+    .await;
+    assert_eq!(
+        v1_offered_setup(&as_livekit, Some(chromium)).await,
+        "a=setup:actpass"
+    );
+}
+
 #[tokio::test]
 async fn new_without_a_version_offers_vp8_opus_and_a_data_channel() {
     // §3.2: v1 data is the session id, the server's offer and the ICE servers; no LiveKit.

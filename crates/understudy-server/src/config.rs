@@ -42,8 +42,8 @@ pub enum EventTimeline {
 /// Which DTLS role the avatar's offer asks the client to take (`a=setup`, RFC 5763 §5).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OfferDtlsRole {
-    /// `active` (the mock dials DTLS) for browsers (`sdk=js` on `/rtc`), `actpass` for every
-    /// other client. A browser answering `actpass` dials, and its first ClientHello often
+    /// `active` (the mock dials DTLS) for browsers (`sdk=js` on `/rtc`; a v1 `streaming.new`
+    /// whose User-Agent starts `Mozilla/`), `actpass` for every other client. A browser answering `actpass` dials, and its first ClientHello often
     /// arrives before webrtc-rs has chosen its ICE pair, which drops it: the handshake then
     /// waits out Chromium's 50 ms retransmission. Dialling ourselves cannot race.
     #[default]

@@ -42,6 +42,7 @@ pub async fn open(
     state: &AppState,
     session_id: &str,
     encoding: VideoEncoding,
+    dtls: DtlsSetup,
     ended: CancellationToken,
 ) -> Result<(String, RawPeerHandle), PeerError> {
     let names = RoomNames::for_session(session_id);
@@ -67,7 +68,7 @@ pub async fn open(
         &state.tracker(),
     )
     .await?;
-    let offer = match peer.offer(DtlsSetup::Actpass).await {
+    let offer = match peer.offer(dtls).await {
         Ok(offer) => offer,
         Err(e) => {
             peer.close().await;

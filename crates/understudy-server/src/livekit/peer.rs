@@ -9,6 +9,7 @@
 
 use super::key_frames::{KeyFrameRequests, asks_for_key_frame};
 use super::shaper::{Impairment, Shaper, Verdict};
+use crate::config::OfferDtlsRole;
 use bytes::{Bytes, BytesMut};
 use rtc::data_channel::RTCDataChannelInit;
 use rtc::ice::mdns::MulticastDnsMode;
@@ -83,6 +84,17 @@ pub enum DtlsSetup {
     /// `active`: this side dials. webrtc-rs derives its role from the answer's `passive`, so
     /// only the offer's text changes.
     Active,
+}
+
+impl DtlsSetup {
+    /// What to offer under `role` a client that is (`browser`) or is not a browser: see
+    /// [`OfferDtlsRole`].
+    pub fn for_client(role: OfferDtlsRole, browser: bool) -> DtlsSetup {
+        match role {
+            OfferDtlsRole::Auto if browser => DtlsSetup::Active,
+            OfferDtlsRole::Auto | OfferDtlsRole::Actpass => DtlsSetup::Actpass,
+        }
+    }
 }
 
 /// The label of a v1 session's events channel.

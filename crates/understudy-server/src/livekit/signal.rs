@@ -124,13 +124,11 @@ struct Room {
     dtls: DtlsSetup,
 }
 
-/// The DTLS role to offer a client that joined with `query`: see [`OfferDtlsRole`].
+/// The DTLS role to offer a client that joined with `query` (livekit-client says `sdk=js`):
+/// see [`OfferDtlsRole`].
 fn offer_dtls_setup(role: OfferDtlsRole, query: &HashMap<String, String>) -> DtlsSetup {
     let browser = query.get("sdk").is_some_and(|sdk| sdk == "js");
-    match role {
-        OfferDtlsRole::Auto if browser => DtlsSetup::Active,
-        OfferDtlsRole::Auto | OfferDtlsRole::Actpass => DtlsSetup::Actpass,
-    }
+    DtlsSetup::for_client(role, browser)
 }
 
 impl Room {

@@ -5,6 +5,7 @@ use super::{Scheme, websocket_base};
 use crate::error::ApiError;
 use crate::extract::HeyJson;
 use crate::latency::Phase;
+use crate::livekit::peer::DtlsSetup;
 use crate::raw_webrtc;
 use crate::session::{
     Caller, CloseReason, Operation, Protocol, Session, SessionLimits, SessionSettings, SessionSpec,
@@ -112,7 +113,10 @@ pub async fn new_session(
     // The session's first viewer will want its loops: make them now, in the background.
     state.media().warm(quality, video_encoding);
     let raw_offer = match protocol {
-        Protocol::V1 => Some(open_raw_peer(&state, &session_id, video_encoding, ended).await?),
+        Protocol::V1 => {
+            let dtls = DtlsSetup::for_client(config.offer_dtls_role, is_browser(&headers));
+            Some(open_raw_peer(&state, &session_id, video_encoding, dtls, ended).await?)
+        }
         Protocol::V2 => None,
     };
     // A slow profile answers late; the session exists meanwhile, as it would on a busy service.
@@ -167,15 +171,26 @@ fn stun_server(state: &AppState, headers: &HeaderMap) -> Option<IceServer> {
     })
 }
 
+/// Whether a v1 `streaming.new` came from a browser (SDK 1.x calls it from the page, and
+/// every browser's User-Agent starts `Mozilla/`): its offer is then made for a browser's
+/// peer connection to answer.
+fn is_browser(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|ua| ua.to_str().ok())
+        .is_some_and(|ua| ua.starts_with("Mozilla/"))
+}
+
 /// Makes a v1 session's peer connection and keeps the way to it on the session; returns the
 /// offer. A session whose peer cannot be made is closed again, so no half-made session stays.
 async fn open_raw_peer(
     state: &AppState,
     session_id: &str,
     encoding: VideoEncoding,
+    dtls: DtlsSetup,
     ended: tokio_util::sync::CancellationToken,
 ) -> Result<String, ApiError> {
-    match raw_webrtc::open(state, session_id, encoding, ended).await {
+    match raw_webrtc::open(state, session_id, encoding, dtls, ended).await {
         Ok((offer, handle)) => {
             if let Some(session) = state.registry().session_mut(session_id) {
                 session.raw_peer = Some(handle);
