@@ -23,7 +23,8 @@ const artifacts = join(root, 'target', 'browser');
 const BASE = 'https://localhost';
 const SCENARIO_TIMEOUT_MS = 120_000;
 // BROWSER_ONLY=<text> runs only the cases whose name contains it (`voice`, `sdk-2.0.16`, `demo`),
-// for quick iteration; unset runs everything.
+// for quick iteration; unset runs everything. EXTRA_SERVE_ARGS (space-separated) are added to
+// `understudy serve`'s arguments, to try an option (`--offer-dtls-role actpass`) in Chromium.
 const only = process.env.BROWSER_ONLY || '';
 
 // Voice conversations: both transports on the two SDKs that have them, push-to-talk on 2.1.0.
