@@ -16,7 +16,7 @@ use streaming_avatar::media::frames::{AudioPacket, VideoFrame};
 use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality, VideoEncoding};
 use streaming_avatar::proto::stats::ProcessStats as Reading;
 use streaming_avatar::{ChatSocketUrl, Error, SessionOptions, StreamingEvent, VoiceChatTransport};
-use tokio::sync::{Barrier, Semaphore, mpsc};
+use tokio::sync::{Barrier, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
 /// Runs `plan`, calling `progress` with the number of finished speaks (REST-only: sessions)
@@ -275,14 +275,14 @@ async fn session(
         // Only from a silent, idle avatar (closed loop): speaks that queue behind one another
         // in open loop run into continuous talking with no onset to time.
         if let Some(frames) = talking_frames.as_mut().filter(|_| interval.is_none()) {
-            match first_onset_after(frames, intended, started.at + ONSET_GRACE).await {
+            match frames.first_after(intended, started.at + ONSET_GRACE).await {
                 Some(at) if timed => out.record(Phase::TalkingFrame, at.duration_since(intended)),
                 None if timed => out.error(Phase::TalkingFrame, None),
                 _ => {}
             }
         }
         if let Some(onsets) = onsets.as_mut().filter(|_| interval.is_none()) {
-            match first_onset_after(onsets, intended, started.at + ONSET_GRACE).await {
+            match onsets.first_after(intended, started.at + ONSET_GRACE).await {
                 Some(at) if timed => out.record(Phase::TalkingAudio, at.duration_since(intended)),
                 None if timed => out.error(Phase::TalkingAudio, None),
                 _ => {}
@@ -297,6 +297,16 @@ async fn session(
             }
             Err(_) if timed => out.error(Phase::StopTalking, None),
             _ => {}
+        }
+        // The next closed-loop speak starts from an avatar whose media is idle too (untimed).
+        if interval.is_none() {
+            let deadline = Instant::now() + ONSET_GRACE;
+            for media in [talking_frames.as_mut(), onsets.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                media.until_off(deadline).await;
+            }
         }
         if timed {
             finished_one();
@@ -402,11 +412,8 @@ async fn set_up(
 fn listen(
     mut audio: MediaStream<AudioPacket>,
     threshold_dbfs: Option<f64>,
-) -> (
-    Option<mpsc::UnboundedReceiver<Instant>>,
-    Arc<Mutex<AudioTally>>,
-) {
-    let (tx, rx) = mpsc::unbounded_channel();
+) -> (Option<Onsets>, Arc<Mutex<AudioTally>>) {
+    let (tx, rx) = Onsets::channel();
     let tally = Arc::new(Mutex::new(AudioTally::default()));
     let counted = tally.clone();
     tokio::spawn(async move {
@@ -416,6 +423,7 @@ fn listen(
             let Ok(packet) = packet else {
                 // Fell behind: whatever was missed, the next loud packet is an onset.
                 audible = false;
+                tx.quiet();
                 continue;
             };
             counted
@@ -429,7 +437,7 @@ fn listen(
                 continue;
             };
             let loud = level_dbfs(&samples) >= threshold;
-            if loud && !audible && tx.send(packet.received_at).is_err() {
+            if loud != audible && !tx.edge(loud, packet.received_at) {
                 return;
             }
             audible = loud;
@@ -441,8 +449,8 @@ fn listen(
 /// Decodes the avatar's video on a task of its own and sends when a frame first shows the
 /// talking marker after frames that did not. Ends with the session's video or when the
 /// receiver is dropped.
-fn watch_marker(mut video: MediaStream<VideoFrame>) -> mpsc::UnboundedReceiver<Instant> {
-    let (tx, rx) = mpsc::unbounded_channel();
+fn watch_marker(mut video: MediaStream<VideoFrame>) -> Onsets {
+    let (tx, rx) = Onsets::channel();
     tokio::spawn(async move {
         let Ok(mut decoder) = VideoDecoder::new() else {
             return;
@@ -453,13 +461,14 @@ fn watch_marker(mut video: MediaStream<VideoFrame>) -> mpsc::UnboundedReceiver<I
                 // Fell behind: decode again from the next key frame.
                 decoder.gap();
                 talking = false;
+                tx.quiet();
                 continue;
             };
             let Ok(Some(picture)) = decoder.decode(&frame) else {
                 continue;
             };
             let now_talking = picture.marker().is_some_and(|m| m.talking);
-            if now_talking && !talking && tx.send(frame.received_at).is_err() {
+            if now_talking != talking && !tx.edge(now_talking, frame.received_at) {
                 return;
             }
             talking = now_talking;
@@ -473,18 +482,62 @@ fn watch_marker(mut video: MediaStream<VideoFrame>) -> mpsc::UnboundedReceiver<I
 /// not wait the whole timeout on a target whose media never crosses the line.
 const ONSET_GRACE: Duration = Duration::from_secs(3);
 
-/// The first onset at or after `since` and before `deadline`; older ones (the last speak's)
-/// are skipped.
-async fn first_onset_after(
-    onsets: &mut mpsc::UnboundedReceiver<Instant>,
-    since: Instant,
-    deadline: Instant,
-) -> Option<Instant> {
-    loop {
-        match tokio::time::timeout_at(deadline, onsets.recv()).await {
-            Ok(Some(at)) if at >= since => return Some(at),
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => return None,
+/// When the avatar's media (its sound past the threshold, or its picture's talking marker)
+/// turned on, and whether it is on now, as read by a task that decodes it.
+struct Onsets {
+    times: mpsc::UnboundedReceiver<Instant>,
+    on: watch::Receiver<bool>,
+}
+
+/// The decoding task's end of [`Onsets`].
+struct OnsetSender {
+    times: mpsc::UnboundedSender<Instant>,
+    on: watch::Sender<bool>,
+}
+
+impl OnsetSender {
+    /// The media turned on or off at `at`; false once nobody listens.
+    fn edge(&self, on: bool, at: Instant) -> bool {
+        self.on.send_replace(on);
+        !on || self.times.send(at).is_ok()
+    }
+
+    /// The reader fell behind: whatever it missed, the media counts as off until seen on.
+    fn quiet(&self) {
+        self.on.send_replace(false);
+    }
+}
+
+impl Onsets {
+    fn channel() -> (OnsetSender, Onsets) {
+        let (times_tx, times) = mpsc::unbounded_channel();
+        let (on_tx, on) = watch::channel(false);
+        (
+            OnsetSender {
+                times: times_tx,
+                on: on_tx,
+            },
+            Onsets { times, on },
+        )
+    }
+
+    /// The first onset at or after `since` and before `deadline`; older ones (the last
+    /// speak's) are skipped.
+    async fn first_after(&mut self, since: Instant, deadline: Instant) -> Option<Instant> {
+        loop {
+            match tokio::time::timeout_at(deadline, self.times.recv()).await {
+                Ok(Some(at)) if at >= since => return Some(at),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return None,
+            }
         }
+    }
+
+    /// Waits, up to `deadline`, until the media is off. A closed-loop speak is timed from an
+    /// idle avatar: when the last one stopped and the next began within one media tick of the
+    /// target, its picture or sound never went idle in between, and the next speak would have
+    /// no onset to time.
+    async fn until_off(&mut self, deadline: Instant) {
+        let _ = tokio::time::timeout_at(deadline, self.on.wait_for(|on| !on)).await;
     }
 }
