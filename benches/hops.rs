@@ -97,8 +97,9 @@ impl HopTrace {
 
     /// Runs `speak` with recording on; it returns the instant the speak began and its whole
     /// time to `avatar_start_talking`. Each hop's last passing before recording stopped goes
-    /// into the table: the speak's `avatar_talking_message` passes the stage and the SDK just
-    /// before its `avatar_start_talking`, so the last is the one the sample waited for.
+    /// into the table (and its first, when it was passed more than once): a talk's
+    /// `avatar_talking_message` chunks pass the stage and the SDK just before its
+    /// `avatar_start_talking`, so the last is the one the sample waited for.
     pub async fn sample<F>(&self, speak: F)
     where
         F: std::future::Future<Output = (Instant, Duration)>,
