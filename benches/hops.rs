@@ -19,7 +19,8 @@ use understudy_proto::hops;
 #[derive(Debug, Default)]
 struct Recording {
     on: AtomicBool,
-    passed: Mutex<Vec<(&'static str, Instant)>>,
+    /// Each hop's index in [`hops::ALL`] and when it was passed.
+    passed: Mutex<Vec<(usize, Instant)>>,
 }
 
 struct HopLayer(Arc<Recording>);
@@ -39,21 +40,21 @@ impl<S: Subscriber> Layer<S> for HopLayer {
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let at = Instant::now();
-        let mut hop = HopName(None);
+        let mut hop = HopIndex(None);
         event.record(&mut hop);
-        if let Some(name) = hop.0 {
-            self.0.passed.lock().expect("hops").push((name, at));
+        if let Some(index) = hop.0 {
+            self.0.passed.lock().expect("hops").push((index, at));
         }
     }
 }
 
-/// Reads the `hop` field back to the `'static` name it was given.
-struct HopName(Option<&'static str>);
+/// Reads the `hop` field back to the hop's index in [`hops::ALL`].
+struct HopIndex(Option<usize>);
 
-impl Visit for HopName {
+impl Visit for HopIndex {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "hop" {
-            self.0 = hops::ALL.into_iter().find(|name| *name == value);
+            self.0 = hops::ALL.iter().position(|name| *name == value);
         }
     }
 
@@ -112,12 +113,10 @@ impl HopTrace {
         let passed = std::mem::take(&mut *self.recording.passed.lock().expect("hops"));
         // Keyed by (hop, 0) for the last passing and (hop, 1) for the first, when they differ.
         let mut seen = BTreeMap::new();
-        for (name, at) in passed {
-            if let Some(index) = hops::ALL.iter().position(|h| *h == name) {
-                let since = at.saturating_duration_since(began);
-                if let Some(first) = seen.insert((index, 0), since) {
-                    seen.entry((index, 1)).or_insert(first);
-                }
+        for (index, at) in passed {
+            let since = at.saturating_duration_since(began);
+            if let Some(first) = seen.insert((index, 0), since) {
+                seen.entry((index, 1)).or_insert(first);
             }
         }
         let mut table = self.table.lock().expect("table");

@@ -175,13 +175,11 @@ async fn read_server_channel(channel: Arc<dyn DataChannel>, shared: Arc<RoomShar
     let events_channel = label == "_reliable" || label == "_lossy";
     let mut burst = Vec::with_capacity(MAX_BURST);
     loop {
-        let event = tokio::select! {
+        let mut next = tokio::select! {
             () = shared.closed.cancelled() => return,
             event = channel.poll() => event,
         };
-        let mut next = event;
-        let mut open = true;
-        loop {
+        let open = loop {
             match next {
                 Some(DataChannelEvent::OnMessage(message)) if events_channel => {
                     let at = Instant::now();
@@ -193,21 +191,18 @@ async fn read_server_channel(channel: Arc<dyn DataChannel>, shared: Arc<RoomShar
                         }
                     }
                 }
-                Some(DataChannelEvent::OnClose) | None => {
-                    open = false;
-                    break;
-                }
+                Some(DataChannelEvent::OnClose) | None => break false,
                 Some(_) => {}
             }
             if burst.len() == MAX_BURST {
-                break;
+                break true;
             }
             // Whatever else is already there, without waiting (`poll` is cancel-safe).
             match channel.poll().now_or_never() {
                 Some(event) => next = event,
-                None => break,
+                None => break true,
             }
-        }
+        };
         for (at, event) in burst.drain(..) {
             shared.events.emit_at(at, EventSource::Room, event);
             tracing::trace!(target: hops::TARGET, hop = hops::SDK_EVENT_EMITTED);
