@@ -145,13 +145,22 @@ async fn the_sdk_flow_connects_and_events_arrive_as_binary_json() {
     }
 
     assert_eq!(*viewer.channel_labels.borrow(), vec!["events".to_owned()]);
-    assert!(
+    // Video joins once the session's loops are encoded (on first need, in the background, with
+    // no media cache here), which can outlast the talk: run alone, this test is the first to
+    // need them.
+    let video = || {
         viewer
             .media
             .video_packets
             .load(std::sync::atomic::Ordering::Relaxed)
-            > 0
-    );
+    };
+    for _ in 0..750 {
+        if video() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(video() > 0, "no video within 15 s");
     assert!(
         viewer
             .media
