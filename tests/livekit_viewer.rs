@@ -111,6 +111,10 @@ const PACKETS_KEPT: usize = 512;
 pub struct PublisherChannel {
     channel: Arc<dyn DataChannel>,
     _pc: Arc<dyn PeerConnection>,
+    /// The server's answer to the publisher offer, as it came.
+    pub answer_sdp: String,
+    /// The server's first candidate for this connection, as trickled (`candidate_init`).
+    pub server_candidate: String,
 }
 
 impl std::fmt::Debug for PublisherChannel {
@@ -411,10 +415,12 @@ impl Viewer {
     }
 
     /// Opens a publisher connection the way livekit-client does on its first `publishData`:
-    /// creates `_reliable`, offers (numbered `offer_id`), waits for the answer and the channel.
+    /// creates `_reliable`, offers (numbered `offer_id`), waits for the answer, applies the
+    /// server's first trickled candidate for it (target PUBLISHER), and waits for the channel.
     ///
     /// # Panics
-    /// When any step fails, the answer does not echo `offer_id`, or a wait times out.
+    /// When any step fails, the answer does not echo `offer_id`, no candidate is trickled,
+    /// or a wait times out.
     pub async fn open_publisher(&mut self, offer_id: u32) -> PublisherChannel {
         let (gathered_tx, mut gathered) = watch::channel(false);
         let (connected_tx, _connected) = watch::channel(false);
@@ -451,9 +457,23 @@ impl Viewer {
             }
         };
         assert_eq!(answer.id, offer_id, "the answer names the offer it answers");
-        pc.set_remote_description(RTCSessionDescription::answer(answer.sdp).expect("answer SDP"))
+        pc.set_remote_description(
+            RTCSessionDescription::answer(answer.sdp.clone()).expect("answer SDP"),
+        )
+        .await
+        .expect("apply answer");
+        let server_candidate = loop {
+            match self.next_response().await {
+                lk::signal_response::Message::Trickle(trickle) if trickle.target == 0 => {
+                    break trickle.candidate_init;
+                }
+                _ => continue,
+            }
+        };
+        let init = serde_json::from_str(&server_candidate).expect("candidate JSON");
+        pc.add_ice_candidate(init)
             .await
-            .expect("apply answer");
+            .expect("apply the candidate");
         let (open_tx, mut open) = watch::channel(false);
         let poller = Arc::clone(&channel);
         tokio::spawn(async move {
@@ -467,7 +487,12 @@ impl Viewer {
             .await
             .expect("publisher channel opens in time")
             .expect("channel");
-        PublisherChannel { channel, _pc: pc }
+        PublisherChannel {
+            channel,
+            _pc: pc,
+            answer_sdp: answer.sdp,
+            server_candidate,
+        }
     }
 
     pub fn is_connected(&self) -> bool {

@@ -9,6 +9,7 @@ use streaming_avatar::proto::rest::session::NewSessionRequest;
 use streaming_avatar::{DisconnectReason, SessionOptions, SpeakPath, SpeakRequest, StreamingEvent};
 use understudy_e2e::sdk_events::{next_from_room, next_named};
 use understudy_e2e::{TestEnv, assert_error, assert_success};
+use understudy_proto::events::DataChannelEvent;
 use understudy_server::ServerConfig;
 
 fn low() -> NewSessionRequest {
@@ -611,6 +612,37 @@ async fn the_server_trickles_its_candidates_as_a_livekit_server_does() {
         "named by the first m-line's mid, as pion does"
     );
     assert_eq!(init["sdpMLineIndex"], 0);
+}
+
+#[tokio::test]
+async fn the_server_trickles_its_publisher_candidates_too() {
+    // The answer to a client's publisher offer goes out at once, and the server's candidates
+    // for that connection follow as `trickle` with target PUBLISHER; the client's data
+    // channel opens on them, and what it sends arrives.
+    let env = TestEnv::start().await;
+    let (_, session_id, url, access) = started(&env).await;
+    let mut viewer = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
+    let publisher = viewer.open_publisher(3).await;
+    assert!(
+        !publisher.answer_sdp.contains("a=candidate"),
+        "no candidate inline: {}",
+        publisher.answer_sdp
+    );
+    let init: serde_json::Value = serde_json::from_str(&publisher.server_candidate).unwrap();
+    let candidate = init["candidate"].as_str().unwrap();
+    assert!(
+        candidate.starts_with("candidate:") && candidate.contains("127.0.0.1"),
+        "{init}"
+    );
+    assert_eq!(init["sdpMid"], "0");
+    publisher.publish(br#""hello over the publisher""#).await;
+    loop {
+        match viewer.next_event().await {
+            DataChannelEvent::AvatarStartTalking { .. } => break,
+            DataChannelEvent::AvatarTalkingMessage { .. } => {}
+            other => panic!("{session_id}: {other:?} before the talk started"),
+        }
+    }
 }
 
 /// Waits until more than `seen` key frames have arrived; the timestamp of the newest.

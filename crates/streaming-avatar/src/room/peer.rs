@@ -382,9 +382,18 @@ pub(crate) struct Publisher {
     reliable: Arc<dyn DataChannel>,
     reliable_open: watch::Receiver<bool>,
     microphone: tokio::sync::Mutex<Option<Microphone>>,
+    /// Candidates the server trickled before its first answer was applied; `None` once it is.
+    /// The answer goes to the negotiating task while the signalling reads on, so the trickle
+    /// that follows an answer can be read first, and webrtc-rs refuses a candidate until it
+    /// has a remote description (livekit-client queues them the same way).
+    early_candidates: tokio::sync::Mutex<Option<Vec<String>>>,
     /// Keeps the handler's state channel open.
     _state: watch::Receiver<RTCPeerConnectionState>,
 }
+
+/// The most candidates kept for a publisher whose answer has not been applied; more are
+/// dropped (a server trickles one per local address).
+const MAX_EARLY_CANDIDATES: usize = 32;
 
 impl std::fmt::Debug for Publisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -453,6 +462,7 @@ impl Publisher {
             reliable,
             reliable_open,
             microphone: tokio::sync::Mutex::new(None),
+            early_candidates: tokio::sync::Mutex::new(Some(Vec::new())),
             _state: state,
         })
     }
@@ -475,10 +485,17 @@ impl Publisher {
     /// Applies the server's answer; fixes the microphone's writer once negotiated.
     pub(crate) async fn accept_answer(&self, sdp: String) -> Result<(), Error> {
         let answer = RTCSessionDescription::answer(sdp).map_err(err("answer SDP"))?;
+        let mut early = self.early_candidates.lock().await;
         self.pc
             .set_remote_description(answer)
             .await
             .map_err(err("apply the answer"))?;
+        for json in early.take().unwrap_or_default() {
+            if let Err(e) = add_candidate(&self.pc, &json).await {
+                tracing::debug!(%e, "a trickled candidate was refused");
+            }
+        }
+        drop(early);
         if let Some(mic) = self.microphone.lock().await.as_ref() {
             let params = mic.sender.get_parameters().await.map_err(err("sender"))?;
             let pt = params.rtp_parameters.codecs.first().map(|c| c.payload_type);
@@ -576,7 +593,16 @@ impl Publisher {
             .map_err(err("write the microphone"))
     }
 
+    /// Adds a candidate the server trickled, or keeps it until the first answer is applied.
     pub(crate) async fn add_remote_candidate(&self, json: &str) -> Result<(), Error> {
+        if let Some(early) = self.early_candidates.lock().await.as_mut() {
+            if early.len() < MAX_EARLY_CANDIDATES {
+                early.push(json.to_owned());
+            } else {
+                tracing::debug!("a trickled candidate dropped: too many before the answer");
+            }
+            return Ok(());
+        }
         add_candidate(&self.pc, json).await
     }
 

@@ -185,19 +185,8 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        let Some(trickle) = &self.trickle else { return };
-        let Ok(mut init) = event.candidate.to_json() else {
-            return;
-        };
-        // webrtc-rs leaves the mid empty; pion, a LiveKit server's stack, names the first
-        // m-line's ("0", as webrtc-rs numbers them), and some clients look candidates up by mid.
-        if init.sdp_mid.as_deref().is_none_or(str::is_empty) {
-            init.sdp_mid = Some("0".to_owned());
-            init.sdp_mline_index = Some(0);
-        }
-        if let Ok(json) = serde_json::to_string(&init) {
-            // A full channel means the signalling is gone; the candidates die with it.
-            let _ = trickle.try_send(json);
+        if let Some(trickle) = &self.trickle {
+            trickle_candidate(trickle, &event);
         }
     }
 
@@ -345,6 +334,24 @@ pub(super) async fn local_sdp_when_gathered(
         .await
         .ok_or_else(|| PeerError("no local description".into()))?;
     Ok(local.sdp)
+}
+
+/// Hands a local candidate to the signalling as `RTCIceCandidate.toJSON()` JSON, to go out
+/// in a `trickle`.
+pub(super) fn trickle_candidate(trickle: &mpsc::Sender<String>, event: &RTCPeerConnectionIceEvent) {
+    let Ok(mut init) = event.candidate.to_json() else {
+        return;
+    };
+    // webrtc-rs leaves the mid empty; pion, a LiveKit server's stack, names the first m-line's
+    // ("0", as webrtc-rs numbers them), and some clients look candidates up by mid.
+    if init.sdp_mid.as_deref().is_none_or(str::is_empty) {
+        init.sdp_mid = Some("0".to_owned());
+        init.sdp_mline_index = Some(0);
+    }
+    if let Ok(json) = serde_json::to_string(&init) {
+        // A full channel means the signalling is gone; the candidates die with it.
+        let _ = trickle.try_send(json);
+    }
 }
 
 impl AvatarPeer {

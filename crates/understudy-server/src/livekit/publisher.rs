@@ -6,18 +6,20 @@
 //! What arrives is reported on a bounded channel as [`FromClient`]; when the owner is slow the
 //! newest audio is dropped (a flood cannot grow memory), data packets wait for room.
 
-use super::peer::{PeerError, err, local_sdp_when_gathered, loopback_peer_connection};
+use super::peer::{PeerError, err, loopback_peer_connection, trickle_candidate};
 use livekit_protocol as lk;
 use prost::Message as _;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MediaEngine};
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use understudy_proto::hops;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCPeerConnectionIceEvent,
+};
 
 /// The sample rate of decoded microphone audio (Opus always decodes at 48 kHz here).
 pub const MIC_SAMPLE_RATE: u32 = 48_000;
@@ -49,7 +51,8 @@ pub enum FromClient {
 
 struct Handler {
     from_client: mpsc::Sender<FromClient>,
-    gathered: watch::Sender<bool>,
+    /// Where the server's candidates go, to be trickled (target PUBLISHER).
+    trickle: mpsc::Sender<String>,
     /// The server's tracker: the channel and microphone readers end with the connection, and
     /// shutdown waits for them.
     tasks: tokio_util::task::TaskTracker,
@@ -57,10 +60,8 @@ struct Handler {
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Handler {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        if state == RTCIceGatheringState::Complete {
-            self.gathered.send_replace(true);
-        }
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        trickle_candidate(&self.trickle, &event);
     }
 
     async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
@@ -77,7 +78,6 @@ impl PeerConnectionEventHandler for Handler {
 /// The client's publisher connection, as the server sees it.
 pub struct ClientPublisher {
     pc: Arc<dyn PeerConnection>,
-    gathered: watch::Receiver<bool>,
 }
 
 impl std::fmt::Debug for ClientPublisher {
@@ -87,12 +87,14 @@ impl std::fmt::Debug for ClientPublisher {
 }
 
 impl ClientPublisher {
-    /// Builds the answering side on 127.0.0.1; it accepts Opus audio and data channels.
+    /// Builds the answering side on 127.0.0.1; it accepts Opus audio and data channels. Its
+    /// candidates go to `trickle` as they are gathered, as a LiveKit server trickles them.
     ///
     /// # Errors
     /// When webrtc-rs cannot bind a UDP port or refuses the configuration.
     pub async fn new(
         from_client: mpsc::Sender<FromClient>,
+        trickle: mpsc::Sender<String>,
         tasks: tokio_util::task::TaskTracker,
     ) -> Result<Self, PeerError> {
         let mut media = MediaEngine::default();
@@ -109,17 +111,17 @@ impl ClientPublisher {
         media
             .register_codec(opus, RtpCodecKind::Audio)
             .map_err(err)?;
-        let (gathered_tx, gathered) = watch::channel(false);
         let handler = Arc::new(Handler {
             from_client,
-            gathered: gathered_tx,
+            trickle,
             tasks,
         });
         let pc = loopback_peer_connection(media, handler).await?;
-        Ok(Self { pc, gathered })
+        Ok(Self { pc })
     }
 
-    /// Answers one client offer (the first, or a renegotiation) with every candidate inline.
+    /// Answers one client offer (the first, or a renegotiation) at once: the candidates
+    /// follow as they are gathered, through the `trickle` channel.
     ///
     /// # Errors
     /// An offer that does not parse or cannot be answered.
@@ -127,7 +129,9 @@ impl ClientPublisher {
         let offer = super::peer::read_description(false, offer_sdp)?;
         self.pc.set_remote_description(offer).await.map_err(err)?;
         let answer = self.pc.create_answer(None).await.map_err(err)?;
-        local_sdp_when_gathered(&self.pc, answer, &self.gathered).await
+        let sdp = answer.sdp.clone();
+        self.pc.set_local_description(answer).await.map_err(err)?;
+        Ok(sdp)
     }
 
     /// Adds a candidate the client trickled for its publisher connection.

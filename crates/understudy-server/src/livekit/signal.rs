@@ -2,7 +2,7 @@
 //! `SignalResponse` out. One task owns the socket and the viewer's peer connection.
 //!
 //! Join: JoinResponse first (the avatar with its two tracks, subscriber-primary), then the
-//! subscriber offer with inline candidates. Then answers, trickle, ping/pong; and for clients
+//! subscriber offer, its candidates trickled after it. Then answers, trickle, ping/pong; and for clients
 //! that publish (HeyGen's LiveKit voice transport, `livekit.md` §2.9): answers to publisher
 //! offers, `trackPublished` for `addTrack`, mute, and their data packets and microphone, which
 //! go to [`crate::voice`]. A join with an identity already in the room replaces the earlier
@@ -56,6 +56,8 @@ const PING_INTERVAL: i32 = 5;
 const PING_TIMEOUT: i32 = 15;
 /// The largest signalling message accepted; SDPs are a few KiB.
 const MAX_SIGNAL_BYTES: usize = 256 * 1024;
+/// `SignalTarget.PUBLISHER`.
+const TARGET_PUBLISHER: i32 = 0;
 /// `SignalTarget.SUBSCRIBER`.
 const TARGET_SUBSCRIBER: i32 = 1;
 
@@ -340,12 +342,14 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
     }
 
     let (from_client_tx, mut from_client) = mpsc::channel(FROM_CLIENT_CAPACITY);
+    let (publisher_candidates_tx, mut publisher_candidates) = mpsc::channel(LOCAL_CANDIDATES);
     let mut client = ClientSide {
         listener: Listener::new(state.clone(), session_id.clone()),
         state: state.clone(),
         session_id: session_id.clone(),
         publisher: None,
         from_client: from_client_tx,
+        publisher_candidates: publisher_candidates_tx,
         published_tracks: 0,
         liveavatar: room.liveavatar.is_some(),
     };
@@ -433,6 +437,11 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
             },
             Some(candidate_init) = candidates.recv() => {
                 let trickle = lk::TrickleRequest { candidate_init, target: TARGET_SUBSCRIBER, r#final: false };
+                go_on = send(&mut socket, lk::signal_response::Message::Trickle(trickle)).await;
+            }
+            // Queued while the answer was made, so they follow it on the socket.
+            Some(candidate_init) = publisher_candidates.recv() => {
+                let trickle = lk::TrickleRequest { candidate_init, target: TARGET_PUBLISHER, r#final: false };
                 go_on = send(&mut socket, lk::signal_response::Message::Trickle(trickle)).await;
             }
             () = &mut quality_due, if !quality_told => {
@@ -656,6 +665,8 @@ struct ClientSide {
     session_id: String,
     publisher: Option<ClientPublisher>,
     from_client: mpsc::Sender<FromClient>,
+    /// Where the publisher connection's candidates go, to be trickled.
+    publisher_candidates: mpsc::Sender<String>,
     listener: Listener,
     published_tracks: u32,
     /// A LiveAvatar session: its client's data are `agent-control` commands.
@@ -750,7 +761,14 @@ impl ClientSide {
     async fn answer(&mut self, sdp: String) -> Result<String, PeerError> {
         let publisher = match self.publisher.take() {
             Some(publisher) => publisher,
-            None => ClientPublisher::new(self.from_client.clone(), self.state.tracker()).await?,
+            None => {
+                ClientPublisher::new(
+                    self.from_client.clone(),
+                    self.publisher_candidates.clone(),
+                    self.state.tracker(),
+                )
+                .await?
+            }
         };
         let answer = publisher.answer(sdp).await;
         self.publisher = Some(publisher);
