@@ -43,8 +43,9 @@ use webrtc::peer_connection::{
 };
 
 /// Between ICE checks while connecting, on loopback: webrtc-rs nominates a pair only on its next
-/// check, and its 200 ms default would be most of a join.
-const LOOPBACK_ICE_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+/// check, and its 200 ms default would be most of a join. The same timer sends the DTLS
+/// ClientHello once ICE connects (the SDK dials DTLS when it answers), so it is short.
+const LOOPBACK_ICE_CHECK_INTERVAL: Duration = Duration::from_millis(2);
 
 /// How a peer reaches the server.
 #[derive(Debug, Clone, Default)]

@@ -46,8 +46,14 @@ const GATHER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Between ICE connectivity checks while connecting. webrtc-rs checks every 200 ms by default
 /// and nominates a working pair only on its next check, which added 200 ms to every join; on
-/// loopback a check costs microseconds.
-const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+/// loopback a check costs microseconds. The same timer sends the DTLS ClientHello: webrtc-rs
+/// 0.21 queues it when ICE selects the pair and writes it on its next timeout, which is still
+/// this interval's (the ICE state it times by is read before the change). At 10 ms that held
+/// every start where the mock dials DTLS (browsers, offered `a=setup:active`) for up to 10 ms
+/// more after the nomination, itself up to 10 ms after the browser's first check. Checks stop
+/// once connected (then the keep-alive interval rules), and a pair that never answers is given
+/// up after webrtc-rs's seven requests, so a short interval costs a few packets a join.
+const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(2);
 
 /// Where [`KeyFrameRequests`] sits in the interceptor chain: application-ward of every slot
 /// webrtc-rs's default interceptors use (the highest is 13,000), so they have seen a packet
