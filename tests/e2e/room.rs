@@ -493,7 +493,7 @@ fn others_at_join(viewer: &understudy_e2e::livekit_viewer::Viewer) -> Vec<&str> 
 #[tokio::test]
 async fn the_avatar_is_reported_as_the_active_speaker_while_it_talks() {
     // A LiveKit server tells clients who is speaking (`SpeakersChanged`, livekit-client's
-    // ActiveSpeakersChanged): the avatar, active from its first talking frame to its last.
+    // ActiveSpeakersChanged): the avatar, active while it talks.
     let env = TestEnv::with_config(fast()).await;
     let (token, id, url, access) = started(&env).await;
     let mut viewer = understudy_e2e::livekit_viewer::Viewer::join(&url, &access).await;
