@@ -423,8 +423,13 @@ async function checkPlayground(context, http) {
     await waitName('user_stop', before);
     await waitName('avatar_stop_talking', before);
     const turn = (await names()).slice(before);
-    check(`${name}: an injected user turn shows user_start, user_stop, then the avatar's answer`,
-      turn.indexOf('user_start') < turn.indexOf('user_stop') && turn.indexOf('user_stop') < turn.indexOf('avatar_start_talking'), turn);
+    // user_stop comes on the chat socket and the answer on the data channel, and with the
+    // instant profile the answer starts the moment the turn ends: two sockets, so the page may
+    // see either first (the mock emits user_stop first; its unit tests hold it to that).
+    check(`${name}: an injected user turn shows user_start, then user_stop and the avatar's answer`,
+      turn.indexOf('user_start') >= 0 && turn.indexOf('user_start') < turn.indexOf('user_stop')
+        && turn.indexOf('user_start') < turn.indexOf('avatar_start_talking')
+        && turn.indexOf('avatar_start_talking') < turn.indexOf('avatar_stop_talking'), turn);
 
     // The microphone: Chromium's fake capture plays recorded speech into the chat socket.
     const beforeMic = (await names()).length;
