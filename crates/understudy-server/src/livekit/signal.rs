@@ -2,10 +2,10 @@
 //! `SignalResponse` out. One task owns the socket and the viewer's peer connection.
 //!
 //! Join: JoinResponse first (the avatar with its two tracks, subscriber-primary), then the
-//! subscriber offer, its candidates trickled after it. Then answers, trickle, ping/pong; and for clients
-//! that publish (HeyGen's LiveKit voice transport, `livekit.md` §2.9): answers to publisher
-//! offers, `trackPublished` for `addTrack`, mute, and their data packets and microphone, which
-//! go to [`crate::voice`]. A join with an identity already in the room replaces the earlier
+//! subscriber offer, its candidates trickled after it. Then answers, trickle, ping/pong; and for
+//! clients that publish (HeyGen's LiveKit voice transport, `livekit.md` §2.9): answers to
+//! publisher offers (their candidates trickled too), `trackPublished` for `addTrack`, mute, and
+//! their data packets and microphone, which go to [`crate::voice`]. A join with an identity already in the room replaces the earlier
 //! connection, which gets `leave{DUPLICATE_IDENTITY}`, as on a LiveKit server (unless
 //! `allow_duplicate_identity`). When the session ends: `leave{ROOM_DELETED}`. Resumes (`reconnect=1`) are refused, so an ended session ends the
 //! client at once instead of after 45 s of retries.
@@ -161,6 +161,16 @@ async fn send(socket: &mut WebSocket, message: lk::signal_response::Message) -> 
     }
     .encode_to_vec();
     socket.send(Message::Binary(bytes.into())).await.is_ok()
+}
+
+/// One of the server's candidates (`RTCIceCandidate.toJSON()` JSON) for the `target` connection.
+async fn send_trickle(socket: &mut WebSocket, candidate_init: String, target: i32) -> bool {
+    let trickle = lk::TrickleRequest {
+        candidate_init,
+        target,
+        r#final: false,
+    };
+    send(socket, lk::signal_response::Message::Trickle(trickle)).await
 }
 
 fn now_ms() -> i64 {
@@ -436,13 +446,11 @@ async fn serve(mut socket: WebSocket, state: AppState, claims: LiveKitClaims, ro
                 Err(broadcast::error::RecvError::Closed) => room_changes = None,
             },
             Some(candidate_init) = candidates.recv() => {
-                let trickle = lk::TrickleRequest { candidate_init, target: TARGET_SUBSCRIBER, r#final: false };
-                go_on = send(&mut socket, lk::signal_response::Message::Trickle(trickle)).await;
+                go_on = send_trickle(&mut socket, candidate_init, TARGET_SUBSCRIBER).await;
             }
             // Queued while the answer was made, so they follow it on the socket.
             Some(candidate_init) = publisher_candidates.recv() => {
-                let trickle = lk::TrickleRequest { candidate_init, target: TARGET_PUBLISHER, r#final: false };
-                go_on = send(&mut socket, lk::signal_response::Message::Trickle(trickle)).await;
+                go_on = send_trickle(&mut socket, candidate_init, TARGET_PUBLISHER).await;
             }
             () = &mut quality_due, if !quality_told => {
                 quality_told = true;
