@@ -191,6 +191,7 @@ pub async fn run(
         cursor: VideoCursor::default(),
         clip: None,
         speakers,
+        speakers_stale: false,
     };
     let mut audio_index = 0usize;
     let mut next_frame_at = Instant::now();
@@ -317,6 +318,8 @@ struct Stage {
     /// Tells the viewer's signalling when the avatar starts or stops talking (LiveKit's
     /// `SpeakersChanged`).
     speakers: mpsc::Sender<bool>,
+    /// Whether talking started or stopped since the signalling was last told.
+    speakers_stale: bool,
 }
 
 /// Where a viewer is in a task's client audio: packets play in order, one a tick, from the
@@ -366,10 +369,7 @@ impl Stage {
         let was_talking = self.narrator.is_talking();
         self.pending
             .extend(self.narrator.tick(now, view.current.as_ref()));
-        if self.narrator.is_talking() != was_talking {
-            // A full queue means the signalling is behind; the next change brings it up to date.
-            let _ = self.speakers.try_send(self.narrator.is_talking());
-        }
+        self.speakers_stale |= self.narrator.is_talking() != was_talking;
         self.clip = match view.current {
             Some(task) => match (self.clip.take(), task.audio) {
                 (Some(clip), Some(_)) if clip.task_id == task.task_id => Some(clip),
@@ -398,8 +398,8 @@ impl Stage {
         }
     }
 
-    /// Sends queued events once the events channel is open; until then keeps the newest
-    /// [`MAX_PENDING_EVENTS`].
+    /// Sends queued events once the events channel is open (until then keeps the newest
+    /// [`MAX_PENDING_EVENTS`]), then tells the signalling if talking started or stopped.
     async fn flush(&mut self) {
         if self.peer.is_reliable_open() {
             let (state, session_id) = (&self.state, &self.session_id);
@@ -417,6 +417,11 @@ impl Stage {
         } else if self.pending.len() > MAX_PENDING_EVENTS {
             let excess = self.pending.len() - MAX_PENDING_EVENTS;
             self.pending.drain(..excess);
+        }
+        // After the events: waking the signalling's task must not hold them back. A full queue
+        // means the signalling is behind; the next change brings it up to date.
+        if std::mem::take(&mut self.speakers_stale) {
+            let _ = self.speakers.try_send(self.narrator.is_talking());
         }
     }
 }

@@ -59,6 +59,12 @@ pub async fn task(
                 () = ended.cancelled() => break,
             }
         }
+    } else if delay.is_zero() {
+        // The schedule change woke the viewers' stages, and tokio runs a task it wakes next on
+        // the same thread, where no other thread may take it: behind this answer's writing
+        // (about 30 µs of hyper's work). The events are what the app waits for; they go
+        // first, and the answer after them.
+        tokio::task::yield_now().await;
     } else {
         crate::latency::pause(delay).await;
     }
