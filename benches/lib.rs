@@ -180,15 +180,16 @@ pub fn record(hist: &std::sync::Mutex<Histogram<u64>>, took: Duration) {
 
 pub type Samples = std::sync::Mutex<Histogram<u64>>;
 
-/// Adds the baseline to `group`: `bare_data_channel`, one message between two plain webrtc-rs
-/// peers, every sample also recorded in `hist`.
+/// Adds a bare-channel baseline to `group` under `name` (`bare_data_channel`: one message
+/// between two plain webrtc-rs peers), every sample also recorded in `hist`.
 pub fn bench_bare_channel(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     runtime: &tokio::runtime::Runtime,
+    name: &str,
     bare: &std::sync::Arc<tokio::sync::Mutex<bare_channel::BareChannel>>,
     hist: &std::sync::Arc<Samples>,
 ) {
-    group.bench_function("bare_data_channel", |b| {
+    group.bench_function(name, |b| {
         b.to_async(runtime).iter_custom(|iters| {
             let (bare, hist) = (std::sync::Arc::clone(bare), std::sync::Arc::clone(hist));
             async move {
@@ -259,6 +260,26 @@ pub fn report(bare: &Samples, paths: &[(&str, &Samples)]) {
             h.mean() / bare.mean()
         );
     }
+}
+
+/// A path beside the transport work it cannot avoid, measured in the same pass: what the
+/// path takes beyond it is the mock's own share (its hops, tasks and encoding).
+pub fn report_transport_share(path: (&str, &Samples), transport: (&str, &Samples)) {
+    let (path_name, path) = (path.0, path.1.lock().expect("histogram"));
+    let (transport_name, transport) = (transport.0, transport.1.lock().expect("histogram"));
+    println!(
+        "{transport_name}: n={} p50={}us p90={}us p99={}us max={}us",
+        transport.len(),
+        transport.value_at_quantile(0.5),
+        transport.value_at_quantile(0.9),
+        transport.value_at_quantile(0.99),
+        transport.max()
+    );
+    println!(
+        "{path_name} / {transport_name} (means): {:.2}; the mock's own share: {:.0}us",
+        path.mean() / transport.mean(),
+        path.mean() - transport.mean()
+    );
 }
 
 /// `ms` of speech at `sample_rate`: the recorded "Hello, how are you today?" in

@@ -4,7 +4,9 @@
 //!   (HTTP `streaming.task`; a pipecat text frame on the chat socket, SDK 2.x's default
 //!   `speak()`; a LiveKit data packet, `speak()` on the LiveKit transport) until the SDK's event
 //!   stream holds `avatar_start_talking`, stamped on receipt; against `bare_data_channel`, one
-//!   message between two plain webrtc-rs peers.
+//!   message between two plain webrtc-rs peers. The LiveKit path is also set beside
+//!   `bare_talk_shaped`, the transport work of a talk alone (one message there, the reply's
+//!   thirteen back, peers with the mock's media stack): what it takes beyond that is the mock's.
 //!
 //! The event paths are measured twice: back to back under criterion (every thread awake, as
 //! under steady traffic) and then from idle, with a pause before each sample (threads parked,
@@ -27,10 +29,11 @@ use streaming_avatar::{
 };
 use tokio::sync::Mutex;
 use tokio::time::Instant;
-use understudy_benches::bare_channel::BareChannel;
+use understudy_benches::bare_channel::{BareChannel, TALK_REPLY_MESSAGES};
 use understudy_benches::hops::HopTrace;
 use understudy_benches::{
-    IDLE_PAUSE, bench_bare_channel, new_samples, record, report, sdk_client, settle,
+    IDLE_PAUSE, bench_bare_channel, new_samples, record, report, report_transport_share,
+    sdk_client, settle,
 };
 use understudy_server::{MockServer, ServerConfig};
 
@@ -79,6 +82,27 @@ impl Room {
             .await
             .expect("avatar_start_talking");
         (started.into_std(), event.at.duration_since(started))
+    }
+
+    /// Speaks on `path` and counts the room's messages up to `avatar_start_talking`, that one
+    /// included (then quiets the avatar).
+    async fn messages_to_start(&mut self, path: SpeakPath) -> usize {
+        let request = SpeakRequest::talk("hello there");
+        self.session.speak_via(path, &request).await.expect("speak");
+        let mut messages = 0;
+        self.events
+            .wait_for(WAIT, |e| {
+                messages += usize::from(matches!(
+                    e,
+                    StreamingEvent::AvatarTalkingMessage { .. }
+                        | StreamingEvent::AvatarStartTalking { .. }
+                ));
+                matches!(e, StreamingEvent::AvatarStartTalking { .. })
+            })
+            .await
+            .expect("avatar_start_talking");
+        self.quiet().await;
+        messages
     }
 
     /// Interrupts and waits for the avatar to stop talking.
@@ -140,6 +164,7 @@ fn latency(c: &mut Criterion) {
     ]
     .map(|(name, path)| (name, path, Arc::new(new_samples())));
     let bare = Arc::new(Mutex::new(runtime.block_on(BareChannel::connect())));
+    let talk_shaped = Arc::new(Mutex::new(runtime.block_on(BareChannel::talk_shaped())));
     // Each path once before anything is recorded: the first LiveKit speak negotiates the
     // client's publisher peer (hundreds of milliseconds, once a session), which is set-up, not
     // the path's latency.
@@ -148,12 +173,26 @@ fn latency(c: &mut Criterion) {
         for (_, path, _) in &paths {
             room.sample(*path).await;
         }
+        // The transport baseline answers as a LiveKit talk does.
+        assert_eq!(
+            room.messages_to_start(SpeakPath::LiveKit).await,
+            TALK_REPLY_MESSAGES,
+            "bare_talk_shaped answers with as many messages as the mock answers a talk"
+        );
     });
 
     // Back to back: every thread is awake, as under steady traffic.
     let bare_hist = Arc::new(new_samples());
     let mut group = c.benchmark_group("event_latency");
-    bench_bare_channel(&mut group, &runtime, &bare, &bare_hist);
+    bench_bare_channel(&mut group, &runtime, "bare_data_channel", &bare, &bare_hist);
+    let talk_shaped_hist = Arc::new(new_samples());
+    bench_bare_channel(
+        &mut group,
+        &runtime,
+        "bare_talk_shaped",
+        &talk_shaped,
+        &talk_shaped_hist,
+    );
     for (name, path, hist) in &paths {
         group.bench_function(*name, |b| {
             b.to_async(&runtime).iter_custom(|iters| {
@@ -177,15 +216,25 @@ fn latency(c: &mut Criterion) {
         &bare_hist,
         &paths.each_ref().map(|(name, _, hist)| (*name, &**hist)),
     );
+    report_transport_share(
+        (paths[0].0, &paths[0].2),
+        ("bare_talk_shaped", &talk_shaped_hist),
+    );
 
     // From idle: a pause before each sample lets the runtime's threads park, as between the
     // utterances of a real conversation; waking them is part of what a client waits for.
-    let (idle_bare, idle_paths) = runtime.block_on(async {
+    let (idle_bare, idle_talk_shaped, idle_paths) = runtime.block_on(async {
         let idle_bare = new_samples();
         let mut bare = bare.lock().await;
         for _ in 0..idle_samples() {
             settle().await;
             record(&idle_bare, bare.sample().await);
+        }
+        let idle_talk_shaped = new_samples();
+        let mut talk_shaped = talk_shaped.lock().await;
+        for _ in 0..idle_samples() {
+            settle().await;
+            record(&idle_talk_shaped, talk_shaped.sample().await);
         }
         let mut idle_paths = Vec::new();
         let mut room = room.lock().await;
@@ -197,7 +246,7 @@ fn latency(c: &mut Criterion) {
             }
             idle_paths.push((*name, samples));
         }
-        (idle_bare, idle_paths)
+        (idle_bare, idle_talk_shaped, idle_paths)
     });
     println!(
         "from idle ({} samples each, {IDLE_PAUSE:?} pause before each):",
@@ -205,6 +254,7 @@ fn latency(c: &mut Criterion) {
     );
     let idle_paths: Vec<_> = idle_paths.iter().map(|(name, h)| (*name, h)).collect();
     report(&idle_bare, &idle_paths);
+    report_transport_share(idle_paths[0], ("bare_talk_shaped", &idle_talk_shaped));
 
     // Where the time goes: each path again, with the hop events recorded (a pass of its own,
     // so the figures above were taken with recording off).

@@ -201,7 +201,7 @@ fn turn_latency(c: &mut Criterion) {
     let bare_hist = Arc::new(new_samples());
     let turn_hist = Arc::new(new_samples());
     let mut group = c.benchmark_group("turn_latency");
-    bench_bare_channel(&mut group, &runtime, &bare, &bare_hist);
+    bench_bare_channel(&mut group, &runtime, "bare_data_channel", &bare, &bare_hist);
     group.bench_function("user_stop_to_start_talking", |b| {
         b.to_async(&runtime).iter_custom(|iters| {
             let (room, chat, hist) = (Arc::clone(&room), Arc::clone(&chat), Arc::clone(&turn_hist));
