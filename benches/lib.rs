@@ -263,8 +263,10 @@ pub fn report(bare: &Samples, paths: &[(&str, &Samples)]) {
 }
 
 /// A path beside the transport work it cannot avoid, measured in the same pass: what the
-/// path takes beyond it is the mock's own share (its hops, tasks and encoding).
-pub fn report_transport_share(path: (&str, &Samples), transport: (&str, &Samples)) {
+/// path takes beyond it is the mock's own share (its hops, tasks and encoding), and the
+/// transport's ratio to the bare message is the least the path's ratio can be.
+pub fn report_transport_share(bare: &Samples, path: (&str, &Samples), transport: (&str, &Samples)) {
+    let bare = bare.lock().expect("histogram");
     let (path_name, path) = (path.0, path.1.lock().expect("histogram"));
     let (transport_name, transport) = (transport.0, transport.1.lock().expect("histogram"));
     println!(
@@ -274,6 +276,10 @@ pub fn report_transport_share(path: (&str, &Samples), transport: (&str, &Samples
         transport.value_at_quantile(0.9),
         transport.value_at_quantile(0.99),
         transport.max()
+    );
+    println!(
+        "{transport_name} / bare_data_channel (means): {:.2}",
+        transport.mean() / bare.mean()
     );
     println!(
         "{path_name} / {transport_name} (means): {:.2}; the mock's own share: {:.0}us",

@@ -217,6 +217,7 @@ fn latency(c: &mut Criterion) {
         &paths.each_ref().map(|(name, _, hist)| (*name, &**hist)),
     );
     report_transport_share(
+        &bare_hist,
         (paths[0].0, &paths[0].2),
         ("bare_talk_shaped", &talk_shaped_hist),
     );
@@ -254,7 +255,11 @@ fn latency(c: &mut Criterion) {
     );
     let idle_paths: Vec<_> = idle_paths.iter().map(|(name, h)| (*name, h)).collect();
     report(&idle_bare, &idle_paths);
-    report_transport_share(idle_paths[0], ("bare_talk_shaped", &idle_talk_shaped));
+    report_transport_share(
+        &idle_bare,
+        idle_paths[0],
+        ("bare_talk_shaped", &idle_talk_shaped),
+    );
 
     // Where the time goes: each path again, with the hop events recorded (a pass of its own,
     // so the figures above were taken with recording off).
