@@ -263,8 +263,9 @@ pub fn report(bare: &Samples, paths: &[(&str, &Samples)]) {
 }
 
 /// A path beside the transport work it cannot avoid, measured in the same pass: what the
-/// path takes beyond it is the mock's own share (its hops, tasks and encoding), and the
-/// transport's ratio to the bare message is the least the path's ratio can be.
+/// path takes beyond it is Understudy's own share (the mock's hops, tasks and encoding, the
+/// SDK's reading), and the transport's ratio to the bare message is the least the path's
+/// ratio can be.
 pub fn report_transport_share(bare: &Samples, path: (&str, &Samples), transport: (&str, &Samples)) {
     let bare = bare.lock().expect("histogram");
     let (path_name, path) = (path.0, path.1.lock().expect("histogram"));
@@ -282,7 +283,7 @@ pub fn report_transport_share(bare: &Samples, path: (&str, &Samples), transport:
         transport.mean() / bare.mean()
     );
     println!(
-        "{path_name} / {transport_name} (means): {:.2}; the mock's own share: {:.0}us",
+        "{path_name} / {transport_name} (means): {:.2}; Understudy's own share (mock and SDK): {:.0}us",
         path.mean() / transport.mean(),
         path.mean() - transport.mean()
     );

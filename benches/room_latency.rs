@@ -6,7 +6,8 @@
 //!   stream holds `avatar_start_talking`, stamped on receipt; against `bare_data_channel`, one
 //!   message between two plain webrtc-rs peers. The LiveKit path is also set beside
 //!   `bare_talk_shaped`, the transport work of a talk alone (one message there, the reply's
-//!   thirteen back, peers with the mock's media stack): what it takes beyond that is the mock's.
+//!   thirteen back, peers with the mock's media stack): what it takes beyond that is the mock's
+//!   and the SDK's own.
 //!
 //! The event paths are measured twice: back to back under criterion (every thread awake, as
 //! under steady traffic) and then from idle, with a pause before each sample (threads parked,
