@@ -4,9 +4,9 @@
 //!
 //! Two shapes: [`BareChannel::connect`], one message one way between plain data-channel peers
 //! (the baseline every ratio is taken against); and [`BareChannel::talk_shaped`], the transport
-//! work a LiveKit talk needs with none of the mock's: one message there and a talk's
-//! thirteen back, between peers that carry the mock's media stack (codecs and default interceptors), so
-//! a report can say how much of a path is the transport and how much the mock.
+//! work a LiveKit talk needs with none of the mock's: one message there and a talk's thirteen
+//! back, between peers that carry the mock's media stack (codecs and default interceptors), so
+//! a report can say how much of a path is the transport and how much Understudy's.
 
 use bytes::BytesMut;
 use rtc::ice::mdns::MulticastDnsMode;
@@ -171,25 +171,15 @@ impl BareChannel {
             .await
             .expect("channel in time")
             .expect("channel");
-        let (tx, received) = mpsc::channel(1024);
-        match reply {
-            None => {
-                tokio::spawn(forward(remote, tx.clone()));
-            }
+        // Whose messages the sampler reads: the other peer's (one way), or this peer's, the
+        // answers (talk-shaped).
+        let read_from = match reply {
+            None => remote,
             Some(answers) => {
-                tokio::spawn(async move {
-                    while let Some(event) = remote.poll().await {
-                        if let DataChannelEvent::OnMessage(_) = event {
-                            for _ in 0..answers {
-                                if remote.send(BytesMut::from(EVENT)).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                });
+                tokio::spawn(answer_each(remote, answers));
+                Arc::clone(&sender)
             }
-        }
+        };
         let opener = Arc::clone(&sender);
         tokio::time::timeout(Duration::from_secs(10), async move {
             while let Some(event) = opener.poll().await {
@@ -200,14 +190,27 @@ impl BareChannel {
         })
         .await
         .expect("channel opens in time");
-        if reply.is_some() {
-            tokio::spawn(forward(Arc::clone(&sender), tx));
-        }
+        // After the open: the wait above reads the sender's events until then.
+        let (tx, received) = mpsc::channel(1024);
+        tokio::spawn(forward(read_from, tx));
         BareChannel {
             sender,
             received,
             answers: reply.unwrap_or(1),
             _peers: (offerer, answerer),
+        }
+    }
+}
+
+/// Answers every message `channel` receives with `answers` event-sized ones, until it closes.
+async fn answer_each(channel: Arc<dyn DataChannel>, answers: usize) {
+    while let Some(event) = channel.poll().await {
+        if let DataChannelEvent::OnMessage(_) = event {
+            for _ in 0..answers {
+                if channel.send(BytesMut::from(EVENT)).await.is_err() {
+                    return;
+                }
+            }
         }
     }
 }

@@ -5,9 +5,10 @@
 //! subscriber offer, its candidates trickled after it. Then answers, trickle, ping/pong; and for
 //! clients that publish (HeyGen's LiveKit voice transport, `livekit.md` §2.9): answers to
 //! publisher offers (their candidates trickled too), `trackPublished` for `addTrack`, mute, and
-//! their data packets and microphone, which go to [`crate::voice`]. A join with an identity already in the room replaces the earlier
-//! connection, which gets `leave{DUPLICATE_IDENTITY}`, as on a LiveKit server (unless
-//! `allow_duplicate_identity`). When the session ends: `leave{ROOM_DELETED}`. Resumes (`reconnect=1`) are refused, so an ended session ends the
+//! their data packets and microphone, which go to [`crate::voice`]. A join with an identity
+//! already in the room replaces the earlier connection, which gets `leave{DUPLICATE_IDENTITY}`,
+//! as on a LiveKit server (unless `allow_duplicate_identity`). When the session ends:
+//! `leave{ROOM_DELETED}`. Resumes (`reconnect=1`) are refused, so an ended session ends the
 //! client at once instead of after 45 s of retries.
 //!
 //! A LiveAvatar session's room differs where `liveavatar.md` §3 says: FULL adds the agent
