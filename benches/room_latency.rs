@@ -8,6 +8,8 @@
 //!   `bare_talk_shaped`, the transport work of a talk alone (one message there, the reply's
 //!   thirteen back, peers with the mock's media stack): what it takes beyond that is the mock's
 //!   and the SDK's own.
+//! - The talk paths again on a mock that sends a talk's reply in one message
+//!   (`--talk-reply-text whole`): what the observed word and punctuation chunks cost.
 //!
 //! The event paths are measured twice: back to back under criterion (every thread awake, as
 //! under steady traffic) and then from idle, with a pause before each sample (threads parked,
@@ -36,7 +38,7 @@ use understudy_benches::{
     IDLE_PAUSE, bench_bare_channel, new_samples, record, report, report_transport_share,
     sdk_client, settle,
 };
-use understudy_server::{MockServer, ServerConfig};
+use understudy_server::{MockServer, ServerConfig, TalkReplyText};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// Samples per path in the from-idle pass (a few when only testing that the bench runs).
@@ -57,7 +59,34 @@ struct Room {
     events: EventStream,
 }
 
+/// The mock as every figure here sees it. Speech is 20 times shorter: `understudy bench`
+/// waits for each utterance to end, which no latency here depends on. The limits scale too,
+/// so they are set far beyond the run.
+fn config() -> ServerConfig {
+    let year = Duration::from_secs(365 * 24 * 3600);
+    ServerConfig {
+        concurrency_limit: 0,
+        words_per_minute: 6000.0,
+        time_scale: 20.0,
+        session_duration_limit: year,
+        default_idle_timeout: year,
+        ..Default::default()
+    }
+}
+
 impl Room {
+    /// Starts a session on the mock at `base` through the SDK, its chat socket open and its
+    /// room joined.
+    async fn open(base: &str) -> Room {
+        let session = sdk_client(base)
+            .await
+            .create_start_avatar_with(&NewSessionRequest::default(), SessionOptions::default())
+            .await
+            .expect("session");
+        let events = session.events();
+        Room { session, events }
+    }
+
     /// Speaks on `path`, returns the time to `avatar_start_talking` as the SDK received it,
     /// then interrupts and waits for the avatar to stop.
     async fn sample(&mut self, path: SpeakPath) -> Duration {
@@ -130,34 +159,15 @@ fn hop_samples() -> usize {
 fn latency(c: &mut Criterion) {
     let hop_trace = HopTrace::install();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    // Speech 20 times shorter: `understudy bench` waits for each utterance to end, which no
-    // latency here depends on. The limits scale too, so they are set far beyond the run.
-    let year = Duration::from_secs(365 * 24 * 3600);
-    let config = ServerConfig {
-        concurrency_limit: 0,
-        words_per_minute: 6000.0,
-        time_scale: 20.0,
-        session_duration_limit: year,
-        default_idle_timeout: year,
-        ..Default::default()
-    };
     let server = runtime
-        .block_on(MockServer::builder().config(config).start())
+        .block_on(MockServer::builder().config(config()).start())
         .expect("mock");
     let base = server.uri();
     // One session, as the bare baseline has one pair of peers: the chat socket is open and the
     // room joined, so every path is there (a LiveKit data packet needs no LiveKit transport
     // when the path is forced). More sessions streaming at once slow every hop; that is the
     // scale bench's subject, not this one's.
-    let room = runtime.block_on(async {
-        let session = sdk_client(&base)
-            .await
-            .create_start_avatar_with(&NewSessionRequest::default(), SessionOptions::default())
-            .await
-            .expect("session");
-        let events = session.events();
-        Arc::new(Mutex::new(Room { session, events }))
-    });
+    let room = Arc::new(Mutex::new(runtime.block_on(Room::open(&base))));
     let paths = [
         ("livekit_data_speak_to_start_talking", SpeakPath::LiveKit),
         ("speak_to_start_talking", SpeakPath::Http),
@@ -283,6 +293,7 @@ fn latency(c: &mut Criterion) {
     runtime.block_on(async {
         let _ = room.lock().await.session.stop().await;
     });
+    whole_reply_talk(c, &runtime, &bare);
 
     // The same HTTP path as `understudy bench` times it, through its whole harness (a session
     // of its own, its event matching, its histograms), against this bench's from-idle figure.
@@ -383,6 +394,70 @@ fn latency(c: &mut Criterion) {
     group.finish();
     report_phases(&phases.lock().expect("phases"));
     drop(runtime);
+}
+
+/// The talk paths again, on a mock that sends a talk's reply in one message
+/// (`--talk-reply-text whole`) instead of its word and punctuation chunks: the same mock and
+/// SDK with two messages on the wire instead of thirteen, beside the bare message measured
+/// again in the same pass. The difference from the headline figures is what the chunks cost.
+fn whole_reply_talk(
+    c: &mut Criterion,
+    runtime: &tokio::runtime::Runtime,
+    bare: &Arc<Mutex<BareChannel>>,
+) {
+    let config = ServerConfig {
+        talk_reply_text: TalkReplyText::Whole,
+        ..config()
+    };
+    let server = runtime
+        .block_on(MockServer::builder().config(config).start())
+        .expect("mock");
+    let room = Arc::new(Mutex::new(runtime.block_on(Room::open(&server.uri()))));
+    let paths = [
+        ("livekit_data_whole_reply", SpeakPath::LiveKit),
+        ("chat_socket_whole_reply", SpeakPath::ChatSocket),
+    ]
+    .map(|(name, path)| (name, path, Arc::new(new_samples())));
+    runtime.block_on(async {
+        let mut room = room.lock().await;
+        for (_, path, _) in &paths {
+            room.sample(*path).await;
+        }
+        assert_eq!(
+            room.messages_to_start(SpeakPath::LiveKit).await,
+            2,
+            "a whole reply is one message, then avatar_start_talking"
+        );
+    });
+    let bare_hist = Arc::new(new_samples());
+    let mut group = c.benchmark_group("event_latency_whole_reply");
+    bench_bare_channel(&mut group, runtime, "bare_data_channel", bare, &bare_hist);
+    for (name, path, hist) in &paths {
+        group.bench_function(*name, |b| {
+            b.to_async(runtime).iter_custom(|iters| {
+                let (room, hist, path) = (Arc::clone(&room), Arc::clone(hist), *path);
+                async move {
+                    let mut room = room.lock().await;
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let took = room.sample(path).await;
+                        record(&hist, took);
+                        total += took;
+                    }
+                    total
+                }
+            })
+        });
+    }
+    group.finish();
+    println!("a talk's reply in one message, back to back:");
+    report(
+        &bare_hist,
+        &paths.each_ref().map(|(name, _, hist)| (*name, &**hist)),
+    );
+    runtime.block_on(async {
+        let _ = room.lock().await.session.stop().await;
+    });
 }
 
 /// Where create_start_avatar -> first decoded frame goes, as the mean of every sample.

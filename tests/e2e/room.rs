@@ -202,6 +202,40 @@ async fn the_progressive_timeline_sends_the_text_as_it_is_said() {
 }
 
 #[tokio::test]
+async fn serve_can_send_a_talk_reply_whole() {
+    // `--talk-reply-text whole` (heygen-api.md §7.2, May 2025): the reply in one message.
+    let config = ServerConfig {
+        talk_reply_text: understudy_server::TalkReplyText::Whole,
+        ..fast()
+    };
+    let env = TestEnv::with_config(config).await;
+    let (mut session, mut events, _) = env.sdk_session(low(), SessionOptions::default()).await;
+    session
+        .speak_via(SpeakPath::LiveKit, &SpeakRequest::talk("hello there"))
+        .await
+        .unwrap();
+    let mut narrated = Vec::new();
+    while !matches!(
+        narrated.last(),
+        Some(StreamingEvent::AvatarStopTalking { .. })
+    ) {
+        narrated.push(next_from_room(&mut events).await);
+    }
+    session.stop().await.unwrap();
+    assert_eq!(
+        names(&narrated),
+        [
+            "avatar_talking_message",
+            "avatar_start_talking",
+            "avatar_end_message",
+            "avatar_stop_talking"
+        ]
+    );
+    let reply = said(&narrated);
+    assert!(reply.ends_with("hello there."), "{reply}");
+}
+
+#[tokio::test]
 async fn interrupt_stops_the_narration_at_once() {
     let env = TestEnv::with_config(ServerConfig {
         words_per_minute: 60.0,

@@ -39,6 +39,18 @@ pub enum EventTimeline {
     Progressive,
 }
 
+/// How the observed timeline sends a `talk` reply's text. Both have been seen on the real
+/// service (heygen-api.md §7.2), so an app's transcript code should cope with either.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TalkReplyText {
+    /// Word and punctuation chunks, each word with the space before it (Jan 2025 observation
+    /// of LLM answers).
+    #[default]
+    Words,
+    /// The whole reply in one `avatar_talking_message` (May 2025 observation).
+    Whole,
+}
+
 /// Which DTLS role the avatar's offer asks the client to take (`a=setup`, RFC 5763 §5).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OfferDtlsRole {
@@ -124,6 +136,8 @@ pub struct ServerConfig {
     pub latency: Arc<LatencyProfile>,
     /// When a task's text goes out. Default observed.
     pub event_timeline: EventTimeline,
+    /// How the observed timeline sends a `talk` reply's text. Default words.
+    pub talk_reply_text: TalkReplyText,
     /// The DTLS role the avatar's LiveKit offer asks for. Default auto.
     pub offer_dtls_role: OfferDtlsRole,
     /// How many times faster than real time the mock's timers run (see `clock`): speech,
@@ -161,6 +175,7 @@ impl Default for ServerConfig {
             latency: Arc::new(LatencyProfile::instant()),
             time_scale: 1.0,
             event_timeline: EventTimeline::Observed,
+            talk_reply_text: TalkReplyText::Words,
             offer_dtls_role: OfferDtlsRole::Auto,
         }
     }

@@ -50,7 +50,9 @@ mod stun;
 mod tls;
 mod voice;
 
-pub use config::{AuthPolicy, ConfigError, EventTimeline, OfferDtlsRole, ServerConfig};
+pub use config::{
+    AuthPolicy, ConfigError, EventTimeline, OfferDtlsRole, ServerConfig, TalkReplyText,
+};
 pub use error::ApiError;
 pub use journal::{JournaledFault, RecordedRequest};
 pub use routes::{ADMIN_PREFIX, MAX_BODY_BYTES};

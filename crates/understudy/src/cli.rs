@@ -7,7 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 use understudy_server::{
-    AuthPolicy, EventTimeline, MockServerBuilder, OfferDtlsRole, ServerConfig, TlsSource, VadConfig,
+    AuthPolicy, EventTimeline, MockServerBuilder, OfferDtlsRole, ServerConfig, TalkReplyText,
+    TlsSource, VadConfig,
 };
 
 #[derive(Debug, Parser)]
@@ -306,6 +307,10 @@ pub struct ServeArgs {
     /// (after avatar_start_talking, in chunks as it is said).
     #[arg(long, value_name = "TIMELINE", default_value = "observed", value_parser = parse_timeline)]
     pub event_timeline: EventTimeline,
+    /// How the observed timeline sends a talk reply's text: `words` (word and punctuation
+    /// chunks, as seen in January 2025) or `whole` (one message, as seen in May 2025).
+    #[arg(long, value_name = "FORM", default_value = "words", value_parser = parse_talk_reply_text)]
+    pub talk_reply_text: TalkReplyText,
     /// The DTLS role the avatar's LiveKit offer asks for: `auto` (`active` for browsers, so
     /// the mock dials DTLS and a browser's early ClientHello cannot be lost; `actpass` for other
     /// clients) or `actpass` (to every client, as a LiveKit server offers).
@@ -332,6 +337,14 @@ fn parse_timeline(text: &str) -> Result<EventTimeline, String> {
         "observed" => Ok(EventTimeline::Observed),
         "progressive" => Ok(EventTimeline::Progressive),
         other => Err(format!("`{other}`: observed or progressive")),
+    }
+}
+
+fn parse_talk_reply_text(text: &str) -> Result<TalkReplyText, String> {
+    match text {
+        "words" => Ok(TalkReplyText::Words),
+        "whole" => Ok(TalkReplyText::Whole),
+        other => Err(format!("`{other}`: words or whole")),
     }
 }
 
@@ -389,6 +402,7 @@ impl ServeArgs {
             journal_capacity: self.journal_capacity,
             admin_token: self.admin_token.filter(|t| !t.is_empty()),
             event_timeline: self.event_timeline,
+            talk_reply_text: self.talk_reply_text,
             offer_dtls_role: self.offer_dtls_role,
             auth,
             concurrency_limit: self.concurrency_limit,
@@ -483,6 +497,17 @@ mod tests {
     fn turning_both_listeners_off_is_refused() {
         let args = serve_args(&["understudy", "serve", "--no-http", "--no-https"]);
         assert!(args.into_plan().is_err());
+    }
+
+    #[test]
+    fn the_talk_reply_text_is_words_unless_whole_is_asked_for() {
+        let words = serve_args(&["understudy", "serve"]);
+        assert_eq!(words.talk_reply_text, TalkReplyText::Words);
+        let whole = serve_args(&["understudy", "serve", "--talk-reply-text", "whole"]);
+        assert_eq!(whole.talk_reply_text, TalkReplyText::Whole);
+        let wrong = Cli::try_parse_from(["understudy", "serve", "--talk-reply-text", "lines"]);
+        let message = wrong.expect_err("refused").to_string();
+        assert!(message.contains("words or whole"), "{message}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! - **Observed** (the default, heygen-api.md §7.2): a task's text goes out as soon as it is
 //!   queued, before it starts talking: a `repeat` task's as one `avatar_talking_message` holding
 //!   the whole text, a `talk` reply's in word and punctuation chunks that concatenate with `""`
-//!   to the reply. Then `avatar_start_talking` when it starts talking (its first talking frame
+//!   to the reply (or whole, in one message, with `TalkReplyText::Whole`). Then `avatar_start_talking` when it starts talking (its first talking frame
 //!   and audio packet follow on the stage's next media tick), `avatar_end_message` and
 //!   `avatar_stop_talking` when it ends.
 //! - **Progressive**: `avatar_start_talking` first, then the words in chunks as they are "said"
@@ -17,7 +17,7 @@
 //! talking one, in either.
 
 use crate::clock::TimeScale;
-use crate::config::EventTimeline;
+use crate::config::{EventTimeline, TalkReplyText};
 use crate::speech::ScheduledTask;
 use tokio::time::Instant;
 use understudy_proto::events::DataChannelEvent;
@@ -42,6 +42,8 @@ pub struct Narrator {
     /// `avatar_stop_talking`'s `duration_ms` is in the service's time.
     clock: TimeScale,
     timeline: EventTimeline,
+    /// How a `talk` reply's text goes out ahead of its speech (observed timeline).
+    talk_reply_text: TalkReplyText,
     /// Tasks whose text went out ahead of their speech (observed timeline).
     announced: Vec<String>,
 }
@@ -53,8 +55,16 @@ impl Narrator {
             speaking: None,
             clock,
             timeline,
+            talk_reply_text: TalkReplyText::default(),
             announced: Vec::new(),
         }
+    }
+
+    /// On the observed timeline, sends a `talk` reply's text as `text` says.
+    #[must_use]
+    pub fn with_talk_reply_text(mut self, text: TalkReplyText) -> Self {
+        self.talk_reply_text = text;
+        self
     }
 
     /// On the observed timeline, the text of each task in `queued` (the speaking one, then
@@ -80,9 +90,11 @@ impl Narrator {
                 continue;
             }
             self.announced.push(task.task_id.clone());
-            let chunks = match task.task_type {
-                TaskType::Repeat => vec![task.spoken_text.clone()],
-                TaskType::Talk => word_chunks(&task.spoken_text),
+            let chunks = match (task.task_type, self.talk_reply_text) {
+                (TaskType::Repeat, _) | (TaskType::Talk, TalkReplyText::Whole) => {
+                    vec![task.spoken_text.clone()]
+                }
+                (TaskType::Talk, TalkReplyText::Words) => word_chunks(&task.spoken_text),
             };
             events.extend(chunks.into_iter().map(|message| {
                 DataChannelEvent::AvatarTalkingMessage {
@@ -370,6 +382,24 @@ mod tests {
         // The progressive timeline sends nothing ahead.
         let mut progressive = Narrator::new(TimeScale::REAL, EventTimeline::Progressive);
         assert!(progressive.announce(&queued).is_empty());
+    }
+
+    #[test]
+    fn a_whole_talk_reply_goes_out_in_one_message_before_the_start() {
+        let t0 = Instant::now();
+        let mut reply = task("a", "Sorry! I can't, today.", t0, 400);
+        reply.task_type = TaskType::Talk;
+        let mut narrator = Narrator::new(TimeScale::REAL, EventTimeline::Observed)
+            .with_talk_reply_text(TalkReplyText::Whole);
+        let mut all = narrator.announce([&reply]);
+        for frame in 0..=11 {
+            let now = t0 + Duration::from_millis(frame * 40);
+            let current = (now < reply.ends_at).then_some(&reply);
+            all.extend(narrator.announce(current));
+            all.extend(narrator.tick(now, current));
+        }
+        assert_eq!(names(&all), ["message", "start", "end", "stop"]);
+        assert_eq!(text(&all), "Sorry! I can't, today.");
     }
 
     #[test]

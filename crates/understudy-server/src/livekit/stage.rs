@@ -187,7 +187,8 @@ pub async fn run(
         peer,
         wire,
         pending: VecDeque::new(),
-        narrator: Narrator::new(state.config().clock(), state.config().event_timeline),
+        narrator: Narrator::new(state.config().clock(), state.config().event_timeline)
+            .with_talk_reply_text(state.config().talk_reply_text),
         cursor: VideoCursor::default(),
         clip: None,
         speakers,
