@@ -256,10 +256,17 @@ pub fn report(bare: &Samples, paths: &[(&str, &Samples)]) {
         let h = samples.lock().expect("histogram");
         line(name, &h);
         println!(
-            "{name} / bare_data_channel (means): {:.2}",
-            h.mean() / bare.mean()
+            "{name} / bare_data_channel (means): {:.2}; (medians): {:.2}",
+            h.mean() / bare.mean(),
+            median_ratio(&h, &bare)
         );
     }
+}
+
+/// `path`'s median over `baseline`'s: unlike the ratio of means, a burst of noise from the
+/// machine (a stall of milliseconds in a few samples of either) barely moves it.
+fn median_ratio(path: &Histogram<u64>, baseline: &Histogram<u64>) -> f64 {
+    path.value_at_quantile(0.5) as f64 / baseline.value_at_quantile(0.5) as f64
 }
 
 /// A path beside the transport work it cannot avoid, measured in the same pass: what the
@@ -279,8 +286,9 @@ pub fn report_transport_share(bare: &Samples, path: (&str, &Samples), transport:
         transport.max()
     );
     println!(
-        "{transport_name} / bare_data_channel (means): {:.2}",
-        transport.mean() / bare.mean()
+        "{transport_name} / bare_data_channel (means): {:.2}; (medians): {:.2}",
+        transport.mean() / bare.mean(),
+        median_ratio(&transport, &bare)
     );
     println!(
         "{path_name} / {transport_name} (means): {:.2}; Understudy's own share (mock and SDK): {:.0}us",
