@@ -6,9 +6,9 @@
 //! - **Observed** (the default, heygen-api.md §7.2): a task's text goes out as soon as it is
 //!   queued, before it starts talking: a `repeat` task's as one `avatar_talking_message` holding
 //!   the whole text, a `talk` reply's in word and punctuation chunks that concatenate with `""`
-//!   to the reply (or whole, in one message, with `TalkReplyText::Whole`). Then `avatar_start_talking` when it starts talking (its first talking frame
-//!   and audio packet follow on the stage's next media tick), `avatar_end_message` and
-//!   `avatar_stop_talking` when it ends.
+//!   to the reply (or in one message, with `TalkReplyText::Whole`). Then `avatar_start_talking`
+//!   when it starts talking (its first talking frame and audio packet follow on the stage's
+//!   next media tick), `avatar_end_message` and `avatar_stop_talking` when it ends.
 //! - **Progressive**: `avatar_start_talking` first, then the words in chunks as they are "said"
 //!   (each carrying its own trailing space), then the end; a task cut by interrupt or close
 //!   never sends its unsaid words.
