@@ -224,25 +224,11 @@ fn bench_reads_the_talking_marker_from_decoded_frames() {
 
 #[test]
 fn serve_prints_the_playground_url_first_and_serves_the_page_there() {
-    use std::io::{BufRead, Read, Write};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_understudy"))
-        .args(["serve", "--port", "0", "--no-https"])
-        .env("RUST_LOG", "error")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("a banner line");
-    let url = first
-        .trim()
-        .strip_prefix("Open the playground and inspector: ")
-        .unwrap_or_else(|| panic!("the first line names the playground: {first:?}"))
-        .to_owned();
-    let address = url
+    use std::io::{Read, Write};
+    let (mut child, base) = serve(&[]);
+    let address = base
         .strip_prefix("http://")
-        .and_then(|rest| rest.strip_suffix('/'))
-        .unwrap_or_else(|| panic!("an http URL ending in /: {url}"));
+        .unwrap_or_else(|| panic!("an http URL: {base}"));
     let mut socket = std::net::TcpStream::connect(address).expect("the playground's address");
     write!(
         socket,
@@ -258,4 +244,86 @@ fn serve_prints_the_playground_url_first_and_serves_the_page_there() {
         answer.contains("<title>Understudy playground</title>"),
         "{answer}"
     );
+}
+
+/// Starts `understudy serve` on a free port with `extra` arguments; returns the process and the
+/// server's base URL, read from its banner (its further output is read and dropped).
+fn serve(extra: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_understudy"))
+        .args(["serve", "--port", "0", "--no-https"])
+        .args(extra)
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("a banner line");
+    let base = first
+        .trim()
+        .strip_prefix("Open the playground and inspector: ")
+        .and_then(|url| url.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("the first line names the server: {first:?}"))
+        .to_owned();
+    // The server prints more as it runs; a closed pipe would fail its prints.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (child, base)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_sends_a_talk_reply_whole_when_asked() {
+    use streaming_avatar::proto::rest::session::{NewSessionRequest, Quality};
+    use streaming_avatar::{SessionOptions, SpeakPath, SpeakRequest, StreamingAvatar};
+    let (mut child, base) = serve(&["--talk-reply-text", "whole", "--words-per-minute", "6000"]);
+    let backend = StreamingAvatar::builder()
+        .base_path(&base)
+        .api_key("test")
+        .build()
+        .expect("client");
+    let token = backend.create_token().await.expect("token");
+    let client = StreamingAvatar::builder()
+        .base_path(&base)
+        .token(token)
+        .build()
+        .expect("client");
+    let request = NewSessionRequest {
+        quality: Some(Quality::Low),
+        ..Default::default()
+    };
+    let mut session = client
+        .create_start_avatar_with(&request, SessionOptions::default())
+        .await
+        .expect("session");
+    let mut events = session.events();
+    session
+        .speak_via(SpeakPath::LiveKit, &SpeakRequest::talk("hello there"))
+        .await
+        .expect("talk");
+    let (mut names, mut text) = (Vec::new(), String::new());
+    events
+        .wait_for(std::time::Duration::from_secs(10), |e| {
+            if let streaming_avatar::StreamingEvent::AvatarTalkingMessage { message, .. } = e {
+                text.push_str(message);
+            }
+            if e.name().starts_with("avatar_") {
+                names.push(e.name().to_owned());
+            }
+            e.name() == "avatar_stop_talking"
+        })
+        .await
+        .expect("the avatar stops talking");
+    let _ = session.stop().await;
+    child.kill().expect("stop the server");
+    let _ = child.wait();
+    assert_eq!(
+        names,
+        [
+            "avatar_talking_message",
+            "avatar_start_talking",
+            "avatar_end_message",
+            "avatar_stop_talking"
+        ]
+    );
+    assert!(text.ends_with("hello there."), "{text}");
 }
