@@ -36,7 +36,7 @@ use tokio::time::Instant;
 use understudy_benches::bare_channel::{BareChannel, TALK_REPLY_MESSAGES};
 use understudy_benches::hops::HopTrace;
 use understudy_benches::{
-    IDLE_PAUSE, bench_bare_channel, new_samples, record, report, report_transport_share,
+    IDLE_PAUSE, Samples, bench_bare_channel, new_samples, record, report, report_transport_share,
     sdk_client, settle,
 };
 use understudy_server::{MockServer, ServerConfig, TalkReplyText};
@@ -230,23 +230,7 @@ fn latency(c: &mut Criterion) {
         &talk_shaped,
         &talk_shaped_hist,
     );
-    for (name, path, hist) in &paths {
-        group.bench_function(*name, |b| {
-            b.to_async(&runtime).iter_custom(|iters| {
-                let (room, hist, path) = (Arc::clone(&room), Arc::clone(hist), *path);
-                async move {
-                    let mut room = room.lock().await;
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        let took = room.sample(path).await;
-                        record(&hist, took);
-                        total += took;
-                    }
-                    total
-                }
-            })
-        });
-    }
+    bench_paths(&mut group, &runtime, &room, &paths);
     group.finish();
     println!("back to back (every sample criterion took, warm-up included):");
     report(
@@ -396,6 +380,36 @@ fn latency(c: &mut Criterion) {
     drop(runtime);
 }
 
+/// A speak path, and every sample it took.
+type PathSamples = (&'static str, SpeakPath, Arc<Samples>);
+
+/// Adds each of `paths` to `group`: speaks on it through `room` back to back, every sample
+/// also recorded in its histogram.
+fn bench_paths(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    room: &Arc<Mutex<Room>>,
+    paths: &[PathSamples],
+) {
+    for (name, path, hist) in paths {
+        group.bench_function(*name, |b| {
+            b.to_async(runtime).iter_custom(|iters| {
+                let (room, hist, path) = (Arc::clone(room), Arc::clone(hist), *path);
+                async move {
+                    let mut room = room.lock().await;
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let took = room.sample(path).await;
+                        record(&hist, took);
+                        total += took;
+                    }
+                    total
+                }
+            })
+        });
+    }
+}
+
 /// The talk paths again, on a mock that sends a talk's reply in one message
 /// (`--talk-reply-text whole`) instead of its word and punctuation chunks: the same mock and
 /// SDK with two messages on the wire instead of thirteen, beside the bare message measured
@@ -432,23 +446,7 @@ fn whole_reply_talk(
     let bare_hist = Arc::new(new_samples());
     let mut group = c.benchmark_group("event_latency_whole_reply");
     bench_bare_channel(&mut group, runtime, "bare_data_channel", bare, &bare_hist);
-    for (name, path, hist) in &paths {
-        group.bench_function(*name, |b| {
-            b.to_async(runtime).iter_custom(|iters| {
-                let (room, hist, path) = (Arc::clone(&room), Arc::clone(hist), *path);
-                async move {
-                    let mut room = room.lock().await;
-                    let mut total = Duration::ZERO;
-                    for _ in 0..iters {
-                        let took = room.sample(path).await;
-                        record(&hist, took);
-                        total += took;
-                    }
-                    total
-                }
-            })
-        });
-    }
+    bench_paths(&mut group, runtime, &room, &paths);
     group.finish();
     println!("a talk's reply in one message, back to back:");
     report(
